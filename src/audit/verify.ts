@@ -1,0 +1,147 @@
+import { createHash, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Checkpoint, HeadStore, verifyCheckpoint } from './checkpoint.js';
+import { type AuditEvent, GENESIS_HASH, HASH_SUFFIX_LENGTH } from './event.js';
+import { forEachLine, listSegments } from './segments.js';
+
+export type VerifyStatus = 'ok' | 'empty' | 'torn_tail' | 'tampered' | 'truncated';
+
+export interface VerifyResult {
+  ok: boolean;
+  status: VerifyStatus;
+  events: number;
+  lastSeq: number;
+  lastHash: string;
+  /** The first sequence number that is missing, altered or out of place. */
+  firstBadSeq?: number;
+  /** Where: segment file and 1-based line. */
+  location?: { file: string; line: number };
+  message: string;
+  checkpoint?: { seq: number; signed: boolean; signatureValid?: boolean };
+  /** Valid events after the last committed checkpoint (a crash between write and commit). */
+  unanchored: number;
+}
+
+/**
+ * Walks the whole chain: every line must parse, carry the next sequence number, name the previous hash and
+ * hash to what it says; the end must reach the signed checkpoint. Any edited byte, deleted, inserted, swapped
+ * or duplicated line, or truncated tail is reported with the first bad sequence number; a torn last line (a
+ * crash in the middle of a write) is reported as such.
+ */
+export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): VerifyResult {
+  const head = readHead(dir);
+  let seq = 0;
+  let prev = GENESIS_HASH;
+  let events = 0;
+  let hashAtCheckpoint: string | undefined;
+  let failure: Omit<VerifyResult, 'events' | 'lastSeq' | 'lastHash' | 'unanchored' | 'ok'> | undefined;
+
+  for (const seg of listSegments(dir)) {
+    const buf = readFileSync(seg.file);
+    let lineNo = 0;
+    forEachLine(buf, (a, b, terminated) => {
+      lineNo += 1;
+      const expected = seq + 1;
+      const problem = checkEvent(buf.subarray(a, b), expected, prev);
+      if (typeof problem === 'string') {
+        const torn = !terminated && b === buf.length;
+        failure = {
+          status: torn ? 'torn_tail' : 'tampered',
+          firstBadSeq: expected,
+          location: { file: seg.file, line: lineNo },
+          message: torn
+            ? `torn last line at seq ${expected} (${b - a} bytes, a crash during a write); events up to ${seq} are intact`
+            : `seq ${expected}: ${problem}`,
+        };
+        return false;
+      }
+      seq = problem.seq;
+      prev = problem.hash;
+      events += 1;
+      if (head && seq === head.seq) hashAtCheckpoint = prev;
+      return true;
+    });
+    if (failure) break;
+  }
+
+  const base = { events, lastSeq: seq, lastHash: prev };
+  const checkpoint = head
+    ? {
+        seq: head.seq,
+        signed: head.sig !== null,
+        ...(opts.publicKey && head.sig !== null ? { signatureValid: verifyCheckpoint(head, opts.publicKey) } : {}),
+      }
+    : undefined;
+  const unanchored = head ? Math.max(0, seq - head.seq) : seq;
+  const withCp = checkpoint ? { checkpoint } : {};
+  if (failure) return { ok: false, ...base, ...failure, ...withCp, unanchored };
+  if (checkpoint?.signatureValid === false) {
+    return { ok: false, status: 'tampered', ...base, ...withCp, unanchored, message: 'checkpoint signature is invalid' };
+  }
+  if (head && seq < head.seq) {
+    return {
+      ok: false,
+      status: 'truncated',
+      ...base,
+      firstBadSeq: seq + 1,
+      ...withCp,
+      unanchored: 0,
+      message: `log ends at seq ${seq} but the signed checkpoint records ${head.seq}: events ${seq + 1}..${head.seq} are missing`,
+    };
+  }
+  if (head && head.seq > 0 && hashAtCheckpoint !== head.hash) {
+    return {
+      ok: false,
+      status: 'tampered',
+      ...base,
+      firstBadSeq: head.seq,
+      ...withCp,
+      unanchored,
+      message: `seq ${head.seq}: hash differs from the checkpoint (the chain was rewritten)`,
+    };
+  }
+  if (events === 0) return { ok: true, status: 'empty', ...base, ...withCp, unanchored, message: 'audit log is empty' };
+  return {
+    ok: true,
+    status: 'ok',
+    ...base,
+    ...withCp,
+    unanchored,
+    message: `${events} events verified, seq 1..${seq}${unanchored ? ` (${unanchored} after the last checkpoint)` : ''}`,
+  };
+}
+
+function readHead(dir: string): Checkpoint | undefined {
+  const file = join(dir, 'head.sqlite');
+  if (!existsSync(file)) return undefined;
+  const hs = new HeadStore(file, true);
+  try {
+    return hs.read();
+  } finally {
+    hs.close();
+  }
+}
+
+/** The event if the line is the expected next link, else what is wrong with it. */
+export function checkEvent(line: Buffer, expectedSeq: number, prev: string): AuditEvent | string {
+  let ev: AuditEvent;
+  try {
+    ev = JSON.parse(line.toString('utf8')) as AuditEvent;
+  } catch {
+    return 'line is not valid JSON';
+  }
+  if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) return 'line is not a JSON object';
+  if (typeof ev.seq !== 'number') return 'line has no sequence number';
+  if (ev.seq < expectedSeq) return `found seq ${ev.seq} again (duplicated or reordered line)`;
+  if (ev.seq > expectedSeq) return `missing: found seq ${ev.seq} instead (deleted or reordered line)`;
+  if (ev.prev !== prev) return 'prev does not match the hash of the event before (inserted or reordered line)';
+  if (typeof ev.hash !== 'string' || line.length <= HASH_SUFFIX_LENGTH) return 'line has no hash';
+  if (line.toString('latin1', line.length - HASH_SUFFIX_LENGTH) !== `,"hash":"${ev.hash}"}`) return 'hash is not where it belongs';
+  const digest = createHash('sha256')
+    .update(prev)
+    .update(line.subarray(0, line.length - HASH_SUFFIX_LENGTH))
+    .update('}')
+    .digest('hex');
+  return digest === ev.hash ? ev : 'hash mismatch: the event was edited';
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerAudit } from './audit.js';
+import { EXIT } from './common.js';
+import { registerDecide } from './decide.js';
+import { registerInit } from './init.js';
+import { registerPolicy } from './policy.js';
+import { registerServe } from './serve.js';
+
+const program = new Command('gatehouse')
+  .description('Gatehouse: authenticate, screen, authorize, gate, sandbox, filter and audit what AI agents do')
+  .option('--config <file>', 'configuration file', 'gatehouse.yaml')
+  .option('--data <dir>', 'data directory (store, keys, audit log)', '.gatehouse')
+  .option('--debug', 'print stack traces with errors')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .showHelpAfterError('(run gatehouse --help for usage)');
+
+registerInit(program);
+registerServe(program);
+registerDecide(program);
+registerPolicy(program);
+registerAudit(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
+    process.exitCode = EXIT.runtime;
+  }
+}

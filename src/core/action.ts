@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Trust label of where content came from. `tool:<name>` marks a tool's output.
+ * Anything not `owner` is untrusted to some degree.
+ */
+export const SourceSchema = z
+  .string()
+  .regex(/^(owner|user|public|web|tool:[A-Za-z0-9_.:/-]{1,128})$/, 'expected owner, user, public, web or tool:<name>');
+
+export const ActionKindSchema = z.enum(['input', 'tool_call', 'tool_result', 'output', 'egress', 'exec']);
+
+const IdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(256, 'must be at most 256 characters')
+  .regex(/^[A-Za-z0-9_.:@/-]+$/, 'may contain only letters, digits and _ . : @ / -');
+
+/** What an agent wants to do. Validated at every edge; trusted inside. */
+export const ActionSchema = z
+  .object({
+    id: IdSchema.optional(),
+    kind: ActionKindSchema,
+    agent: IdSchema,
+    session: IdSchema.default('default'),
+    tool: z.string().min(1).max(256).optional(),
+    args: z.record(z.string(), z.unknown()).optional(),
+    content: z.string().max(16 * 1024 * 1024).optional(),
+    source: SourceSchema.default('user'),
+    context: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if ((a.kind === 'tool_call' || a.kind === 'tool_result') && !a.tool) {
+      ctx.addIssue({ code: 'custom', path: ['tool'], message: `is required when kind is ${a.kind}` });
+    }
+    if ((a.kind === 'input' || a.kind === 'output' || a.kind === 'tool_result') && a.content === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['content'], message: `is required when kind is ${a.kind}` });
+    }
+  });
+
+export type ActionInput = z.input<typeof ActionSchema>;
+export type Action = z.output<typeof ActionSchema>;
+export type ActionKind = z.infer<typeof ActionKindSchema>;
+
+/** A short, secret-free description of an action for audit events: never the full content. */
+export function summarizeAction(a: Action): Record<string, unknown> {
+  const summary: Record<string, unknown> = { kind: a.kind, source: a.source };
+  if (a.id) summary.id = a.id;
+  if (a.tool) summary.tool = a.tool;
+  if (a.args) summary.argKeys = Object.keys(a.args).sort();
+  if (a.content !== undefined) summary.contentLength = a.content.length;
+  return summary;
+}

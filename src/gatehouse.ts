@@ -1,0 +1,252 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AuditLog } from './audit/log.js';
+import { loadConfigFile, validateConfig } from './config/load.js';
+import type { Config, ConfigInput } from './config/schema.js';
+import { type Action, type ActionInput, ActionSchema, summarizeAction } from './core/action.js';
+import { canonicalHash, canonicalize } from './core/canonical.js';
+import { type Clock, systemClock } from './core/clock.js';
+import type { Decision, Verdict } from './core/decision.js';
+import { InputError } from './core/errors.js';
+import { MasterKey } from './core/masterkey.js';
+import { type Credentials, Pipeline, type Stage } from './core/pipeline.js';
+import { SessionTable } from './core/session.js';
+import { createCatalogStage } from './policy/catalog.js';
+import { Keyring } from './store/keyring.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+
+export interface OpenOptions {
+  /** Path to gatehouse.yaml, or a config object (validated like the file). Default `./gatehouse.yaml`. */
+  config?: string | ConfigInput;
+  /** Data directory (store, keys, audit log). Default `./.gatehouse`. Created with mode 0700. */
+  data?: string;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface DecideOptions {
+  /** Who is calling. The in-process library and local CLI act as the host (operator authority). */
+  credentials?: Credentials;
+}
+
+const HOST: Credentials = { kind: 'host' };
+
+/**
+ * Gatehouse: one decision pipeline in front of everything an agent does.
+ *
+ * @example
+ * const gh = await Gatehouse.open({ config: 'gatehouse.yaml', data: '.gatehouse' });
+ * const d = await gh.decide({ kind: 'tool_call', agent: 'demo', session: 's1', tool: 'fs.read', args: { path: 'README.md' } });
+ * if (d.effect === 'allow') { ... } // 'deny' → d.reasons says why; 'review' → a human approves d.approvalRequest
+ * await gh.close();
+ */
+export class Gatehouse {
+  readonly config: Config;
+  readonly configSource: string;
+  readonly dataDir: string;
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly master: MasterKey;
+  readonly keyring: Keyring;
+  readonly audit: AuditLog;
+  readonly sessions: SessionTable;
+  readonly pipeline: Pipeline;
+  private epoch: number;
+
+  private constructor(parts: {
+    config: Config;
+    configSource: string;
+    dataDir: string;
+    clock: Clock;
+    store: Store;
+    master: MasterKey;
+    keyring: Keyring;
+    audit: AuditLog;
+  }) {
+    this.config = parts.config;
+    this.configSource = parts.configSource;
+    this.dataDir = parts.dataDir;
+    this.clock = parts.clock;
+    this.store = parts.store;
+    this.master = parts.master;
+    this.keyring = parts.keyring;
+    this.audit = parts.audit;
+    this.sessions = new SessionTable(this.clock);
+    this.epoch = Number(this.store.getMeta('policy.epoch') ?? '0');
+    this.pipeline = new Pipeline(this.buildStages());
+  }
+
+  /** Opens the data directory (creating it on first use), validates the config and builds the pipeline. */
+  static async open(opts: OpenOptions = {}): Promise<Gatehouse> {
+    const clock = opts.clock ?? systemClock;
+    const env = opts.env ?? process.env;
+    const configSource = typeof opts.config === 'object' ? '<config object>' : resolve(opts.config ?? 'gatehouse.yaml');
+    const config = typeof opts.config === 'object' ? validateConfig(opts.config) : loadConfigFile(configSource);
+    const dataDir = resolve(opts.data ?? '.gatehouse');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const master = MasterKey.ensureFile(join(dataDir, 'master.key'), env);
+    const store = new SqliteStore(join(dataDir, 'gatehouse.db'));
+    try {
+      const keyring = new Keyring(store, master, clock);
+      const auditKey = keyring.ensure('audit');
+      const audit = AuditLog.open({
+        dir: join(dataDir, 'audit'),
+        clock,
+        signer: { kid: auditKey.kid, privateKey: keyring.privateKey(auditKey.kid) },
+        segmentMaxBytes: config.audit.segment_max_bytes,
+      });
+      const gh = new Gatehouse({ config, configSource, dataDir, clock, store, master, keyring, audit });
+      await gh.recordPolicyLoad();
+      return gh;
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+  }
+
+  /** True when `dir` holds an initialised data directory. */
+  static isInitialised(dir: string): boolean {
+    return existsSync(join(dir, 'gatehouse.db'));
+  }
+
+  get policyEpoch(): number {
+    return this.epoch;
+  }
+
+  /**
+   * Runs an action through the pipeline, records the decision in the audit log and returns it.
+   * Denies, reviews and flagged decisions are durable before this returns. Malformed actions throw `InputError`.
+   */
+  async decide(input: ActionInput | unknown, opts: DecideOptions = {}): Promise<Decision> {
+    const action = parseAction(input);
+    const credentials = opts.credentials ?? HOST;
+    const session = this.sessions.get(action.agent, action.session);
+    const actionHash = canonicalHash({
+      agent: action.agent,
+      session: action.session,
+      kind: action.kind,
+      tool: action.tool ?? null,
+      args: action.args ?? null,
+      content: action.content ?? null,
+    });
+    const result = await this.pipeline.run({
+      original: action,
+      actionHash,
+      session,
+      clock: this.clock,
+      credentials,
+      facts: { policyEpoch: this.epoch },
+    });
+    const epoch = result.facts.policyEpoch ?? this.epoch;
+    const decisionId = `d-${actionHash.slice(0, 16)}-${this.clock.now().toString(36)}`;
+    let auditSeq = -1;
+    let effect = result.effect;
+    const reasons = [...result.reasons];
+    try {
+      const receipt = await this.audit.append(
+        {
+          type: 'decision',
+          agent: action.agent,
+          session: action.session,
+          actor: actorOf(credentials, result.facts.principal?.method),
+          action: { ...summarizeAction(action), hash: actionHash },
+          decision: result.effect,
+          tier: result.tier,
+          risk: result.risk,
+          flagged: result.flagged,
+          reasons: result.reasons,
+          epoch,
+          ...(result.facts.approvalRequest || result.approval
+            ? { data: { approvalRequest: result.facts.approvalRequest, approval: result.approval?.id } }
+            : {}),
+        },
+        { durable: result.effect !== 'allow' || result.flagged },
+      );
+      auditSeq = receipt.seq;
+    } catch (err) {
+      // A decision that cannot be recorded does not happen.
+      effect = 'deny';
+      reasons.push({ code: 'audit.unavailable', message: `the decision could not be recorded: ${(err as Error).message}` });
+    }
+    return {
+      id: decisionId,
+      effect,
+      tier: result.tier,
+      risk: result.risk,
+      flagged: result.flagged,
+      reasons,
+      verdicts: result.verdicts,
+      ...(result.approval && effect === 'allow' ? { approval: result.approval } : {}),
+      ...(result.facts.approvalRequest && effect === 'review' ? { approvalRequest: result.facts.approvalRequest } : {}),
+      policyEpoch: epoch,
+      auditSeq,
+      action: result.action,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.audit.close();
+    this.store.close();
+  }
+
+  private buildStages(): Stage[] {
+    return [hostOnlyUntilIdentity(), createCatalogStage(this.config.tools)];
+  }
+
+  /** Every load of a changed policy bumps the epoch that decisions and audit events carry. */
+  private async recordPolicyLoad(): Promise<void> {
+    const hash = canonicalHash(JSON.parse(canonicalize(this.config)) as unknown);
+    if (this.store.getMeta('policy.hash') === hash) return;
+    this.epoch += 1;
+    this.store.transaction(() => {
+      this.store.setMeta('policy.epoch', String(this.epoch));
+      this.store.setMeta('policy.hash', hash);
+    });
+    await this.audit.append({ type: 'policy.loaded', actor: 'host', epoch: this.epoch, data: { source: this.configSource, hash } });
+  }
+}
+
+/** Fail closed: without an authenticate stage, only the host itself may decide. */
+function hostOnlyUntilIdentity(): Stage {
+  return {
+    name: 'authenticate',
+    run(ctx): Verdict {
+      if (ctx.credentials.kind === 'host') {
+        return {
+          stage: 'authenticate',
+          effect: 'allow',
+          risk: 0,
+          reasons: [],
+          facts: { principal: { agent: ctx.action.agent, roles: [], method: 'host' } },
+        };
+      }
+      return {
+        stage: 'authenticate',
+        effect: 'deny',
+        risk: 0,
+        reasons: [{ code: 'identity.unavailable', message: 'remote callers cannot be authenticated by this build' }],
+      };
+    },
+  };
+}
+
+function actorOf(c: Credentials, method: string | undefined): string {
+  if (c.kind === 'host') return c.operator ? `operator:${c.operator}` : 'host';
+  return method ?? c.kind;
+}
+
+/** Validates an action at the edge; the error names the offending field. */
+export function parseAction(input: unknown): Action {
+  const r = ActionSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = issue.path.map(String).join('.');
+  const msg =
+    issue.code === 'unrecognized_keys'
+      ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`
+      : issue.code === 'invalid_type'
+        ? `expected ${issue.expected}${issue.input === undefined ? ' (missing)' : ''}`
+        : issue.message;
+  throw new InputError(path ? `action.${path}` : 'action', msg);
+}

@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ActionSchema } from '../../core/action.js';
+import type { Gatehouse } from '../../gatehouse.js';
+import { credentialsFrom } from '../auth.js';
+
+const actionJsonSchema = z.toJSONSchema(ActionSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' });
+
+export default async function decideRoutes(app: FastifyInstance, opts: { gatehouse: Gatehouse }): Promise<void> {
+  const gh = opts.gatehouse;
+  app.post('/v1/decide', { schema: { body: actionJsonSchema } }, async (req, reply) => {
+    const credentials = credentialsFrom(req);
+    if (!credentials) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'auth.missing', message: 'present an access token: Authorization: Bearer <token>' });
+    }
+    return gh.decide(req.body, { credentials });
+  });
+}

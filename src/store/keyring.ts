@@ -1,0 +1,140 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { KeyError } from '../core/errors.js';
+import type { MasterKey } from '../core/masterkey.js';
+import type { Store } from './store.js';
+
+export type KeyAlg = 'Ed25519' | 'P-384' | 'RSA-4096';
+
+export interface KeyPairRecord {
+  kid: string;
+  purpose: string;
+  alg: KeyAlg;
+  publicKey: KeyObject;
+  createdAt: number;
+  retiredAt: number | undefined;
+}
+
+interface KeyRow {
+  kid: string;
+  purpose: string;
+  alg: KeyAlg;
+  public_pem: string;
+  sealed_private: Buffer;
+  created_at: number;
+  retired_at: number | null;
+}
+
+/** Generates a key pair of the given algorithm with node:crypto. */
+export function generateKeyPair(alg: KeyAlg): { publicKey: KeyObject; privateKey: KeyObject } {
+  switch (alg) {
+    case 'Ed25519':
+      return generateKeyPairSync('ed25519');
+    case 'P-384':
+      return generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    case 'RSA-4096':
+      return generateKeyPairSync('rsa', { modulusLength: 4096 });
+  }
+}
+
+/**
+ * Gatehouse's own signing keys (audit checkpoints, tokens, CA), kept sealed under the master key:
+ * no private key is ever on disk in clear. Rotation keeps the old public key for verification until
+ * the overlap ends, so tokens and checkpoints signed just before a rotation still verify.
+ */
+export class Keyring {
+  private readonly cache = new Map<string, KeyObject>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly master: MasterKey,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The active key for `purpose`, created on first use. */
+  ensure(purpose: string, alg: KeyAlg = 'Ed25519'): KeyPairRecord {
+    return this.active(purpose) ?? this.create(purpose, alg);
+  }
+
+  active(purpose: string): KeyPairRecord | undefined {
+    const row = this.store.get<KeyRow>(
+      'SELECT * FROM keys WHERE purpose = ? AND retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1',
+      [purpose],
+    );
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Keys whose signatures are still accepted: the active one and those retired less than `overlapMs` ago. */
+  verificationKeys(purpose: string, overlapMs: number): KeyPairRecord[] {
+    const since = this.clock.now() - overlapMs;
+    return this.store
+      .all<KeyRow>('SELECT * FROM keys WHERE purpose = ? AND (retired_at IS NULL OR retired_at > ?) ORDER BY created_at DESC', [
+        purpose,
+        since,
+      ])
+      .map(toRecord);
+  }
+
+  byKid(kid: string): KeyPairRecord | undefined {
+    const row = this.store.get<KeyRow>('SELECT * FROM keys WHERE kid = ?', [kid]);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Unseals the private key of `kid`. Kept in process memory only. */
+  privateKey(kid: string): KeyObject {
+    const cached = this.cache.get(kid);
+    if (cached) return cached;
+    const row = this.store.get<KeyRow>('SELECT * FROM keys WHERE kid = ?', [kid]);
+    if (!row) throw new KeyError('key.not_found', `key ${kid} not found`);
+    const der = this.master.open(row.sealed_private, `key:${row.purpose}:${row.kid}`);
+    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    der.fill(0);
+    this.cache.set(kid, key);
+    return key;
+  }
+
+  create(purpose: string, alg: KeyAlg = 'Ed25519'): KeyPairRecord {
+    const { publicKey, privateKey } = generateKeyPair(alg);
+    return this.importPair(purpose, alg, publicKey, privateKey);
+  }
+
+  /** Stores an existing key pair sealed; returns its record. */
+  importPair(purpose: string, alg: KeyAlg, publicKey: KeyObject, privateKey: KeyObject): KeyPairRecord {
+    const kid = `${purpose}-${this.clock.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+    const sealed = this.master.seal(der, `key:${purpose}:${kid}`);
+    der.fill(0);
+    const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    this.store.run(
+      'INSERT INTO keys (kid, purpose, alg, public_pem, sealed_private, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+      [kid, purpose, alg, pem, sealed, this.clock.now()],
+    );
+    return { kid, purpose, alg, publicKey, createdAt: this.clock.now(), retiredAt: undefined };
+  }
+
+  /** Creates a new active key and retires the previous one (which stays verifiable for the overlap). */
+  rotate(purpose: string, alg?: KeyAlg): KeyPairRecord {
+    return this.store.transaction(() => {
+      const old = this.active(purpose);
+      if (old) this.store.run('UPDATE keys SET retired_at = ? WHERE kid = ?', [this.clock.now(), old.kid]);
+      return this.create(purpose, alg ?? old?.alg ?? 'Ed25519');
+    });
+  }
+}
+
+function toRecord(row: KeyRow): KeyPairRecord {
+  return {
+    kid: row.kid,
+    purpose: row.purpose,
+    alg: row.alg,
+    publicKey: createPublicKey(row.public_pem),
+    createdAt: row.created_at,
+    retiredAt: row.retired_at ?? undefined,
+  };
+}
+
+/** The public key of `kid` straight from the store: verifying needs no master key. */
+export function publicKeyOf(store: Store, kid: string): KeyObject | undefined {
+  const row = store.get<{ public_pem: string }>('SELECT public_pem FROM keys WHERE kid = ?', [kid]);
+  return row ? createPublicKey(row.public_pem) : undefined;
+}
