@@ -81,5 +81,10 @@ async function verifyBench(events: number): Promise<BenchRow> {
 
 export async function run(): Promise<BenchRow[]> {
   const large = process.env.GATEHOUSE_BENCH_QUICK ? 100_000 : 1_000_000;
-  return [await appendBench(1, 5_000), await appendBench(16, 50_000), await appendBench(100, 100_000), await verifyBench(large)];
+  return [
+    await appendBench(1, 5_000),
+    await appendBench(16, 50_000),
+    await appendBench(100, 100_000),
+    await verifyBench(large),
+  ];
 }

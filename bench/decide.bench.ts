@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../src/config/load.js';
 import { EXAMPLE_CONFIG } from '../src/config/example.js';
+import { parseConfig } from '../src/config/load.js';
 import { Gatehouse } from '../src/gatehouse.js';
 import { type BenchRow, measure } from './harness.js';
 
@@ -15,7 +15,14 @@ export async function run(): Promise<BenchRow[]> {
     const low = await measure(
       'decide',
       'tool_call fs.read (low: allow, audited)',
-      () => gh.decide({ kind: 'tool_call', agent: 'demo', session: 'bench', tool: 'fs.read', args: { path: `docs/${i++ % 50}.md` } }),
+      () =>
+        gh.decide({
+          kind: 'tool_call',
+          agent: 'demo',
+          session: 'bench',
+          tool: 'fs.read',
+          args: { path: `docs/${i++ % 50}.md` },
+        }),
       { n: 5000, target: 'p99 <= 1000 µs' },
     );
     const deny = await measure(

@@ -167,7 +167,10 @@ export class Gatehouse {
     } catch (err) {
       // A decision that cannot be recorded does not happen.
       effect = 'deny';
-      reasons.push({ code: 'audit.unavailable', message: `the decision could not be recorded: ${(err as Error).message}` });
+      reasons.push({
+        code: 'audit.unavailable',
+        message: `the decision could not be recorded: ${(err as Error).message}`,
+      });
     }
     return {
       id: decisionId,
@@ -203,7 +206,12 @@ export class Gatehouse {
       this.store.setMeta('policy.epoch', String(this.epoch));
       this.store.setMeta('policy.hash', hash);
     });
-    await this.audit.append({ type: 'policy.loaded', actor: 'host', epoch: this.epoch, data: { source: this.configSource, hash } });
+    await this.audit.append({
+      type: 'policy.loaded',
+      actor: 'host',
+      epoch: this.epoch,
+      data: { source: this.configSource, hash },
+    });
   }
 }
 

@@ -15,13 +15,25 @@ beforeEach(() => {
 });
 afterEach(() => cleanup());
 
-const config = () => ({ version: 1 as const, tools: { 'fs.read': { risk: 'low' as const }, 'web.fetch': { risk: 'medium' as const }, 'email.send': { risk: 'high' as const } } });
+const config = () => ({
+  version: 1 as const,
+  tools: {
+    'fs.read': { risk: 'low' as const },
+    'web.fetch': { risk: 'medium' as const },
+    'email.send': { risk: 'high' as const },
+  },
+});
 
 describe('Gatehouse.decide with the catalogue', () => {
   it('low allows, medium allows and flags, high asks a human, unknown is denied; each audited', async () => {
     const gh = await Gatehouse.open({ config: config(), data: dir });
     const low = await gh.decide({ kind: 'tool_call', agent: 'a', tool: 'fs.read', args: { path: 'x' } });
-    const med = await gh.decide({ kind: 'tool_call', agent: 'a', tool: 'web.fetch', args: { url: 'https://example.com' } });
+    const med = await gh.decide({
+      kind: 'tool_call',
+      agent: 'a',
+      tool: 'web.fetch',
+      args: { url: 'https://example.com' },
+    });
     const high = await gh.decide({ kind: 'tool_call', agent: 'a', tool: 'email.send', args: { to: 'x@y.z' } });
     const unknown = await gh.decide({ kind: 'tool_call', agent: 'a', tool: 'rm.everything' });
     await gh.close();
@@ -32,9 +44,17 @@ describe('Gatehouse.decide with the catalogue', () => {
     expect(unknown.reasons.map((r) => r.code)).toContain('catalogue.tool_unknown');
     const seqs = [low, med, high, unknown].map((d) => d.auditSeq);
     expect(new Set(seqs).size).toBe(4);
-    const events = readFileSync(join(dir, 'audit', 'seg-00000001.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const events = readFileSync(join(dir, 'audit', 'seg-00000001.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const bySeq = new Map(events.map((e) => [e.seq, e]));
-    expect(bySeq.get(unknown.auditSeq)).toMatchObject({ type: 'decision', decision: 'deny', agent: 'a', actor: 'host' });
+    expect(bySeq.get(unknown.auditSeq)).toMatchObject({
+      type: 'decision',
+      decision: 'deny',
+      agent: 'a',
+      actor: 'host',
+    });
     expect(bySeq.get(med.auditSeq)).toMatchObject({ decision: 'allow', flagged: true, tier: 'medium' });
     expect(verifyLog(join(dir, 'audit')).ok).toBe(true);
   });
@@ -43,7 +63,9 @@ describe('Gatehouse.decide with the catalogue', () => {
     const gh = await Gatehouse.open({ config: config(), data: dir });
     await expect(gh.decide({ kind: 'tool_call', agent: 'a' })).rejects.toThrow(/action\.tool: is required/);
     await expect(gh.decide({ kind: 'launch', agent: 'a' })).rejects.toThrow(InputError);
-    await expect(gh.decide({ kind: 'input', agent: 'a', content: 'x', extra: true })).rejects.toThrow(/unknown field extra/);
+    await expect(gh.decide({ kind: 'input', agent: 'a', content: 'x', extra: true })).rejects.toThrow(
+      /unknown field extra/,
+    );
     await expect(gh.decide({ kind: 'input', agent: 'a b', content: 'x' })).rejects.toThrow(/action\.agent/);
     await expect(gh.decide('not an object')).rejects.toThrow(InputError);
     await gh.close();
@@ -67,7 +89,10 @@ describe('Gatehouse.decide with the catalogue', () => {
 
   it('remote credentials are refused when no authenticate stage can check them (fail closed)', async () => {
     const gh = await Gatehouse.open({ config: config(), data: dir });
-    const d = await gh.decide({ kind: 'tool_call', agent: 'a', tool: 'fs.read' }, { credentials: { kind: 'bearer', token: 'x.y.z' } });
+    const d = await gh.decide(
+      { kind: 'tool_call', agent: 'a', tool: 'fs.read' },
+      { credentials: { kind: 'bearer', token: 'x.y.z' } },
+    );
     await gh.close();
     expect(d.effect).toBe('deny');
   });

@@ -47,7 +47,10 @@ export class HeadStore {
   private readonly readStmt;
   private readonly writeStmt;
 
-  constructor(file: string, readonly readonly = false) {
+  constructor(
+    file: string,
+    readonly readonly = false,
+  ) {
     this.db = new Database(file, { readonly, fileMustExist: readonly });
     if (!readonly) {
       chmodSync(file, 0o600);

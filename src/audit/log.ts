@@ -106,7 +106,9 @@ export class AuditLog {
       else log.release();
     } catch (err) {
       log.headStore.close();
-      throw err instanceof AuditError ? err : new AuditError('audit.open_failed', `cannot open audit log: ${describeError(err)}`);
+      throw err instanceof AuditError
+        ? err
+        : new AuditError('audit.open_failed', `cannot open audit log: ${describeError(err)}`);
     }
     return log;
   }
@@ -273,7 +275,9 @@ export class AuditLog {
     this.mem = undefined;
     this.headStore.rollback();
     this.failure =
-      err instanceof AuditError ? err : new AuditError('audit.write_failed', `audit write failed: ${describeError(err)}`);
+      err instanceof AuditError
+        ? err
+        : new AuditError('audit.write_failed', `audit write failed: ${describeError(err)}`);
     return this.failure;
   }
 
@@ -296,9 +300,7 @@ export class AuditLog {
   }
 
   private currentHead(): Checkpoint {
-    return (
-      this.headStore.read() ?? { seq: 0, hash: GENESIS_HASH, segment: 1, offset: 0, ts: '', kid: null, sig: null }
-    );
+    return this.headStore.read() ?? { seq: 0, hash: GENESIS_HASH, segment: 1, offset: 0, ts: '', kid: null, sig: null };
   }
 
   private async handleFor(segment: number): Promise<FileHandle> {
@@ -318,7 +320,10 @@ export class AuditLog {
     const file = join(this.dir, segmentName(head.segment));
     const size = fileSize(file);
     if (size < head.offset) {
-      throw new AuditError('audit.truncated', `audit segment ${file} is shorter (${Math.max(size, 0)} bytes) than its committed head (${head.offset}); run 'gatehouse audit verify'`);
+      throw new AuditError(
+        'audit.truncated',
+        `audit segment ${file} is shorter (${Math.max(size, 0)} bytes) than its committed head (${head.offset}); run 'gatehouse audit verify'`,
+      );
     }
     const window = Math.min(head.offset, 1024 * 1024);
     const buf = Buffer.alloc(window);
@@ -331,9 +336,16 @@ export class AuditLog {
     const end = buf.length - 1;
     const start = buf.lastIndexOf(10, end - 1) + 1;
     const line = buf.subarray(start, end);
-    const ok = buf[end] === 10 && line.toString('latin1', line.length - HASH_SUFFIX_LENGTH) === `,"hash":"${head.hash}"}`;
-    if (!ok || typeof checkEvent(line, head.seq, (JSON.parse(line.toString('utf8')) as { prev: string }).prev) === 'string') {
-      throw new AuditError('audit.tampered', `the last committed audit event (seq ${head.seq}) does not match the checkpoint; run 'gatehouse audit verify'`);
+    const ok =
+      buf[end] === 10 && line.toString('latin1', line.length - HASH_SUFFIX_LENGTH) === `,"hash":"${head.hash}"}`;
+    if (
+      !ok ||
+      typeof checkEvent(line, head.seq, (JSON.parse(line.toString('utf8')) as { prev: string }).prev) === 'string'
+    ) {
+      throw new AuditError(
+        'audit.tampered',
+        `the last committed audit event (seq ${head.seq}) does not match the checkpoint; run 'gatehouse audit verify'`,
+      );
     }
   }
 
@@ -344,7 +356,10 @@ export class AuditLog {
    */
   private recover(): Record<string, unknown> | undefined {
     const head = this.currentHead();
-    if (fileSize(join(this.dir, segmentName(head.segment))) === head.offset && fileSize(join(this.dir, segmentName(head.segment + 1))) < 0) {
+    if (
+      fileSize(join(this.dir, segmentName(head.segment))) === head.offset &&
+      fileSize(join(this.dir, segmentName(head.segment + 1))) < 0
+    ) {
       return undefined;
     }
     let { seq, hash } = head;
@@ -370,7 +385,12 @@ export class AuditLog {
         const ev = typeof checked === 'object' ? checked : undefined;
         if (!ev) {
           if (!terminated && a + (b - a) === buf.length) {
-            torn = { segment: s.n, offset: start + a, bytes: b - a, sha256: createHash('sha256').update(line).digest('hex') };
+            torn = {
+              segment: s.n,
+              offset: start + a,
+              bytes: b - a,
+              sha256: createHash('sha256').update(line).digest('hex'),
+            };
           } else {
             bad = `seq ${seq + 1}`;
           }
@@ -381,7 +401,11 @@ export class AuditLog {
         pos = b + 1;
         return true;
       });
-      if (bad) throw new AuditError('audit.tampered', `audit log is inconsistent at ${bad} in ${s.file}; run 'gatehouse audit verify'`);
+      if (bad)
+        throw new AuditError(
+          'audit.tampered',
+          `audit log is inconsistent at ${bad} in ${s.file}; run 'gatehouse audit verify'`,
+        );
       segment = s.n;
       offset = start + pos;
       if (torn) {

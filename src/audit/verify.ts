@@ -77,7 +77,14 @@ export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): Ve
   const withCp = checkpoint ? { checkpoint } : {};
   if (failure) return { ok: false, ...base, ...failure, ...withCp, unanchored };
   if (checkpoint?.signatureValid === false) {
-    return { ok: false, status: 'tampered', ...base, ...withCp, unanchored, message: 'checkpoint signature is invalid' };
+    return {
+      ok: false,
+      status: 'tampered',
+      ...base,
+      ...withCp,
+      unanchored,
+      message: 'checkpoint signature is invalid',
+    };
   }
   if (head && seq < head.seq) {
     return {
@@ -137,7 +144,8 @@ export function checkEvent(line: Buffer, expectedSeq: number, prev: string): Aud
   if (ev.seq > expectedSeq) return `missing: found seq ${ev.seq} instead (deleted or reordered line)`;
   if (ev.prev !== prev) return 'prev does not match the hash of the event before (inserted or reordered line)';
   if (typeof ev.hash !== 'string' || line.length <= HASH_SUFFIX_LENGTH) return 'line has no hash';
-  if (line.toString('latin1', line.length - HASH_SUFFIX_LENGTH) !== `,"hash":"${ev.hash}"}`) return 'hash is not where it belongs';
+  if (line.toString('latin1', line.length - HASH_SUFFIX_LENGTH) !== `,"hash":"${ev.hash}"}`)
+    return 'hash is not where it belongs';
   const digest = createHash('sha256')
     .update(prev)
     .update(line.subarray(0, line.length - HASH_SUFFIX_LENGTH))

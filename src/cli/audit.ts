@@ -74,7 +74,8 @@ export function registerAudit(program: Command): void {
     .action(
       action(async (opts: { lines: string; json?: boolean }, cmd: Command) => {
         const n = Number(opts.lines);
-        if (!Number.isInteger(n) || n < 1) throw new InputError('--lines', `expected a positive whole number, got "${opts.lines}"`);
+        if (!Number.isInteger(n) || n < 1)
+          throw new InputError('--lines', `expected a positive whole number, got "${opts.lines}"`);
         const events = tailLog(auditDir(cmd), n);
         if (opts.json) printJson({ events });
         else for (const e of events) printJson(e);
@@ -94,7 +95,15 @@ export function registerAudit(program: Command): void {
     .action(
       action(
         async (
-          opts: { agent?: string; type?: string; session?: string; since?: string; until?: string; limit?: string; json?: boolean },
+          opts: {
+            agent?: string;
+            type?: string;
+            session?: string;
+            since?: string;
+            until?: string;
+            limit?: string;
+            json?: boolean;
+          },
           cmd: Command,
         ) => {
           const q: AuditQuery = {};
@@ -107,7 +116,8 @@ export function registerAudit(program: Command): void {
           if (until !== undefined) q.until = until;
           if (opts.limit !== undefined) {
             const n = Number(opts.limit);
-            if (!Number.isInteger(n) || n < 1) throw new InputError('--limit', `expected a positive whole number, got "${opts.limit}"`);
+            if (!Number.isInteger(n) || n < 1)
+              throw new InputError('--limit', `expected a positive whole number, got "${opts.limit}"`);
             q.limit = n;
           }
           const events = queryLog(auditDir(cmd), q);

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { ConfigError, GatehouseError, InputError } from '../core/errors.js';
 import type { Effect } from '../core/decision.js';
+import { ConfigError, GatehouseError, InputError } from '../core/errors.js';
 import { Gatehouse } from '../gatehouse.js';
 
 /** Exit codes of the CLI contract (DESIGN.md section 4). */
@@ -73,7 +73,9 @@ export function parseJson(text: string, what: string): unknown {
  * Batch mode: one JSON object per line on stdin, one result per line on stdout, in order. A malformed line
  * gets `{id, error}` and the rest go on; the run exits 0 unless the run itself failed.
  */
-export async function runJsonl(handle: (obj: Record<string, unknown>, lineNo: number) => Promise<Record<string, unknown>>): Promise<void> {
+export async function runJsonl(
+  handle: (obj: Record<string, unknown>, lineNo: number) => Promise<Record<string, unknown>>,
+): Promise<void> {
   const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNo = 0;
   for await (const line of rl) {
@@ -83,7 +85,8 @@ export async function runJsonl(handle: (obj: Record<string, unknown>, lineNo: nu
     let id: unknown = null;
     try {
       obj = JSON.parse(line);
-      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new InputError(`line ${lineNo}`, 'expected a JSON object');
+      if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+        throw new InputError(`line ${lineNo}`, 'expected a JSON object');
       id = (obj as Record<string, unknown>).id ?? null;
       printJson({ id, ...(await handle(obj as Record<string, unknown>, lineNo)) });
     } catch (err) {
@@ -94,7 +97,9 @@ export async function runJsonl(handle: (obj: Record<string, unknown>, lineNo: nu
 }
 
 /** Wraps a command action: errors become one line on stderr and the contract's exit code. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | undefined>): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<number | undefined>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const cmd = args[args.length - 1] as Command;
     try {

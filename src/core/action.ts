@@ -25,7 +25,10 @@ export const ActionSchema = z
     session: IdSchema.default('default'),
     tool: z.string().min(1).max(256).optional(),
     args: z.record(z.string(), z.unknown()).optional(),
-    content: z.string().max(16 * 1024 * 1024).optional(),
+    content: z
+      .string()
+      .max(16 * 1024 * 1024)
+      .optional(),
     source: SourceSchema.default('user'),
     context: z.record(z.string(), z.unknown()).optional(),
   })

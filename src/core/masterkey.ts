@@ -18,11 +18,17 @@ export class MasterKey {
     const fromEnv = env.GATEHOUSE_MASTER_KEY;
     if (fromEnv !== undefined && fromEnv !== '') return new MasterKey(decodeKey(fromEnv, 'GATEHOUSE_MASTER_KEY'));
     if (!existsSync(file)) {
-      throw new KeyError('key.master_missing', `no master key: set GATEHOUSE_MASTER_KEY or run 'gatehouse init' to create ${file}`);
+      throw new KeyError(
+        'key.master_missing',
+        `no master key: set GATEHOUSE_MASTER_KEY or run 'gatehouse init' to create ${file}`,
+      );
     }
     const mode = statSync(file).mode & 0o777;
     if ((mode & 0o077) !== 0) {
-      throw new KeyError('key.master_permissions', `${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+      throw new KeyError(
+        'key.master_permissions',
+        `${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`,
+      );
     }
     return new MasterKey(decodeKey(readFileSync(file, 'utf8').trim(), file));
   }
@@ -63,7 +69,9 @@ export class MasterKey {
     try {
       return Buffer.concat([decipher.update(buf.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
     } catch (err) {
-      throw new KeyError('key.unseal_failed', `cannot unseal ${context}: wrong master key or tampered data`, { cause: err });
+      throw new KeyError('key.unseal_failed', `cannot unseal ${context}: wrong master key or tampered data`, {
+        cause: err,
+      });
     }
   }
 }

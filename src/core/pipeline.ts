@@ -47,9 +47,7 @@ export interface PipelineResult extends Fold {
 export class Pipeline {
   constructor(readonly stages: readonly Stage[]) {}
 
-  async run(
-    input: Omit<StageContext, 'action' | 'facts' | 'prior'> & { facts?: Facts },
-  ): Promise<PipelineResult> {
+  async run(input: Omit<StageContext, 'action' | 'facts' | 'prior'> & { facts?: Facts }): Promise<PipelineResult> {
     const verdicts: Verdict[] = [];
     let facts: Facts = { ...input.facts };
     let action = input.original;

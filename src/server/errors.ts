@@ -7,19 +7,29 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
   if (fe.validation) {
     const v = fe.validation[0];
     const where = `${fe.validationContext ?? 'body'}${v?.instancePath ?? ''}`.replace(/\//g, '.');
-    const extra = v?.keyword === 'additionalProperties' ? ` (${String((v.params as { additionalProperty?: string }).additionalProperty)})` : '';
+    const extra =
+      v?.keyword === 'additionalProperties'
+        ? ` (${String((v.params as { additionalProperty?: string }).additionalProperty)})`
+        : '';
     void reply.code(400).send({ error: 'input.invalid', message: `${where}: ${v?.message ?? 'invalid'}${extra}` });
     return;
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    void reply.code(413).send({ error: 'input.too_large', message: `request body exceeds the limit of ${req.routeOptions.bodyLimit ?? ''} bytes` });
+    void reply.code(413).send({
+      error: 'input.too_large',
+      message: `request body exceeds the limit of ${req.routeOptions.bodyLimit ?? ''} bytes`,
+    });
     return;
   }
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     void reply.code(415).send({ error: 'input.media_type', message: 'expected Content-Type: application/json' });
     return;
   }
-  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
+  if (
+    fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+    fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    err instanceof SyntaxError
+  ) {
     void reply.code(400).send({ error: 'input.invalid_json', message: `body: invalid JSON: ${err.message}` });
     return;
   }

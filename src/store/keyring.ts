@@ -68,10 +68,10 @@ export class Keyring {
   verificationKeys(purpose: string, overlapMs: number): KeyPairRecord[] {
     const since = this.clock.now() - overlapMs;
     return this.store
-      .all<KeyRow>('SELECT * FROM keys WHERE purpose = ? AND (retired_at IS NULL OR retired_at > ?) ORDER BY created_at DESC', [
-        purpose,
-        since,
-      ])
+      .all<KeyRow>(
+        'SELECT * FROM keys WHERE purpose = ? AND (retired_at IS NULL OR retired_at > ?) ORDER BY created_at DESC',
+        [purpose, since],
+      )
       .map(toRecord);
   }
 

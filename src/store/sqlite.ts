@@ -40,7 +40,8 @@ export class SqliteStore implements Store {
   migrate(component: string, migrations: readonly Migration[]): void {
     const sorted = [...migrations].sort((a, b) => a.version - b.version);
     sorted.forEach((m, i) => {
-      if (m.version !== i + 1) throw new StoreError(`${component} migrations must be numbered 1..n; found ${m.version} at ${i + 1}`);
+      if (m.version !== i + 1)
+        throw new StoreError(`${component} migrations must be numbered 1..n; found ${m.version} at ${i + 1}`);
     });
     const current = this.schemaVersion(component);
     if (current > sorted.length) {
@@ -60,7 +61,9 @@ export class SqliteStore implements Store {
             .run(component, m.version, new Date().toISOString());
         })();
       } catch (err) {
-        throw new StoreError(`migration ${component} #${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+        throw new StoreError(`migration ${component} #${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     }
   }
@@ -87,7 +90,9 @@ export class SqliteStore implements Store {
   }
 
   get<T>(sql: string, params: SqlParams = []): T | undefined {
-    return (Array.isArray(params) ? this.stmt(sql).get(...(params as unknown[])) : this.stmt(sql).get(params)) as T | undefined;
+    return (Array.isArray(params) ? this.stmt(sql).get(...(params as unknown[])) : this.stmt(sql).get(params)) as
+      | T
+      | undefined;
   }
 
   all<T>(sql: string, params: SqlParams = []): T[] {
@@ -103,7 +108,10 @@ export class SqliteStore implements Store {
   }
 
   setMeta(key: string, value: string): void {
-    this.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', [key, value]);
+    this.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', [
+      key,
+      value,
+    ]);
   }
 
   close(): void {

@@ -83,14 +83,19 @@ describe('audit durability', () => {
     expect(r).toMatchObject({ ok: true, events: 800, lastSeq: 800 });
     const events = allEvents();
     for (const tag of ['p1', 'p2']) {
-      const is = events.filter((e) => e.agent === tag).map((e) => e.data.i).sort((a, b) => a - b);
+      const is = events
+        .filter((e) => e.agent === tag)
+        .map((e) => e.data.i)
+        .sort((a, b) => a - b);
       expect(is).toEqual(Array.from({ length: 400 }, (_, k) => k));
     }
   }, 60_000);
 
   it('concurrent appends in one process get consecutive sequence numbers in call order', async () => {
     const log = AuditLog.open({ dir });
-    const receipts = await Promise.all(Array.from({ length: 500 }, (_, i) => log.append({ type: 'decision', data: { i } }, { durable: i % 2 === 0 })));
+    const receipts = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => log.append({ type: 'decision', data: { i } }, { durable: i % 2 === 0 })),
+    );
     await log.close();
     expect(receipts.map((r) => r.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
     expect(allEvents().map((e) => e.data.i)).toEqual(Array.from({ length: 500 }, (_, i) => i));

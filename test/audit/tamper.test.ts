@@ -11,7 +11,11 @@ let dir: string;
 let cleanup: () => void;
 
 async function writeEvents(n: number, segmentMaxBytes?: number): Promise<void> {
-  const log = AuditLog.open({ dir, signer: { kid: 'k1', privateKey: keys.privateKey }, ...(segmentMaxBytes ? { segmentMaxBytes } : {}) });
+  const log = AuditLog.open({
+    dir,
+    signer: { kid: 'k1', privateKey: keys.privateKey },
+    ...(segmentMaxBytes ? { segmentMaxBytes } : {}),
+  });
   const event = (i: number) => ({ type: 'decision', agent: `a${i % 3}`, data: { i, note: 'é ünïcode ✓' } });
   if (segmentMaxBytes) for (let i = 0; i < n; i++) await log.append(event(i));
   else await Promise.all(Array.from({ length: n }, (_, i) => log.append(event(i))));
@@ -19,7 +23,10 @@ async function writeEvents(n: number, segmentMaxBytes?: number): Promise<void> {
 }
 
 const segFile = () => join(dir, 'seg-00000001.jsonl');
-const lines = () => readFileSync(segFile(), 'utf8').split('\n').filter((l) => l !== '');
+const lines = () =>
+  readFileSync(segFile(), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 const writeLines = (ls: string[]) => writeFileSync(segFile(), `${ls.join('\n')}\n`);
 
 beforeEach(() => {
@@ -31,7 +38,13 @@ describe('audit verify', () => {
   it('passes an intact log and checks the signed checkpoint', async () => {
     await writeEvents(50);
     const r = verifyLog(dir, { publicKey: keys.publicKey });
-    expect(r).toMatchObject({ ok: true, status: 'ok', events: 50, lastSeq: 50, checkpoint: { seq: 50, signed: true, signatureValid: true } });
+    expect(r).toMatchObject({
+      ok: true,
+      status: 'ok',
+      events: 50,
+      lastSeq: 50,
+      checkpoint: { seq: 50, signed: true, signatureValid: true },
+    });
   });
 
   it('detects an edited byte anywhere, naming that sequence number', async () => {
@@ -152,7 +165,11 @@ describe('audit verify', () => {
     const r = verifyLog(dir, { publicKey: keys.publicKey });
     expect(r).toMatchObject({ ok: true, lastSeq: 12 });
     const events = lines().map((l) => JSON.parse(l));
-    expect(events[10]).toMatchObject({ seq: 11, type: 'audit.torn_tail', data: { bytes: '{"seq":11,"partial'.length } });
+    expect(events[10]).toMatchObject({
+      seq: 11,
+      type: 'audit.torn_tail',
+      data: { bytes: '{"seq":11,"partial'.length },
+    });
     expect(events[11]).toMatchObject({ seq: 12, agent: 'after' });
     expect(readFileSync(`${segFile()}.torn-${goodBytes}`, 'utf8')).toBe('{"seq":11,"partial');
   });

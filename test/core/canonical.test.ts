@@ -8,7 +8,7 @@ describe('canonicalize (RFC 8785)', () => {
     );
   });
   it('serialises numbers as ECMAScript does (RFC 8785 appendix B samples)', () => {
-    expect(canonicalize([1e21, 1e-7, -0, 0.000001, 333333333.3333333, 9007199254740993])).toBe(
+    expect(canonicalize([1e21, 1e-7, -0, 0.000001, 333333333.3333333, Number('9007199254740993')])).toBe(
       '[1e+21,1e-7,0,0.000001,333333333.3333333,9007199254740992]',
     );
   });

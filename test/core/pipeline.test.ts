@@ -18,7 +18,13 @@ function run(stages: Stage[]) {
   });
 }
 
-const v = (effect: Verdict['effect'], extra: Partial<Verdict> = {}): Verdict => ({ stage: 'x', effect, risk: 0, reasons: [], ...extra });
+const v = (effect: Verdict['effect'], extra: Partial<Verdict> = {}): Verdict => ({
+  stage: 'x',
+  effect,
+  risk: 0,
+  reasons: [],
+  ...extra,
+});
 
 describe('foldVerdicts', () => {
   it('any deny wins over review and allow', () => {
@@ -41,7 +47,10 @@ describe('foldVerdicts', () => {
   });
   it('an approval on a verdict satisfies review, but never a deny', () => {
     const approval = { id: 'ap1', approver: 'op' };
-    expect(foldVerdicts([v('review', { tier: 'high' }), v('allow', { approval })])).toMatchObject({ effect: 'allow', approval });
+    expect(foldVerdicts([v('review', { tier: 'high' }), v('allow', { approval })])).toMatchObject({
+      effect: 'allow',
+      approval,
+    });
     const denied = foldVerdicts([v('review'), v('allow', { approval }), v('deny')]);
     expect(denied.effect).toBe('deny');
     expect(denied.approval).toBeUndefined();
@@ -55,8 +64,19 @@ describe('Pipeline', () => {
   it('a throwing stage is a deny with internal.error, and later stages do not run', async () => {
     let ran = false;
     const r = await run([
-      { name: 'boom', run: () => { throw new Error('kaput'); } },
-      { name: 'after', run: () => { ran = true; return v('allow'); } },
+      {
+        name: 'boom',
+        run: () => {
+          throw new Error('kaput');
+        },
+      },
+      {
+        name: 'after',
+        run: () => {
+          ran = true;
+          return v('allow');
+        },
+      },
     ]);
     expect(r.effect).toBe('deny');
     expect(r.reasons[0]).toMatchObject({ code: 'internal.error' });

@@ -14,7 +14,8 @@ beforeAll(() => {
 afterAll(() => cleanup());
 
 const run = (args: string[], input?: string) => gatehouse(args, { cwd, ...(input !== undefined ? { input } : {}) });
-const call = (tool: string, args: Record<string, unknown> = {}) => JSON.stringify({ kind: 'tool_call', agent: 'demo', session: 's1', tool, args });
+const call = (tool: string, args: Record<string, unknown> = {}) =>
+  JSON.stringify({ kind: 'tool_call', agent: 'demo', session: 's1', tool, args });
 
 describe('gatehouse CLI (contract of DESIGN.md section 4)', () => {
   it('init writes a commented config and a private data dir, and is idempotent', () => {
@@ -39,10 +40,18 @@ describe('gatehouse CLI (contract of DESIGN.md section 4)', () => {
   });
 
   it('decide --jsonl answers each line in order and survives malformed lines', () => {
-    const input = [call('fs.read'), '{not json', JSON.stringify({ id: 'x1', kind: 'tool_call', agent: 'demo' }), call('nope')].join('\n');
+    const input = [
+      call('fs.read'),
+      '{not json',
+      JSON.stringify({ id: 'x1', kind: 'tool_call', agent: 'demo' }),
+      call('nope'),
+    ].join('\n');
     const r = run(['decide', '--jsonl'], `${input}\n`);
     expect(r.code).toBe(0);
-    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const out = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(out).toHaveLength(4);
     expect(out[0].effect).toBe('allow');
     expect(out[1].error).toMatch(/line 2: invalid JSON/);

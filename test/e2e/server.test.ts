@@ -12,7 +12,10 @@ let cleanup: () => void;
 beforeAll(async () => {
   const t = tempDir();
   cleanup = t.cleanup;
-  gh = await Gatehouse.open({ config: { version: 1, tools: { 'fs.read': { risk: 'low' } }, server: { body_limit: 4096 } }, data: t.dir });
+  gh = await Gatehouse.open({
+    config: { version: 1, tools: { 'fs.read': { risk: 'low' } }, server: { body_limit: 4096 } },
+    data: t.dir,
+  });
   app = await buildServer(gh);
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
@@ -44,15 +47,21 @@ describe('HTTP gateway (real server on loopback)', () => {
     expect((await r.json()).message).toMatch(/invalid JSON/i);
   });
   it('wrong types and unknown fields are 400 naming the field', async () => {
-    const r = await post('/v1/decide', JSON.stringify({ kind: 'tool_call', agent: 42, tool: 'fs.read' }), { authorization: 'Bearer a.b.c' });
+    const r = await post('/v1/decide', JSON.stringify({ kind: 'tool_call', agent: 42, tool: 'fs.read' }), {
+      authorization: 'Bearer a.b.c',
+    });
     expect(r.status).toBe(400);
     expect((await r.json()).message).toMatch(/body\.agent/);
-    const extra = await post('/v1/decide', JSON.stringify({ kind: 'input', agent: 'a', content: 'x', surprise: 1 }), { authorization: 'Bearer a.b.c' });
+    const extra = await post('/v1/decide', JSON.stringify({ kind: 'input', agent: 'a', content: 'x', surprise: 1 }), {
+      authorization: 'Bearer a.b.c',
+    });
     expect(extra.status).toBe(400);
     expect((await extra.json()).message).toMatch(/surprise/);
   });
   it('an oversized body is 413', async () => {
-    const r = await post('/v1/decide', JSON.stringify({ kind: 'input', agent: 'a', content: 'x'.repeat(10_000) }), { authorization: 'Bearer a.b.c' });
+    const r = await post('/v1/decide', JSON.stringify({ kind: 'input', agent: 'a', content: 'x'.repeat(10_000) }), {
+      authorization: 'Bearer a.b.c',
+    });
     expect(r.status).toBe(413);
     expect((await r.json()).error).toBe('input.too_large');
   });
