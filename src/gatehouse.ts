@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { AuditLog } from './audit/log.js';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
@@ -11,6 +12,7 @@ import { InputError } from './core/errors.js';
 import { MasterKey } from './core/masterkey.js';
 import { type Credentials, Pipeline, type Stage } from './core/pipeline.js';
 import { SessionTable } from './core/session.js';
+import { Metrics } from './monitor/metrics.js';
 import { createCatalogStage } from './policy/catalog.js';
 import { Keyring } from './store/keyring.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -52,6 +54,7 @@ export class Gatehouse {
   readonly audit: AuditLog;
   readonly sessions: SessionTable;
   readonly pipeline: Pipeline;
+  readonly metrics = new Metrics();
   private epoch: number;
 
   private constructor(parts: {
@@ -119,6 +122,7 @@ export class Gatehouse {
    * Denies, reviews and flagged decisions are durable before this returns. Malformed actions throw `InputError`.
    */
   async decide(input: ActionInput | unknown, opts: DecideOptions = {}): Promise<Decision> {
+    const started = performance.now();
     const action = parseAction(input);
     const credentials = opts.credentials ?? HOST;
     const session = this.sessions.get(action.agent, action.session);
@@ -172,7 +176,7 @@ export class Gatehouse {
         message: `the decision could not be recorded: ${(err as Error).message}`,
       });
     }
-    return {
+    const decision: Decision = {
       id: decisionId,
       effect,
       tier: result.tier,
@@ -186,6 +190,8 @@ export class Gatehouse {
       auditSeq,
       action: result.action,
     };
+    this.metrics.recordDecision(decision, (performance.now() - started) / 1000);
+    return decision;
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@ import type { Gatehouse } from '../gatehouse.js';
 import { errorHandler } from './errors.js';
 import decideRoutes from './routes/decide.js';
 import healthRoutes from './routes/health.js';
+import metricsRoutes from './routes/metrics.js';
 
 export interface ServerOptions {
   /** Override of the config's body limit, in bytes. */
@@ -26,5 +27,6 @@ export async function buildServer(gatehouse: Gatehouse, opts: ServerOptions = {}
   });
   await app.register(healthRoutes, { gatehouse });
   await app.register(decideRoutes, { gatehouse });
+  await app.register(metricsRoutes, { gatehouse });
   return app;
 }

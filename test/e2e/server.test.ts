@@ -65,6 +65,16 @@ describe('HTTP gateway (real server on loopback)', () => {
     expect(r.status).toBe(413);
     expect((await r.json()).error).toBe('input.too_large');
   });
+  it('GET /metrics exposes decision counters in Prometheus text format', async () => {
+    await gh.decide({ kind: 'tool_call', agent: 'm', tool: 'fs.read' });
+    await gh.decide({ kind: 'tool_call', agent: 'm', tool: 'not.listed' });
+    const r = await fetch(`${base}/metrics`);
+    expect(r.status).toBe(200);
+    const text = await r.text();
+    expect(text).toMatch(/gatehouse_decisions_total\{effect="allow",tier="low",kind="tool_call"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_decision_reasons_total\{code="catalogue.tool_unknown"\} [1-9]/);
+    expect(text).toContain('gatehouse_decide_seconds_bucket');
+  });
   it('unknown routes are a JSON 404', async () => {
     const r = await fetch(`${base}/v1/nothing`);
     expect(r.status).toBe(404);
