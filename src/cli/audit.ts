@@ -1,12 +1,17 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { HeadStore } from '../audit/checkpoint.js';
+import { inclusionProof, leafHash, rootOf, verifyInclusion } from '../audit/merkle.js';
+import { checkpointBody, signNote } from '../audit/note.js';
+import { toOcsf } from '../audit/ocsf.js';
 import { type AuditQuery, queryLog, tailLog } from '../audit/query.js';
+import { buildReport, FRAMEWORKS, type Framework, reportMarkdown } from '../audit/report.js';
 import { verifyLog } from '../audit/verify.js';
-import { InputError } from '../core/errors.js';
-import { publicKeyOf } from '../store/keyring.js';
+import { InputError, NotFoundError } from '../core/errors.js';
+import { MasterKey } from '../core/masterkey.js';
+import { Keyring, publicKeyOf } from '../store/keyring.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { action, EXIT, globalOptions, printJson } from './common.js';
 
@@ -40,6 +45,43 @@ function parseTime(v: string | undefined, flag: string): number | undefined {
   const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
   if (Number.isNaN(t)) throw new InputError(flag, `expected an ISO time or epoch milliseconds, got "${v}"`);
   return t;
+}
+
+interface FilterOptions {
+  agent?: string;
+  type?: string;
+  session?: string;
+  since?: string;
+  until?: string;
+  limit?: string;
+}
+
+function withFilters(cmd: Command): Command {
+  return cmd
+    .option('--agent <id>')
+    .option('--type <type>', 'event type or dotted prefix (identity matches identity.token_issued)')
+    .option('--session <id>')
+    .option('--since <time>', 'ISO time or epoch ms')
+    .option('--until <time>', 'ISO time or epoch ms')
+    .option('--limit <n>', 'at most this many (the newest)');
+}
+
+function queryFrom(opts: FilterOptions): AuditQuery {
+  const q: AuditQuery = {};
+  if (opts.agent) q.agent = opts.agent;
+  if (opts.type) q.type = opts.type;
+  if (opts.session) q.session = opts.session;
+  const since = parseTime(opts.since, '--since');
+  const until = parseTime(opts.until, '--until');
+  if (since !== undefined) q.since = since;
+  if (until !== undefined) q.until = until;
+  if (opts.limit !== undefined) {
+    const n = Number(opts.limit);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InputError('--limit', `expected a positive whole number, got "${opts.limit}"`);
+    q.limit = n;
+  }
+  return q;
 }
 
 export function registerAudit(program: Command): void {
@@ -82,48 +124,116 @@ export function registerAudit(program: Command): void {
         return 0;
       }),
     );
+  withFilters(audit.command('query').description('events by agent, type (or dotted prefix), session and time range'))
+    .option('--json', 'print {events:[…]} as one JSON object')
+    .action(
+      action(async (opts: FilterOptions & { json?: boolean }, cmd: Command) => {
+        const events = queryLog(auditDir(cmd), queryFrom(opts));
+        if (opts.json) printJson({ events });
+        else for (const e of events) printJson(e);
+        return 0;
+      }),
+    );
+  withFilters(audit.command('export').description('export events as JSON lines, raw or mapped to OCSF 1.3 classes'))
+    .option('--format <format>', 'jsonl or ocsf', 'jsonl')
+    .action(
+      action(async (opts: FilterOptions & { format: string }, cmd: Command) => {
+        if (opts.format !== 'jsonl' && opts.format !== 'ocsf')
+          throw new InputError('--format', `expected jsonl or ocsf, got "${opts.format}"`);
+        for (const e of queryLog(auditDir(cmd), queryFrom(opts))) printJson(opts.format === 'ocsf' ? toOcsf(e) : e);
+        return 0;
+      }),
+    );
   audit
-    .command('query')
-    .description('events by agent, type (or dotted prefix), session and time range')
-    .option('--agent <id>')
-    .option('--type <type>')
-    .option('--session <id>')
+    .command('prove <seq>')
+    .description('RFC 6962 inclusion proof of one event in the Merkle tree of the whole log, with a signed checkpoint')
+    .option('--json', 'print the proof as one JSON object')
+    .action(
+      action(async (seqText: string, opts: { json?: boolean }, cmd: Command) => {
+        const seq = Number(seqText);
+        if (!Number.isInteger(seq) || seq < 1)
+          throw new InputError('seq', `expected a positive whole number, got "${seqText}"`);
+        const dir = auditDir(cmd);
+        const check = verifyLog(dir);
+        if (!check.ok)
+          throw new InputError('audit log', `cannot prove inclusion in a log that does not verify: ${check.message}`);
+        const events = queryLog(dir);
+        const event = events[seq - 1];
+        if (!event || event.seq !== seq) throw new NotFoundError(`event ${seq}`);
+        const leaves = events.map((e) => leafHash(e.hash));
+        const root = rootOf(leaves);
+        const proof = inclusionProof(leaves, seq - 1);
+        if (!verifyInclusion(leaves[seq - 1]!, seq - 1, leaves.length, proof, root))
+          throw new Error('internal: proof does not verify');
+        const data = resolve(globalOptions(cmd).data);
+        const store = new SqliteStore(join(data, 'gatehouse.db'));
+        let note: string;
+        try {
+          const keyring = new Keyring(store, MasterKey.fromEnvOrFile(join(data, 'master.key')), {
+            now: () => Date.now(),
+          });
+          const key = keyring.ensure('audit');
+          note = signNote(checkpointBody(leaves.length, root), 'gatehouse', keyring.privateKey(key.kid), key.publicKey);
+        } finally {
+          store.close();
+        }
+        const out = {
+          seq,
+          eventHash: event.hash,
+          leafIndex: seq - 1,
+          treeSize: leaves.length,
+          leafHash: leaves[seq - 1]!.toString('hex'),
+          rootHash: root.toString('hex'),
+          proof: proof.map((p) => p.toString('hex')),
+          checkpoint: note,
+        };
+        if (opts.json) printJson(out);
+        else
+          process.stdout.write(
+            `${note}\nseq ${seq} is leaf ${seq - 1} of ${leaves.length}; proof: ${out.proof.join(' ')}\n`,
+          );
+        return 0;
+      }),
+    );
+  audit
+    .command('report')
+    .description('compliance evidence report (SOC 2, ISO 27001, GDPR, HIPAA, PCI DSS) built from the audit log')
+    .requiredOption('--framework <name>', FRAMEWORKS.join(', '))
     .option('--since <time>', 'ISO time or epoch ms')
     .option('--until <time>', 'ISO time or epoch ms')
-    .option('--limit <n>', 'at most this many (the newest)')
-    .option('--json', 'print {events:[…]} as one JSON object')
+    .option('--format <format>', 'json or md', 'md')
+    .option('--out <file>', 'write to a file instead of stdout')
     .action(
       action(
         async (
-          opts: {
-            agent?: string;
-            type?: string;
-            session?: string;
-            since?: string;
-            until?: string;
-            limit?: string;
-            json?: boolean;
-          },
+          opts: { framework: string; since?: string; until?: string; format: string; out?: string },
           cmd: Command,
         ) => {
-          const q: AuditQuery = {};
-          if (opts.agent) q.agent = opts.agent;
-          if (opts.type) q.type = opts.type;
-          if (opts.session) q.session = opts.session;
-          const since = parseTime(opts.since, '--since');
-          const until = parseTime(opts.until, '--until');
-          if (since !== undefined) q.since = since;
-          if (until !== undefined) q.until = until;
-          if (opts.limit !== undefined) {
-            const n = Number(opts.limit);
-            if (!Number.isInteger(n) || n < 1)
-              throw new InputError('--limit', `expected a positive whole number, got "${opts.limit}"`);
-            q.limit = n;
+          if (!(FRAMEWORKS as readonly string[]).includes(opts.framework)) {
+            throw new InputError('--framework', `expected one of ${FRAMEWORKS.join(', ')}, got "${opts.framework}"`);
           }
-          const events = queryLog(auditDir(cmd), q);
-          if (opts.json) printJson({ events });
-          else for (const e of events) printJson(e);
-          return 0;
+          if (opts.format !== 'json' && opts.format !== 'md')
+            throw new InputError('--format', `expected json or md, got "${opts.format}"`);
+          const dir = auditDir(cmd);
+          const q = queryFrom({
+            ...(opts.since ? { since: opts.since } : {}),
+            ...(opts.until ? { until: opts.until } : {}),
+          });
+          const publicKey = checkpointKey(cmd, dir, undefined);
+          const report = buildReport(
+            opts.framework as Framework,
+            queryLog(dir, q),
+            verifyLog(dir, publicKey ? { publicKey } : {}),
+            {
+              ...(q.since !== undefined ? { since: q.since } : {}),
+              ...(q.until !== undefined ? { until: q.until } : {}),
+            },
+            new Date(),
+          );
+          const text = opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : reportMarkdown(report);
+          if (opts.out) writeFileSync(opts.out, text);
+          else process.stdout.write(text);
+          return report.integrity.ok ? 0 : EXIT.denied;
         },
       ),
     );

@@ -1,0 +1,87 @@
+import { createPublicKey } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leafHash, verifyInclusion } from '../../src/audit/merkle.js';
+import { CHECKPOINT_ORIGIN, openNote } from '../../src/audit/note.js';
+import { gatehouse } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+let cwd: string;
+let cleanup: () => void;
+const run = (args: string[], input?: string) => gatehouse(args, { cwd, ...(input !== undefined ? { input } : {}) });
+
+beforeAll(() => {
+  ({ dir: cwd, cleanup } = tempDir());
+  expect(run(['init']).code).toBe(0);
+  const actions = ['fs.read', 'web.fetch', 'email.send', 'nope'].map((tool) =>
+    JSON.stringify({ kind: 'tool_call', agent: 'demo', tool, args: {} }),
+  );
+  expect(run(['decide', '--jsonl'], `${actions.join('\n')}\n`).code).toBe(0);
+});
+afterAll(() => cleanup());
+
+describe('audit export, prove and report', () => {
+  it('exports raw JSON lines and OCSF records that link back to the chain', () => {
+    const raw = run(['audit', 'export', '--type', 'decision'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(raw).toHaveLength(4);
+    const ocsf = run(['audit', 'export', '--format', 'ocsf'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const denied = ocsf.find((o) => o.unmapped.decision === 'deny');
+    expect(denied).toMatchObject({
+      class_uid: 6003,
+      category_uid: 6,
+      status: 'Failure',
+      api: { operation: 'nope' },
+      actor: { user: { uid: 'demo' } },
+    });
+    expect(denied.unmapped.reasons).toContain('catalogue.tool_unknown');
+    const policy = ocsf.find((o) => o.unmapped.type === 'policy.loaded');
+    expect(policy.class_uid).toBe(3004);
+    expect(run(['audit', 'export', '--format', 'xml']).code).toBe(2);
+  });
+
+  it('proves inclusion of one event under a signed C2SP checkpoint', () => {
+    const r = run(['audit', 'prove', '3', '--json']);
+    expect(r.code).toBe(0);
+    const p = JSON.parse(r.stdout);
+    expect(p.leafHash).toBe(leafHash(p.eventHash).toString('hex'));
+    const proof = p.proof.map((h: string) => Buffer.from(h, 'hex'));
+    expect(verifyInclusion(Buffer.from(p.leafHash, 'hex'), 2, p.treeSize, proof, Buffer.from(p.rootHash, 'hex'))).toBe(
+      true,
+    );
+    const db = new Database(join(cwd, '.gatehouse', 'gatehouse.db'), { readonly: true });
+    const pem = (db.prepare("SELECT public_pem FROM keys WHERE purpose = 'audit'").get() as { public_pem: string })
+      .public_pem;
+    db.close();
+    const body = openNote(p.checkpoint, 'gatehouse', createPublicKey(pem));
+    expect(body).toBe(`${CHECKPOINT_ORIGIN}\n${p.treeSize}\n${Buffer.from(p.rootHash, 'hex').toString('base64')}\n`);
+    const forged = p.checkpoint.replace(`\n${p.treeSize}\n`, `\n${p.treeSize + 1}\n`);
+    expect(openNote(forged, 'gatehouse', createPublicKey(pem))).toBeUndefined();
+    expect(run(['audit', 'prove', '999']).code).toBe(1);
+    expect(run(['audit', 'prove', 'abc']).code).toBe(2);
+  });
+
+  it('builds compliance reports for every framework from the log', () => {
+    for (const framework of ['soc2', 'iso27001', 'gdpr', 'hipaa', 'pci']) {
+      const r = run(['audit', 'report', '--framework', framework, '--format', 'json']);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.integrity).toMatchObject({ ok: true, checkpointSigned: true, signatureValid: true });
+      expect(report.summary.decisions).toMatchObject({ allow: 2, review: 1, deny: 1 });
+      const decisions = report.controls
+        .flatMap((c: { evidence: { kind: string; events: number }[] }) => c.evidence)
+        .find((e: { kind: string }) => e.kind === 'access_decisions');
+      expect(decisions.events).toBe(4);
+    }
+    const md = run(['audit', 'report', '--framework', 'soc2']);
+    expect(md.stdout).toContain('| CC6.1 |');
+    expect(md.stdout).toContain('Log integrity:** verified');
+    expect(run(['audit', 'report', '--framework', 'nist']).code).toBe(2);
+  });
+});
