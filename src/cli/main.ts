@@ -4,6 +4,7 @@ import { registerAudit } from './audit.js';
 import { EXIT } from './common.js';
 import { registerDecide } from './decide.js';
 import { registerInit } from './init.js';
+import { registerOperators } from './operators.js';
 import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 
@@ -21,6 +22,7 @@ registerServe(program);
 registerDecide(program);
 registerPolicy(program);
 registerAudit(program);
+registerOperators(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../gatehouse.js';
 import { errorHandler } from './errors.js';
+import { OperatorDirectory } from './operators.js';
 import decideRoutes from './routes/decide.js';
 import healthRoutes from './routes/health.js';
 import metricsRoutes from './routes/metrics.js';
@@ -25,8 +26,11 @@ export async function buildServer(gatehouse: Gatehouse, opts: ServerOptions = {}
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` });
   });
+  // Route plugins get the Gatehouse and the operator directory; operator-only routes use
+  // `{ preHandler: requireOperator(opts.operators) }` from ./operators.js.
+  const operators = new OperatorDirectory(gatehouse.store, () => gatehouse.clock.now());
   await app.register(healthRoutes, { gatehouse });
   await app.register(decideRoutes, { gatehouse });
-  await app.register(metricsRoutes, { gatehouse });
+  await app.register(metricsRoutes, { gatehouse, operators });
   return app;
 }

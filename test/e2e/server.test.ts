@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gatehouse } from '../../src/gatehouse.js';
 import { buildServer } from '../../src/server/app.js';
+import { OperatorDirectory } from '../../src/server/operators.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let gh: Gatehouse;
@@ -68,7 +69,11 @@ describe('HTTP gateway (real server on loopback)', () => {
   it('GET /metrics exposes decision counters in Prometheus text format', async () => {
     await gh.decide({ kind: 'tool_call', agent: 'm', tool: 'fs.read' });
     await gh.decide({ kind: 'tool_call', agent: 'm', tool: 'not.listed' });
-    const r = await fetch(`${base}/metrics`);
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const agentLike = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.' } });
+    expect(agentLike.status).toBe(401);
+    const { token } = new OperatorDirectory(gh.store, () => Date.now()).add('ops');
+    const r = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     expect(r.status).toBe(200);
     const text = await r.text();
     expect(text).toMatch(/gatehouse_decisions_total\{effect="allow",tier="low",kind="tool_call"\} [1-9]/);

@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { Gatehouse } from '../gatehouse.js';
+import { OperatorDirectory } from '../server/operators.js';
+import { action, globalOptions, printJson } from './common.js';
+
+async function withDirectory<T>(cmd: Command, fn: (d: OperatorDirectory, gh: Gatehouse) => Promise<T> | T): Promise<T> {
+  const g = globalOptions(cmd);
+  const gh = await Gatehouse.open({ config: g.config, data: g.data });
+  try {
+    return await fn(new OperatorDirectory(gh.store, () => gh.clock.now()), gh);
+  } finally {
+    await gh.close();
+  }
+}
+
+export function registerOperators(program: Command): void {
+  const ops = program.command('operators').description('humans who administer Gatehouse over HTTP and the dashboard');
+  ops
+    .command('add <name>')
+    .description('create an operator and print its bearer token once (it is stored only hashed)')
+    .option('--json', 'print {name, token} as JSON')
+    .action(
+      action(async (name: string, opts: { json?: boolean }, cmd: Command) =>
+        withDirectory(cmd, async (d, gh) => {
+          const { operator, token } = d.add(name);
+          await gh.audit.append({ type: 'operator.added', actor: 'host', data: { operator: operator.name } });
+          if (opts.json) printJson({ name: operator.name, token });
+          else process.stdout.write(`operator ${operator.name} created; its token (shown only now):\n${token}\n`);
+          return 0;
+        }),
+      ),
+    );
+  ops
+    .command('list')
+    .option('--json', 'print {operators:[…]}')
+    .action(
+      action(async (opts: { json?: boolean }, cmd: Command) =>
+        withDirectory(cmd, (d) => {
+          const operators = d.list();
+          if (opts.json) printJson({ operators });
+          else
+            for (const o of operators)
+              process.stdout.write(
+                `${o.name}\t${new Date(o.createdAt).toISOString()}\t${o.revoked ? 'revoked' : 'active'}\n`,
+              );
+          return 0;
+        }),
+      ),
+    );
+  ops.command('revoke <name>').action(
+    action(async (name: string, _opts: unknown, cmd: Command) =>
+      withDirectory(cmd, async (d, gh) => {
+        d.revoke(name);
+        await gh.audit.append({ type: 'operator.revoked', actor: 'host', data: { operator: name } });
+        process.stdout.write(`operator ${name} revoked\n`);
+        return 0;
+      }),
+    ),
+  );
+}
