@@ -1,0 +1,96 @@
+import type { AuditLog } from '../audit/log.js';
+import type { Clock } from '../core/clock.js';
+import { NotFoundError } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+
+/** What other components do when an agent is quarantined or restored (revoke its tokens, kill its sandboxes). */
+export interface ResponseHooks {
+  quarantine?: (agent: string, reason: string) => Promise<string[]> | string[];
+  restore?: (agent: string) => Promise<string[]> | string[];
+}
+
+export interface Quarantine {
+  agent: string;
+  reason: string;
+  by: string;
+  since: number;
+}
+
+/**
+ * Incident response playbooks. Quarantine stops an agent everywhere at once: every later action is denied,
+ * and the hooks revoke its tokens and kill its running sandboxes. Restore lifts it. Both are audited durably
+ * with what each hook did.
+ */
+export class Responder {
+  private readonly cache = new Map<string, Quarantine | null>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly hooks: ResponseHooks = {},
+  ) {
+    store.migrate('response', [
+      {
+        version: 1,
+        name: 'quarantine',
+        sql: `CREATE TABLE quarantine (agent TEXT PRIMARY KEY, reason TEXT NOT NULL, by TEXT NOT NULL, since INTEGER NOT NULL)`,
+      },
+    ]);
+  }
+
+  /** The agent's quarantine, if any. Read through a cache: this is on the decision path. */
+  quarantined(agent: string): Quarantine | undefined {
+    let q = this.cache.get(agent);
+    if (q === undefined) {
+      q =
+        this.store.get<Quarantine>('SELECT agent, reason, by, since FROM quarantine WHERE agent = ?', [agent]) ?? null;
+      this.cache.set(agent, q);
+    }
+    return q ?? undefined;
+  }
+
+  list(): Quarantine[] {
+    return this.store.all<Quarantine>('SELECT agent, reason, by, since FROM quarantine ORDER BY since');
+  }
+
+  async quarantine(agent: string, reason: string, by: string): Promise<Quarantine> {
+    const q: Quarantine = { agent, reason, by, since: this.clock.now() };
+    this.store.run(
+      'INSERT INTO quarantine (agent, reason, by, since) VALUES (?, ?, ?, ?) ON CONFLICT(agent) DO UPDATE SET reason = excluded.reason, by = excluded.by, since = excluded.since',
+      [agent, reason, by, q.since],
+    );
+    this.cache.set(agent, q);
+    const done = await runHook(() => this.hooks.quarantine?.(agent, reason));
+    await this.audit.append({
+      type: 'response.quarantined',
+      agent,
+      actor: by,
+      data: { reason, actions: done.actions, errors: done.errors },
+    });
+    return q;
+  }
+
+  async restore(agent: string, by: string): Promise<void> {
+    const r = this.store.run('DELETE FROM quarantine WHERE agent = ?', [agent]);
+    this.cache.delete(agent);
+    if (r.changes === 0) throw new NotFoundError(`quarantine of agent ${agent}`);
+    const done = await runHook(() => this.hooks.restore?.(agent));
+    await this.audit.append({
+      type: 'response.restored',
+      agent,
+      actor: by,
+      data: { actions: done.actions, errors: done.errors },
+    });
+  }
+}
+
+async function runHook(
+  fn: () => Promise<string[]> | string[] | undefined,
+): Promise<{ actions: string[]; errors: string[] }> {
+  try {
+    return { actions: (await fn()) ?? [], errors: [] };
+  } catch (err) {
+    return { actions: [], errors: [(err as Error).message] };
+  }
+}
