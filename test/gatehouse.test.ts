@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyLog } from '../src/audit/verify.js';
 import { EXAMPLE_CONFIG } from '../src/config/example.js';
 import { parseConfig } from '../src/config/load.js';
+import type { ConfigInput } from '../src/config/schema.js';
 import { InputError } from '../src/core/errors.js';
 import { Gatehouse } from '../src/gatehouse.js';
 import { tempDir } from './helpers/tmp.js';
@@ -15,8 +16,10 @@ beforeEach(() => {
 });
 afterEach(() => cleanup());
 
-const config = () => ({
+const config = (): ConfigInput & { tools: NonNullable<ConfigInput['tools']> } => ({
   version: 1 as const,
+  identity: { agents: { a: { roles: ['worker'] } } },
+  roles: { worker: { grants: [{ tools: ['fs.read', 'web.fetch', 'email.send'] }] } },
   tools: {
     'fs.read': { risk: 'low' as const },
     'web.fetch': { risk: 'medium' as const },

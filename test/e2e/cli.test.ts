@@ -96,7 +96,9 @@ describe('gatehouse CLI (contract of DESIGN.md section 4)', () => {
 
     const seg = join(cwd, '.gatehouse', 'audit', 'seg-00000001.jsonl');
     const lines = readFileSync(seg, 'utf8').split('\n');
-    lines[2] = lines[2]!.replace('"decision"', '"decisiom"');
+    const edited = lines[2]!.replace(/"ts":"(\d)/, (_m, d: string) => `"ts":"${(Number(d) + 1) % 10}`);
+    expect(edited).not.toBe(lines[2]);
+    lines[2] = edited;
     writeFileSync(seg, lines.join('\n'));
     const bad = run(['audit', 'verify']);
     expect(bad.code).toBe(3);

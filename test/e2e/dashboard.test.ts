@@ -18,7 +18,12 @@ beforeAll(async () => {
   const t = tempDir();
   cleanup = t.cleanup;
   gh = await Gatehouse.open({
-    config: { version: 1, tools: { 'fs.read': { risk: 'low' }, 'web.fetch': { risk: 'medium' } } },
+    config: {
+      version: 1,
+      identity: { agents: { alpha: { roles: ['worker'] }, beta: { roles: ['worker'] } } },
+      roles: { worker: { grants: [{ tools: ['fs.read', 'web.fetch'] }] } },
+      tools: { 'fs.read': { risk: 'low' }, 'web.fetch': { risk: 'medium' } },
+    },
     data: t.dir,
   });
   app = await buildServer(gh);
@@ -57,14 +62,15 @@ describe('dashboard in real Chromium', () => {
     await page.waitForSelector('#events tbody tr');
     await page.waitForSelector('#integrity.ok');
     expect(await page.textContent('#integrity')).toMatch(/chain verified/);
-    const denyCell = page.locator('#events tbody tr', { hasText: 'beta' }).locator('td.effect-deny');
+    const denyCell = page.locator('#events tbody tr', { hasText: 'no.such.tool' }).locator('td.effect-deny');
     expect(await denyCell.textContent()).toBe('deny');
-    await page.locator('#events tbody tr', { hasText: 'beta' }).click();
+    await page.locator('#events tbody tr', { hasText: 'no.such.tool' }).click();
     const detail = JSON.parse((await page.textContent('#event-detail')) ?? '{}');
     expect(detail).toMatchObject({ agent: 'beta', decision: 'deny', type: 'decision' });
     await page.fill('#filter input[name=agent]', 'alpha');
+    await page.fill('#filter input[name=type]', 'decision');
     await page.click('#filter button[type=submit]');
-    await page.waitForFunction(() => document.querySelectorAll('#events tbody tr').length === 1);
+    await expect.poll(() => page.locator('#events tbody tr').count(), { timeout: 10_000 }).toBe(1);
     expect(await page.textContent('#events tbody')).toContain('alpha');
     await page.screenshot({
       path: `${process.env.GATEHOUSE_SCREENSHOTS ?? '/tmp'}/gatehouse-dashboard.png`,
