@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AuditLog } from './audit/log.js';
 import { loadConfigFile, validateConfig } from './config/load.js';
@@ -7,13 +7,29 @@ import type { Config, ConfigInput } from './config/schema.js';
 import { type Action, type ActionInput, ActionSchema, summarizeAction } from './core/action.js';
 import { canonicalHash, canonicalize } from './core/canonical.js';
 import { type Clock, systemClock } from './core/clock.js';
-import type { Decision, Verdict } from './core/decision.js';
+import type { Decision } from './core/decision.js';
 import { InputError } from './core/errors.js';
 import { MasterKey } from './core/masterkey.js';
 import { type Credentials, Pipeline, type Stage } from './core/pipeline.js';
 import { SessionTable } from './core/session.js';
+import { type Identity, initIdentity } from './identity/service.js';
+import { createAuthenticateStage } from './identity/stage.js';
 import { Metrics } from './monitor/metrics.js';
+import { Monitor } from './monitor/monitor.js';
+import { Responder } from './response/playbooks.js';
+import { createGateStage } from './approvals/gate.js';
+import { Approvals } from './approvals/store.js';
+import { CredentialBroker } from './credentials/broker.js';
+import { EnvBackend } from './credentials/env.js';
+import { LocalVault } from './credentials/vault.js';
 import { createCatalogStage } from './policy/catalog.js';
+import { createSandbox, type Sandbox } from './sandbox/runner.js';
+import { createAssessStage } from './policy/risk.js';
+import { createAuthorizeStage, PolicyEngine } from './policy/stage.js';
+import type { Redactor } from './redact/redact.js';
+import { createSecretScrubber, loadRedactionKey } from './redact/scrub.js';
+import { createFilterStage, redactorFromConfig } from './redact/stage.js';
+import { createScreenStage } from './screen/stage.js';
 import { Keyring } from './store/keyring.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
@@ -52,9 +68,29 @@ export class Gatehouse {
   readonly master: MasterKey;
   readonly keyring: Keyring;
   readonly audit: AuditLog;
+  /** Agent registry, keys, CA, tokens, revocation and proof of possession. */
+  readonly identity: Identity;
   readonly sessions: SessionTable;
   readonly pipeline: Pipeline;
   readonly metrics = new Metrics();
+  /** Authorization: compiled policy, runtime grants, tool argument rules, limits, `visibleTools(agent)`. */
+  readonly policy: PolicyEngine;
+  /** Human approvals: list, approve, deny, `await approvals.wait(id)`. */
+  readonly approvals: Approvals;
+  /** Incident response: quarantine and restore agents. */
+  readonly responder: Responder;
+  /** Behavioural baselines, alert rules and automatic response. */
+  readonly monitor: Monitor;
+  /** The local credential vault (sealed under the master key): `put`, `remove`, `list`. */
+  readonly vault: LocalVault;
+  /** Resolves `{{secret:NAME}}` handles at execution time (`resolve`, `resolveEnv`, `resolveHeaders`), audited. */
+  readonly credentials: CredentialBroker;
+  /** Secret, PII and exfiltration filtering as configured: `redactor.redact(text, { destination })`. */
+  readonly redactor: Redactor;
+  /** Runs commands in bwrap + seccomp + cgroups (tools with `sandbox:` in the catalogue, `gatehouse exec`). */
+  readonly sandbox: Sandbox;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly redactionKey: Buffer;
   private epoch: number;
 
   private constructor(parts: {
@@ -66,6 +102,11 @@ export class Gatehouse {
     master: MasterKey;
     keyring: Keyring;
     audit: AuditLog;
+    identity: Identity;
+    env: NodeJS.ProcessEnv;
+    vault: LocalVault;
+    credentials: CredentialBroker;
+    redactionKey: Buffer;
   }) {
     this.config = parts.config;
     this.configSource = parts.configSource;
@@ -75,8 +116,46 @@ export class Gatehouse {
     this.master = parts.master;
     this.keyring = parts.keyring;
     this.audit = parts.audit;
+    this.identity = parts.identity;
+    this.env = parts.env;
+    this.vault = parts.vault;
+    this.credentials = parts.credentials;
+    this.redactionKey = parts.redactionKey;
+    this.redactor = redactorFromConfig(
+      this.config.redaction,
+      { known: this.credentials.known, hmacKey: this.redactionKey },
+      this.env,
+    );
     this.sessions = new SessionTable(this.clock);
     this.epoch = Number(this.store.getMeta('policy.epoch') ?? '0');
+    const configDir = this.configSource === '<config object>' ? process.cwd() : dirname(this.configSource);
+    this.policy = new PolicyEngine({
+      config: this.config,
+      store: this.store,
+      clock: this.clock,
+      audit: this.audit,
+      workspace: resolve(configDir, this.config.policy.workspace ?? '.'),
+      source: this.configSource,
+      registeredRoles: (agent) => this.identity.registry.get(agent)?.roles ?? [],
+    });
+    this.sandbox = createSandbox(this.config.sandbox, { audit: this.audit, dataDir: this.dataDir });
+    this.approvals = new Approvals(this.store, this.clock, this.config.approvals, this.audit, parts.env);
+    this.responder = new Responder(this.store, this.audit, this.clock, {
+      quarantine: async (agent, reason) => {
+        if (!this.identity.registry.get(agent)) return [];
+        await this.identity.setStatus(agent, 'quarantined', { actor: 'response', reason });
+        const done = ['identity: status quarantined, tokens and refresh families revoked'];
+        const killed = this.sandbox.killAgent(agent);
+        if (killed > 0) done.push(`sandbox: ${killed} running sandbox(es) killed`);
+        return done;
+      },
+      restore: async (agent) => {
+        if (this.identity.registry.get(agent)?.status !== 'quarantined') return [];
+        await this.identity.setStatus(agent, 'active', { actor: 'response', reason: 'restored' });
+        return ['identity: status active'];
+      },
+    });
+    this.monitor = new Monitor(this.config.monitor, this.store, this.audit, this.clock, this.responder);
     this.pipeline = new Pipeline(this.buildStages());
   }
 
@@ -93,13 +172,38 @@ export class Gatehouse {
     try {
       const keyring = new Keyring(store, master, clock);
       const auditKey = keyring.ensure('audit');
+      const vault = new LocalVault(store, master, clock);
+      // The broker records every credential use in the audit log, and the log scrubs every credential value.
+      let auditLog: AuditLog | undefined;
+      const credentials = new CredentialBroker([vault, new EnvBackend(config.credentials.env, env)], {
+        append: (event, o) => auditLog!.append(event, o),
+      });
       const audit = AuditLog.open({
         dir: join(dataDir, 'audit'),
         clock,
         signer: { kid: auditKey.kid, privateKey: keyring.privateKey(auditKey.kid) },
         segmentMaxBytes: config.audit.segment_max_bytes,
+        scrub: createSecretScrubber(credentials.known),
       });
-      const gh = new Gatehouse({ config, configSource, dataDir, clock, store, master, keyring, audit });
+      auditLog = audit;
+      const redactionKey = loadRedactionKey(store, master);
+      // Idempotent: creates the CA and token signing key on first open (init), renews the intermediate at half-life.
+      const identity = await initIdentity({ config, store, keyring, master, audit, clock });
+      const gh = new Gatehouse({
+        config,
+        configSource,
+        dataDir,
+        clock,
+        store,
+        master,
+        keyring,
+        audit,
+        identity,
+        env,
+        vault,
+        credentials,
+        redactionKey,
+      });
       await gh.recordPolicyLoad();
       return gh;
     } catch (err) {
@@ -114,7 +218,7 @@ export class Gatehouse {
   }
 
   get policyEpoch(): number {
-    return this.epoch;
+    return Math.max(this.epoch, this.policy.refresh());
   }
 
   /**
@@ -140,9 +244,9 @@ export class Gatehouse {
       session,
       clock: this.clock,
       credentials,
-      facts: { policyEpoch: this.epoch },
+      facts: { policyEpoch: this.policyEpoch },
     });
-    const epoch = result.facts.policyEpoch ?? this.epoch;
+    const epoch = result.facts.policyEpoch ?? this.policyEpoch;
     const decisionId = `d-${actionHash.slice(0, 16)}-${this.clock.now().toString(36)}`;
     let auditSeq = -1;
     let effect = result.effect;
@@ -191,26 +295,45 @@ export class Gatehouse {
       action: result.action,
     };
     this.metrics.recordDecision(decision, (performance.now() - started) / 1000);
+    if (decision.auditSeq > 0) await this.monitor.observe(decision);
     return decision;
   }
 
   async close(): Promise<void> {
+    this.sandbox.killAll();
     await this.audit.close();
     this.store.close();
   }
 
   private buildStages(): Stage[] {
-    return [hostOnlyUntilIdentity(), createCatalogStage(this.config.tools)];
+    return [
+      createAuthenticateStage(this.identity),
+      createScreenStage({ config: this.config.screening, tools: this.config.tools }),
+      createCatalogStage(this.config.tools),
+      this.monitor.stage(),
+      createAuthorizeStage(this.policy),
+      createAssessStage({ tools: this.config.tools, risk: this.config.policy.risk }),
+      createGateStage({ approvals: this.approvals, tools: this.config.tools }),
+      createFilterStage({
+        config: this.config.redaction,
+        tools: this.config.tools,
+        broker: this.credentials,
+        clock: this.clock,
+        redactor: this.redactor,
+      }),
+    ];
   }
 
   /** Every load of a changed policy bumps the epoch that decisions and audit events carry. */
   private async recordPolicyLoad(): Promise<void> {
     const hash = canonicalHash(JSON.parse(canonicalize(this.config)) as unknown);
     if (this.store.getMeta('policy.hash') === hash) return;
-    this.epoch += 1;
-    this.store.transaction(() => {
-      this.store.setMeta('policy.epoch', String(this.epoch));
+    // Read and bump inside one transaction: runtime grant changes (CLI, HTTP, other processes) bump it too.
+    this.epoch = this.store.transaction(() => {
+      const next = Number(this.store.getMeta('policy.epoch') ?? '0') + 1;
+      this.store.setMeta('policy.epoch', String(next));
       this.store.setMeta('policy.hash', hash);
+      return next;
     });
     await this.audit.append({
       type: 'policy.loaded',
@@ -219,30 +342,6 @@ export class Gatehouse {
       data: { source: this.configSource, hash },
     });
   }
-}
-
-/** Fail closed: without an authenticate stage, only the host itself may decide. */
-function hostOnlyUntilIdentity(): Stage {
-  return {
-    name: 'authenticate',
-    run(ctx): Verdict {
-      if (ctx.credentials.kind === 'host') {
-        return {
-          stage: 'authenticate',
-          effect: 'allow',
-          risk: 0,
-          reasons: [],
-          facts: { principal: { agent: ctx.action.agent, roles: [], method: 'host' } },
-        };
-      }
-      return {
-        stage: 'authenticate',
-        effect: 'deny',
-        risk: 0,
-        reasons: [{ code: 'identity.unavailable', message: 'remote callers cannot be authenticated by this build' }],
-      };
-    },
-  };
 }
 
 function actorOf(c: Credentials, method: string | undefined): string {

@@ -1,22 +1,347 @@
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { queryLog } from '../audit/query.js';
 import { loadConfigFile } from '../config/load.js';
-import { action, globalOptions, printJson } from './common.js';
+import type { Config } from '../config/schema.js';
+import type { Action } from '../core/action.js';
+import { ManualClock } from '../core/clock.js';
+import type { Effect, Reason, Tier } from '../core/decision.js';
+import { ConfigError, InputError } from '../core/errors.js';
+import { parseAction } from '../gatehouse.js';
+import { assessRisk } from '../policy/risk.js';
+import { type Explanation, PolicyEngine } from '../policy/stage.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { action, EXIT, globalOptions, printJson, withGatehouse } from './common.js';
+
+const LABELS = ['untrusted_input', 'untrusted_instructions', 'private_data', 'secret_seen', 'flagged'] as const;
+
+/** The full answer of `policy explain`: the engine's explanation plus the risk tier and the final effect. */
+export interface ExplainResult extends Explanation {
+  tier: Tier;
+  /** allow, deny, or review when a human must approve (high tier). */
+  outcome: Effect;
+  tierReasons: Reason[];
+}
+
+function workspaceOf(file: string, config: Config): string {
+  return resolve(dirname(file), config.policy.workspace ?? '.');
+}
+
+/** Builds an isolated engine on an in-memory store: the file's policy only, no runtime grants, no usage. */
+function isolatedEngine(file: string, config: Config, now: number): { engine: PolicyEngine; close: () => void } {
+  const store = new SqliteStore(':memory:');
+  try {
+    return {
+      engine: new PolicyEngine({
+        config,
+        store,
+        clock: new ManualClock(now),
+        workspace: workspaceOf(file, config),
+        source: file,
+      }),
+      close: () => store.close(),
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+function explain(
+  engine: PolicyEngine,
+  config: Config,
+  act: Action,
+  roles: string[],
+  labels: readonly string[],
+  screenScore?: number,
+): ExplainResult {
+  const e = engine.evaluate(act, { agent: act.agent, roles }, labels, false);
+  const tool = act.tool ? config.tools[act.tool] : undefined;
+  const risk = tool
+    ? assessRisk(
+        {
+          toolTier: tool.risk,
+          sink: tool.sink,
+          ...(screenScore !== undefined ? { screenScore } : {}),
+          labels: labels as (typeof LABELS)[number][],
+        },
+        config.policy.risk,
+      )
+    : { tier: 'low' as Tier, reasons: [] };
+  const outcome: Effect = e.effect === 'deny' ? 'deny' : risk.tier === 'high' ? 'review' : 'allow';
+  return { ...e, tier: risk.tier, outcome, tierReasons: risk.reasons };
+}
+
+function printExplanation(x: ExplainResult): void {
+  const out = [
+    `${x.outcome.toUpperCase()}  ${x.agent} → ${x.tool ?? '(no tool)'}${x.resource ? ` on ${x.resource}` : ''}   (policy epoch ${x.epoch}, tier ${x.tier})`,
+    `  roles       ${x.roles.length > 0 ? x.roles.join(', ') : '(none)'}`,
+    `  arguments   ${x.args.ok ? 'ok' : 'violations:'}`,
+    ...x.args.reasons.map((r) => `      ${r.code}: ${r.message}`),
+  ];
+  if (x.policy) {
+    out.push(`  permits     ${x.policy.permits.length > 0 ? x.policy.permits.join(', ') : '(none satisfied)'}`);
+    out.push(`  forbids     ${x.policy.forbids.length > 0 ? x.policy.forbids.join(', ') : '(none satisfied)'}`);
+    for (const e of x.policy.errors) out.push(`  error       ${e.ruleId}: ${e.message} (counts as not satisfied)`);
+  }
+  if (x.limits && !x.limits.ok) for (const r of x.limits.reasons) out.push(`  limit       ${r.code}: ${r.message}`);
+  for (const r of x.tierReasons) out.push(`  risk        ${r.code}: ${r.message}`);
+  out.push('  reasons');
+  for (const r of x.reasons) out.push(`      ${r.code}: ${r.message}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+const CaseSchema = z
+  .object({
+    name: z.string().min(1),
+    action: z.record(z.string(), z.unknown()),
+    roles: z.array(z.string()).optional(),
+    labels: z.array(z.enum(LABELS)).default([]),
+    screen_score: z.number().min(0).max(10).optional(),
+    now: z.iso.datetime({ offset: true }).optional(),
+    expect: z
+      .object({
+        effect: z.enum(['allow', 'deny', 'review']),
+        reasons: z.array(z.string()).optional(),
+        rules: z.array(z.string()).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+const TestFileSchema = z
+  .object({
+    now: z.iso.datetime({ offset: true }).optional(),
+    cases: z.array(CaseSchema).min(1),
+  })
+  .strict();
+
+interface CaseResult {
+  file: string;
+  name: string;
+  pass: boolean;
+  expected: Effect;
+  got: Effect;
+  problems: string[];
+  reasons: string[];
+}
+
+function runCases(file: string, config: Config, dir: string): CaseResult[] {
+  const files = statSync(dir).isDirectory()
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+        .sort()
+        .map((f) => join(dir, f))
+    : [dir];
+  if (files.length === 0) throw new InputError('DIR', `${dir} holds no .yaml test files`);
+  const results: CaseResult[] = [];
+  for (const f of files) {
+    let raw: unknown;
+    try {
+      raw = parseYaml(readFileSync(f, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(f, undefined, '', `invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const parsed = TestFileSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(f, undefined, issue.path.map(String).join('.'), issue.message);
+    }
+    parsed.data.cases.forEach((c, i) => {
+      let act: Action;
+      try {
+        act = parseAction(c.action);
+      } catch (err) {
+        throw new ConfigError(f, undefined, `cases.${i}.action`, (err as Error).message);
+      }
+      const now = Date.parse(c.now ?? parsed.data.now ?? new Date().toISOString());
+      const { engine, close } = isolatedEngine(file, config, now);
+      try {
+        const roles = c.roles ?? config.identity.agents[act.agent]?.roles ?? [];
+        const x = explain(engine, config, act, roles, c.labels, c.screen_score);
+        const problems: string[] = [];
+        if (x.outcome !== c.expect.effect) problems.push(`expected ${c.expect.effect}, got ${x.outcome}`);
+        const codes = new Set([...x.reasons, ...x.tierReasons].map((r) => r.code));
+        for (const want of c.expect.reasons ?? []) if (!codes.has(want)) problems.push(`missing reason ${want}`);
+        const deciding = new Set([...(x.policy?.permits ?? []), ...(x.policy?.forbids ?? [])]);
+        for (const want of c.expect.rules ?? []) if (!deciding.has(want)) problems.push(`rule ${want} did not decide`);
+        results.push({
+          file: f,
+          name: c.name,
+          pass: problems.length === 0,
+          expected: c.expect.effect,
+          got: x.outcome,
+          problems,
+          reasons: [...codes],
+        });
+      } finally {
+        close();
+      }
+    });
+  }
+  return results;
+}
 
 export function registerPolicy(program: Command): void {
   const policy = program.command('policy').description('policy work: validate, explain, test, replay');
   policy
     .command('validate')
-    .description('validate gatehouse.yaml; exit 2 with file, line and key path on the first problem')
+    .description('validate gatehouse.yaml (CEL conditions type-checked, patterns compiled); exit 2 naming the problem')
     .option('--json', 'print the result as JSON')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
         const file = resolve(globalOptions(cmd).config);
         const config = loadConfigFile(file);
-        const summary = { valid: true, file, tools: Object.keys(config.tools).length, roles: Object.keys(config.roles).length };
+        const { engine, close } = isolatedEngine(file, config, Date.now());
+        const rules = engine.policy.rules.length;
+        close();
+        const summary = {
+          valid: true,
+          file,
+          tools: Object.keys(config.tools).length,
+          roles: Object.keys(config.roles).length,
+          rules,
+        };
         if (opts.json) printJson(summary);
-        else process.stdout.write(`${file} is valid: ${summary.tools} tools, ${summary.roles} roles\n`);
+        else process.stdout.write(`${file} is valid: ${summary.tools} tools, ${summary.roles} roles, ${rules} rules\n`);
         return 0;
+      }),
+    );
+
+  policy
+    .command('explain <action-file>')
+    .description('show why an action (JSON file, - for stdin) would be allowed, denied or sent for approval')
+    .option(
+      '--role <role>',
+      'evaluate with this role (repeatable; default: the agent’s registered roles)',
+      (v: string, p: string[] = []) => [...p, v],
+    )
+    .option(
+      '--label <label>',
+      `session trust label (${LABELS.join(', ')}; repeatable)`,
+      (v: string, p: string[] = []) => [...p, v],
+    )
+    .option('--json', 'print the explanation as JSON')
+    .action(
+      action(async (file: string, opts: { role?: string[]; label?: string[]; json?: boolean }, cmd: Command) => {
+        const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+        let raw: unknown;
+        try {
+          raw = JSON.parse(text);
+        } catch (err) {
+          throw new InputError(file, `invalid JSON: ${(err as Error).message}`);
+        }
+        const act = parseAction(raw);
+        for (const l of opts.label ?? []) {
+          if (!(LABELS as readonly string[]).includes(l))
+            throw new InputError('--label', `expected one of ${LABELS.join(', ')}`);
+        }
+        return withGatehouse(cmd, async (gh) => {
+          const roles = opts.role ?? gh.identity.registry.get(act.agent)?.roles ?? [];
+          const x = explain(gh.policy, gh.config, act, [...roles], opts.label ?? []);
+          if (opts.json) printJson(x);
+          else printExplanation(x);
+          return x.outcome === 'allow' ? EXIT.ok : x.outcome === 'deny' ? EXIT.denied : EXIT.review;
+        });
+      }),
+    );
+
+  policy
+    .command('test <dir>')
+    .description(
+      'run the YAML test cases in DIR (action → expected effect, reasons, deciding rules); exit 1 if any fail',
+    )
+    .option('--json', 'print {passed, failed, cases} as JSON')
+    .action(
+      action(async (dir: string, opts: { json?: boolean }, cmd: Command) => {
+        const file = resolve(globalOptions(cmd).config);
+        const config = loadConfigFile(file);
+        const results = runCases(file, config, resolve(dir));
+        const failed = results.filter((r) => !r.pass);
+        if (opts.json) printJson({ passed: results.length - failed.length, failed: failed.length, cases: results });
+        else {
+          for (const r of results) {
+            process.stdout.write(
+              `${r.pass ? 'PASS' : 'FAIL'}  ${r.name}${r.pass ? '' : `: ${r.problems.join('; ')}`}\n`,
+            );
+          }
+          process.stdout.write(`${results.length - failed.length} passed, ${failed.length} failed\n`);
+        }
+        return failed.length === 0 ? EXIT.ok : EXIT.runtime;
+      }),
+    );
+
+  policy
+    .command('replay')
+    .description('re-run recorded decisions under the current policy and list those whose policy outcome changes')
+    .option('--since <iso>', 'only decisions at or after this time')
+    .option('--limit <n>', 'at most this many recent decisions', '1000')
+    .option('--json', 'print {replayed, changed: [...]} as JSON')
+    .action(
+      action(async (opts: { since?: string; limit: string; json?: boolean }, cmd: Command) => {
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new InputError('--limit', 'expected a positive integer');
+        const since = opts.since === undefined ? undefined : Date.parse(opts.since);
+        if (since !== undefined && Number.isNaN(since))
+          throw new InputError('--since', 'expected an ISO 8601 date-time');
+        return withGatehouse(cmd, async (gh) => {
+          const events = queryLog(join(gh.dataDir, 'audit'), {
+            type: 'decision',
+            ...(since !== undefined ? { since } : {}),
+            limit,
+          });
+          const changed: Array<Record<string, unknown>> = [];
+          let replayed = 0;
+          for (const ev of events) {
+            const summary = (ev.action ?? {}) as { kind?: string; tool?: string };
+            if (summary.kind !== 'tool_call' || !summary.tool || !ev.agent) continue;
+            const codes = new Set((ev.reasons ?? []).map((r) => r.code));
+            const was = codes.has('policy.permit')
+              ? 'permit'
+              : codes.has('policy.no_permit') || codes.has('policy.forbid.matched')
+                ? 'deny'
+                : undefined;
+            if (!was) continue;
+            replayed++;
+            // Arguments are not in the audit log (only their keys): replay re-runs roles, grants, forbids and
+            // conditions at the recorded time, without the argument rules.
+            const roles = gh.identity.registry.get(ev.agent)?.roles ?? [];
+            const now = gh.policy.authorizeRecorded({
+              agent: ev.agent,
+              roles: [...roles],
+              tool: summary.tool,
+              session: ev.session ?? 'default',
+              at: Date.parse(ev.ts),
+            });
+            const is = now.decision === 'allow' ? 'permit' : 'deny';
+            if (is !== was) {
+              changed.push({
+                seq: ev.seq,
+                ts: ev.ts,
+                agent: ev.agent,
+                tool: summary.tool,
+                epoch: ev.epoch ?? null,
+                was,
+                now: is,
+                rules: [...now.permits, ...now.forbids],
+              });
+            }
+          }
+          if (opts.json) printJson({ replayed, policyEpoch: gh.policyEpoch, changed });
+          else {
+            for (const c of changed)
+              process.stdout.write(
+                `#${c.seq} ${c.ts} ${c.agent} ${c.tool}: ${c.was} (epoch ${c.epoch}) → ${c.now} now\n`,
+              );
+            process.stdout.write(
+              `${replayed} decisions replayed under policy epoch ${gh.policyEpoch}; ${changed.length} would change\n`,
+            );
+          }
+          return EXIT.ok;
+        });
       }),
     );
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { CredentialsSchema } from './sections/credentials.js';
 import { IdentitySchema } from './sections/identity.js';
 import { McpSchema } from './sections/mcp.js';
-import { LimitsSchema, RolesSchema } from './sections/policy.js';
+import { MonitorSchema } from './sections/monitor.js';
+import { ApprovalsSchema, LimitsSchema, PolicySchema, RolesSchema } from './sections/policy.js';
 import { RedactionSchema } from './sections/redaction.js';
 import { SandboxSchema } from './sections/sandbox.js';
 import { ScreeningSchema } from './sections/screening.js';
@@ -36,9 +38,13 @@ export const ConfigSchema = z
     tools: ToolsSchema.default({}),
     screening: ScreeningSchema.default(ScreeningSchema.parse({})),
     redaction: RedactionSchema.default(RedactionSchema.parse({})),
+    credentials: CredentialsSchema.default(CredentialsSchema.parse({})),
     sandbox: SandboxSchema.default(SandboxSchema.parse({})),
     limits: LimitsSchema.default({}),
+    policy: PolicySchema.default(PolicySchema.parse({})),
+    approvals: ApprovalsSchema.default(ApprovalsSchema.parse({})),
     mcp: McpSchema.default(McpSchema.parse({})),
+    monitor: MonitorSchema.default(MonitorSchema.parse({})),
   })
   .strict();
 

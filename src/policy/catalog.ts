@@ -50,7 +50,11 @@ export function createCatalogStage(tools: Config['tools']): Stage {
             flag: true,
             facts,
             reasons: [
-              { code: 'catalogue.tier.medium', message: `${name} is a medium-risk tool: allowed and flagged`, ruleId: `tools.${name}` },
+              {
+                code: 'catalogue.tier.medium',
+                message: `${name} is a medium-risk tool: allowed and flagged`,
+                ruleId: `tools.${name}`,
+              },
             ],
           };
         case 'high':

@@ -2,9 +2,17 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../gatehouse.js';
 import { errorHandler } from './errors.js';
 import { OperatorDirectory } from './operators.js';
+import approvalsRoutes from './routes/approvals.js';
+import auditRoutes from './routes/audit.js';
+import dashboardRoutes from './routes/dashboard.js';
 import decideRoutes from './routes/decide.js';
 import healthRoutes from './routes/health.js';
+import identityRoutes from './routes/identity.js';
 import metricsRoutes from './routes/metrics.js';
+import policyRoutes from './routes/policy.js';
+import redactRoutes from './routes/redact.js';
+import responseRoutes from './routes/response.js';
+import scanRoutes from './routes/scan.js';
 
 export interface ServerOptions {
   /** Override of the config's body limit, in bytes. */
@@ -31,6 +39,14 @@ export async function buildServer(gatehouse: Gatehouse, opts: ServerOptions = {}
   const operators = new OperatorDirectory(gatehouse.store, () => gatehouse.clock.now());
   await app.register(healthRoutes, { gatehouse });
   await app.register(decideRoutes, { gatehouse });
+  await app.register(redactRoutes, { gatehouse });
+  await app.register(scanRoutes, { gatehouse });
+  await app.register(identityRoutes, { gatehouse, operators });
   await app.register(metricsRoutes, { gatehouse, operators });
+  await app.register(auditRoutes, { gatehouse, operators });
+  await app.register(approvalsRoutes, { gatehouse, operators });
+  await app.register(policyRoutes, { gatehouse, operators });
+  await app.register(responseRoutes, { gatehouse, operators });
+  await app.register(dashboardRoutes);
   return app;
 }

@@ -4,7 +4,10 @@ import { DurationSchema } from '../units.js';
 const KeyAlgSchema = z.enum(['Ed25519', 'P-384', 'RSA-4096']);
 const AgentIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'agent ids are 1-64 letters, digits, . _ - and start with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'agent ids are 1-64 letters, digits, . _ - and start with a letter or digit',
+  );
 
 /** An agent declared in the configuration: registered (without a key) on open, its roles kept in step with the file. */
 export const ConfiguredAgentSchema = z
@@ -48,7 +51,10 @@ export const IdentitySchema = z
     /** Tolerated clock difference for exp, nbf and iat. Bounded: a large skew would stretch every TTL. */
     clock_skew: DurationSchema.default(30_000).refine((v) => v <= 300_000, 'clock_skew must be at most 5m'),
     /** JWS algorithms accepted on Gatehouse's own tokens. */
-    token_algorithms: z.array(z.enum(['EdDSA', 'ES384'])).min(1).default(['EdDSA']),
+    token_algorithms: z
+      .array(z.enum(['EdDSA', 'ES384']))
+      .min(1)
+      .default(['EdDSA']),
     /** Key type of the token signing key (EdDSA tokens need Ed25519, ES384 tokens need P-384). */
     signing_key_algorithm: z.enum(['Ed25519', 'P-384']).default('Ed25519'),
     /** Token signing key rotation period; the previous key stays in the JWKS for `signing_key_overlap`. */
@@ -70,6 +76,8 @@ export const IdentitySchema = z
     sync_interval: DurationSchema.default(1000),
     /** Host-mode actions for an agent that is neither registered nor configured: `deny` (secure default) or `allow`. */
     unregistered_agents: z.enum(['deny', 'allow']).default('deny'),
+    /** Role whose agents may manage other agents over HTTP (`POST /v1/agents`, status changes, rotation). */
+    admin_role: z.string().min(1).default('gatehouse.admin'),
     /** Request header carrying the client certificate (PEM, URL-encoded) from a TLS-terminating proxy you trust. */
     client_cert_header: z.string().min(1).optional(),
     ca: CaConfigSchema.default(CaConfigSchema.parse({})),

@@ -4,7 +4,9 @@ import { DurationSchema, SizeSchema } from '../units.js';
 const NAME = /^[A-Za-z0-9_.:@/-]{1,128}$/;
 const NameSchema = z.string().regex(NAME, 'names use letters, digits and _ . : @ / -');
 /** A tool name or a tool glob (`fs.*`, `*`). */
-const ToolPatternSchema = z.string().regex(/^[A-Za-z0-9_.:/*-]{1,128}$/, 'tool patterns use letters, digits, _ . : / - and *');
+const ToolPatternSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:/*-]{1,128}$/, 'tool patterns use letters, digits, _ . : / - and *');
 /** A resource glob: `/`-separated segments; `*` and `?` inside a segment, `**` for zero or more segments. */
 const ResourcePatternSchema = z.string().min(1).max(1024);
 
@@ -53,7 +55,10 @@ export const TimeWindowSchema = z
   })
   .strict();
 
-const DateTimeSchema = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time such as 2026-12-31T23:59:00Z' });
+const DateTimeSchema = z.iso.datetime({
+  offset: true,
+  message: 'expected an ISO 8601 date-time such as 2026-12-31T23:59:00Z',
+});
 
 /** Fields every grant shares: scope (tools, resources, condition), attributes and constraints. */
 const GrantFields = {
@@ -109,7 +114,11 @@ export const RolesSchema = z.record(NameSchema, RoleSchema).superRefine((roles, 
   }
   const cycle = findCycle(roles);
   if (cycle) {
-    ctx.addIssue({ code: 'custom', path: [cycle[0]!, 'inherits'], message: `role inheritance cycle: ${cycle.join(' → ')}` });
+    ctx.addIssue({
+      code: 'custom',
+      path: [cycle[0]!, 'inherits'],
+      message: `role inheritance cycle: ${cycle.join(' → ')}`,
+    });
   }
 });
 
@@ -164,7 +173,10 @@ export const RiskSchema = z
     anomaly_high_at: z.number().min(0).max(10).default(7),
     /** Tier a session trust label raises every tool call to. */
     labels: z
-      .record(z.enum(['untrusted_input', 'untrusted_instructions', 'private_data', 'secret_seen', 'flagged']), TierSchema)
+      .partialRecord(
+        z.enum(['untrusted_input', 'untrusted_instructions', 'private_data', 'secret_seen', 'flagged']),
+        TierSchema,
+      )
       .default({ untrusted_instructions: 'high', flagged: 'medium' }),
     /** Tier for tools with an external sink once the session has read private data or seen a secret. */
     exfiltration: TierSchema.default('high'),
@@ -175,8 +187,6 @@ export const PolicySchema = z
   .object({
     /** Root that path arguments resolve against; default: the directory of gatehouse.yaml. */
     workspace: z.string().optional(),
-    /** Role assignments for agents (the identity registry may assign more). */
-    agents: z.record(NameSchema, z.object({ roles: z.array(NameSchema).default([]) }).strict()).default({}),
     grants: z.array(AgentGrantSchema).default([]),
     forbid: z.array(ForbidSchema).default([]),
     risk: RiskSchema.default(RiskSchema.parse({})),
@@ -206,7 +216,9 @@ export const BudgetSchema = z
     max_cost: z.number().positive().optional(),
   })
   .strict()
-  .refine((b) => b.max_calls !== undefined || b.max_cost !== undefined, { message: 'a budget needs max_calls or max_cost' });
+  .refine((b) => b.max_calls !== undefined || b.max_cost !== undefined, {
+    message: 'a budget needs max_calls or max_cost',
+  });
 
 export const LimitsSchema = z
   .object({
@@ -236,7 +248,9 @@ export const ApprovalsSchema = z
       .object({
         url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }),
         /** Name of the environment variable holding the HMAC-SHA256 secret; the secret never goes in the file. */
-        secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as GATEHOUSE_WEBHOOK_SECRET'),
+        secret_env: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as GATEHOUSE_WEBHOOK_SECRET'),
         timeout: DurationSchema.default(5000),
       })
       .strict()

@@ -79,7 +79,12 @@ export const SandboxProfileSchema = z
   .object({
     /** Every namespace is always unshared (network too unless `network: allowlist` routes it via the proxy). */
     namespaces: z
-      .object({ hostname: z.string().regex(/^[a-z0-9-]{1,63}$/).default('sandbox') })
+      .object({
+        hostname: z
+          .string()
+          .regex(/^[a-z0-9-]{1,63}$/)
+          .default('sandbox'),
+      })
       .strict()
       .default({ hostname: 'sandbox' }),
     /** Host uid/gid for this profile's sandboxes; defaults to `sandbox.user`. */
@@ -139,6 +144,11 @@ export const SandboxSchema = z
      * in the audit log; never used as a fallback when the sandbox is unavailable.
      */
     unsandboxed: z.boolean().default(false),
+    /**
+     * Entries the per-run workspace scan (forbidden-path masks, .git protection) may visit; a larger workspace is
+     * refused rather than half-checked.
+     */
+    workspace_scan_limit: z.number().int().min(100).max(10_000_000).default(100_000),
     profiles: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), SandboxProfileSchema).default({}),
   })
   .strict();

@@ -1,0 +1,107 @@
+/**
+ * Measures the redactor on a labelled JSONL corpus ({text, secret, kind, category, source}) and runs secretlint's
+ * recommended preset on the same records for comparison. The corpus path is an argument; nothing of it is kept.
+ *
+ *   npm run eval:redact -- /path/to/dev.jsonl [--misses]
+ */
+import { readFileSync } from 'node:fs';
+import { lintSource } from '@secretlint/core';
+import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
+import { z } from 'zod';
+import { PII_KINDS, Redactor } from '../src/redact/redact.js';
+
+const RecordSchema = z.object({
+  text: z.string(),
+  secret: z.boolean(),
+  kind: z.string(),
+  category: z.string(),
+  source: z.string(),
+});
+type Rec = z.infer<typeof RecordSchema>;
+
+const args = process.argv.slice(2);
+const path = args.find((a) => !a.startsWith('--'));
+if (!path) {
+  console.error('usage: npm run eval:redact -- <corpus.jsonl> [--misses]');
+  process.exit(2);
+}
+const showMisses = args.includes('--misses');
+const records: Rec[] = [];
+readFileSync(path, 'utf8')
+  .split('\n')
+  .forEach((line, i) => {
+    if (!line.trim()) return;
+    const parsed = RecordSchema.safeParse(JSON.parse(line));
+    if (!parsed.success) {
+      console.error(`${path}:${i + 1}: ${parsed.error.issues[0]?.message}`);
+      process.exit(2);
+    }
+    records.push(parsed.data);
+  });
+
+// Evaluated as a tool argument (the strictest destination): every PII kind, generic tier redacting, and the
+// link allowlist a documentation-writing agent would be given.
+const ALLOW = ['github.com', 'githubusercontent.com', 'shields.io', 'example.com'];
+const redactor = new Redactor({ pii: [...PII_KINDS], allowDomains: ALLOW });
+const slConfig = { rules: [{ id: recommended.meta.id, rule: recommended }] };
+
+async function secretlintFlags(text: string): Promise<boolean> {
+  const r = await lintSource({
+    source: { content: text, filePath: '/eval/input.txt', ext: '.txt', contentType: 'text' },
+    options: { config: slConfig },
+  });
+  return r.messages.length > 0;
+}
+
+interface Tally {
+  n: number;
+  ours: number;
+  peer: number;
+}
+const bySource = new Map<string, Tally>();
+const byCategory = new Map<string, Tally>();
+const misses: string[] = [];
+let oursMs = 0;
+for (const r of records) {
+  const t0 = performance.now();
+  const findings = redactor.scan(r.text, { destination: 'tool_args' });
+  oursMs += performance.now() - t0;
+  const ours = findings.length > 0;
+  const peer = await secretlintFlags(r.text);
+  const label = r.secret ? 'positive' : 'negative';
+  const key = `${label}  ${r.source}`;
+  for (const [map, k] of [
+    [bySource, key],
+    [byCategory, `${label}  ${r.category}${r.secret ? '' : ` / ${r.kind.replace(/^[^/]+\//, '').slice(0, 40)}`}`],
+  ] as const) {
+    const t = map.get(k) ?? { n: 0, ours: 0, peer: 0 };
+    t.n++;
+    if (ours) t.ours++;
+    if (peer) t.peer++;
+    map.set(k, t);
+  }
+  if (showMisses && ours !== r.secret)
+    misses.push(
+      `${r.secret ? 'MISS' : 'FP  '} [${r.source.slice(0, 12)}] ${r.kind}  ${findings.map((f) => f.kind).join(',')}  ${JSON.stringify(r.text.slice(0, 160))}`,
+    );
+}
+
+const pct = (a: number, n: number): string => `${((100 * a) / n).toFixed(1)}%`.padStart(7);
+function table(title: string, map: Map<string, Tally>): void {
+  console.log(`\n${title}`);
+  console.log(`${'set'.padEnd(78)} ${'n'.padStart(5)}  ${'gatehouse'.padStart(9)}  ${'secretlint'.padStart(10)}`);
+  for (const [k, t] of [...map.entries()].sort()) {
+    console.log(
+      `${k.padEnd(78)} ${String(t.n).padStart(5)}  ${pct(t.ours, t.n).padStart(9)}  ${pct(t.peer, t.n).padStart(10)}`,
+    );
+  }
+}
+console.log(`allow_domains: ${ALLOW.join(', ')}`);
+console.log(
+  `records: ${records.length}; rule table ${redactor.engine.version}, ${redactor.engine.stats().rules} rules`,
+);
+console.log('positive rows: recall (share flagged); negative rows: false-positive rate (share flagged)');
+table('by source', bySource);
+table('by category (negatives by kind)', byCategory);
+console.log(`\ngatehouse scan time: ${oursMs.toFixed(0)} ms for ${records.length} records`);
+if (showMisses) for (const m of misses) console.log(m);

@@ -1,0 +1,518 @@
+import { randomBytes } from 'node:crypto';
+import type { ApprovalsConfig } from '../config/sections/policy.js';
+import type { Action } from '../core/action.js';
+import type { Clock } from '../core/clock.js';
+import type { Reason, Tier } from '../core/decision.js';
+import { GatehouseError, InputError, NotFoundError } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+import { bindingHash } from './binding.js';
+import { postWebhook, type WebhookTarget } from './webhook.js';
+
+/**
+ * Human approvals, persisted in the store. A request is bound to the SHA-256 of the canonical action; an
+ * approval is single use and expires (15 minutes by default); approver identity and reason are recorded.
+ * Approval fatigue is capped per agent (pending requests and requests per hour).
+ */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used' | 'expired';
+
+export interface ApprovalRecord {
+  id: string;
+  hash: string;
+  status: ApprovalStatus;
+  agent: string;
+  session: string;
+  tool: string | null;
+  action: Action;
+  tier: Tier;
+  reasons: Reason[];
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  approver: string | null;
+  decisionReason: string | null;
+  usedAt: number | null;
+  epoch: number;
+  dryRun: { tool: string; status: 'pending' | 'done' | 'failed'; result?: unknown; error?: string } | null;
+}
+
+/** What the audit log offers; structural so this module does not import the audit module. */
+export interface ApprovalAuditSink {
+  append(
+    event: {
+      type: string;
+      agent?: string;
+      session?: string;
+      actor?: string;
+      epoch?: number;
+      data?: Record<string, unknown>;
+      reasons?: Reason[];
+    },
+    opts?: { durable?: boolean },
+  ): Promise<unknown>;
+}
+
+/** An approval operation was refused; `status` is the HTTP status the gateway answers with. */
+export class ApprovalError extends GatehouseError {
+  readonly status: number;
+  constructor(code: string, message: string) {
+    super(code, message);
+    this.status = code === 'approval.self' ? 403 : code === 'approval.wait_timeout' ? 408 : 409;
+  }
+}
+
+/** Runs a destructive tool's dry-run variant; the result is shown with the approval request. */
+export type DryRunner = (action: Action) => Promise<unknown>;
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    name: 'approvals',
+    sql: `CREATE TABLE approvals (
+      id TEXT PRIMARY KEY,
+      hash TEXT NOT NULL,
+      status TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      session TEXT NOT NULL,
+      tool TEXT,
+      action_json TEXT NOT NULL,
+      tier TEXT NOT NULL,
+      reasons_json TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      decided_at INTEGER,
+      approver TEXT,
+      decision_reason TEXT,
+      used_at INTEGER,
+      epoch INTEGER NOT NULL,
+      dry_run_json TEXT
+    );
+    CREATE INDEX approvals_hash ON approvals(hash, status);
+    CREATE INDEX approvals_agent ON approvals(agent, created_at);
+    CREATE INDEX approvals_status ON approvals(status, created_at);`,
+  },
+];
+
+interface Row {
+  id: string;
+  hash: string;
+  status: ApprovalStatus;
+  agent: string;
+  session: string;
+  tool: string | null;
+  action_json: string;
+  tier: Tier;
+  reasons_json: string;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  approver: string | null;
+  decision_reason: string | null;
+  used_at: number | null;
+  epoch: number;
+  dry_run_json: string | null;
+}
+
+function toRecord(r: Row): ApprovalRecord {
+  return {
+    id: r.id,
+    hash: r.hash,
+    status: r.status,
+    agent: r.agent,
+    session: r.session,
+    tool: r.tool,
+    action: JSON.parse(r.action_json) as Action,
+    tier: r.tier,
+    reasons: JSON.parse(r.reasons_json) as Reason[],
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    decidedAt: r.decided_at,
+    approver: r.approver,
+    decisionReason: r.decision_reason,
+    usedAt: r.used_at,
+    epoch: r.epoch,
+    dryRun: r.dry_run_json === null ? null : (JSON.parse(r.dry_run_json) as ApprovalRecord['dryRun']),
+  };
+}
+
+/** What the gate finds for an action hash. */
+export type Lookup =
+  | { kind: 'approved'; record: ApprovalRecord }
+  | { kind: 'denied'; record: ApprovalRecord }
+  | { kind: 'expired'; record: ApprovalRecord }
+  | { kind: 'pending'; record: ApprovalRecord }
+  | { kind: 'none' };
+
+const ID_RE = /^apr-[0-9a-f]{16}$/;
+
+/**
+ * The approvals component.
+ *
+ * @example
+ * const d = await gh.decide(action);            // effect 'review', d.approvalRequest = 'apr-…'
+ * await gh.approvals.approve(d.approvalRequest!, 'operator:alice', 'looks right');
+ * const rec = await gh.approvals.wait(d.approvalRequest!); // resolves once approved or denied
+ * await gh.decide(action);                      // effect 'allow', single use
+ */
+export class Approvals {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly webhook: WebhookTarget | undefined;
+  /** Delivery failures of the last webhook posts, for operators (never thrown into a decision). */
+  readonly webhookErrors: string[] = [];
+  private runner: DryRunner | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    readonly config: ApprovalsConfig,
+    private readonly audit: ApprovalAuditSink | undefined,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    store.migrate('approvals', MIGRATIONS);
+    const wh = config.webhook;
+    if (wh) {
+      const secret = env[wh.secret_env];
+      if (!secret) {
+        throw new ApprovalError(
+          'approvals.webhook_secret_missing',
+          `approvals.webhook.secret_env: environment variable ${wh.secret_env} is not set`,
+        );
+      }
+      this.webhook = { url: wh.url, secret, timeoutMs: wh.timeout };
+    }
+  }
+
+  /**
+   * Registers the function that runs dry-run variants of destructive tools (`tools.X.dry_run`); the gate runs it
+   * when it opens a request and stores the result with the request.
+   */
+  setDryRunner(fn: DryRunner | undefined): void {
+    this.runner = fn;
+  }
+
+  get dryRunner(): DryRunner | undefined {
+    return this.runner;
+  }
+
+  get(id: string): ApprovalRecord {
+    if (!ID_RE.test(id)) throw new InputError('id', 'an approval id looks like apr-<16 hex digits>');
+    const r = this.store.get<Row>('SELECT * FROM approvals WHERE id = ?', [id]);
+    if (!r) throw new NotFoundError(`approval ${id}`);
+    return this.expireIfDue(toRecord(r));
+  }
+
+  list(opts: { status?: ApprovalStatus; agent?: string; limit?: number } = {}): ApprovalRecord[] {
+    this.sweep();
+    const rows = this.store.all<Row>(
+      `SELECT * FROM approvals WHERE (? IS NULL OR status = ?) AND (? IS NULL OR agent = ?) ORDER BY created_at DESC, id LIMIT ?`,
+      [
+        opts.status ?? null,
+        opts.status ?? null,
+        opts.agent ?? null,
+        opts.agent ?? null,
+        Math.min(opts.limit ?? 100, 1000),
+      ],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** The state of approvals for one action hash, newest first: what the gate acts on. */
+  lookup(hash: string): Lookup {
+    const now = this.clock.now();
+    const rows = this.store.all<Row>(
+      `SELECT * FROM approvals WHERE hash = ? AND status IN ('pending', 'approved', 'denied') ORDER BY created_at DESC LIMIT 5`,
+      [hash],
+    );
+    for (const r of rows) {
+      const rec = toRecord(r);
+      if (rec.status === 'approved' && rec.expiresAt > now) return { kind: 'approved', record: rec };
+      if (rec.status === 'denied' && rec.expiresAt > now) return { kind: 'denied', record: rec };
+      if (rec.status === 'pending' && rec.expiresAt > now) return { kind: 'pending', record: rec };
+      if (rec.expiresAt <= now && (rec.status === 'approved' || rec.status === 'pending')) {
+        this.markExpired(rec);
+        return { kind: 'expired', record: { ...rec, status: 'expired' } };
+      }
+    }
+    return { kind: 'none' };
+  }
+
+  /** An approved, unused approval of the same agent, session and tool for other arguments, if any. */
+  approvedForOtherArguments(
+    action: Pick<Action, 'agent' | 'session' | 'tool'>,
+    hash: string,
+  ): ApprovalRecord | undefined {
+    const r = this.store.get<Row>(
+      `SELECT * FROM approvals WHERE agent = ? AND session = ? AND tool IS ? AND hash != ? AND status = 'approved' AND expires_at > ?
+       ORDER BY created_at DESC LIMIT 1`,
+      [action.agent, action.session, action.tool ?? null, hash, this.clock.now()],
+    );
+    return r ? toRecord(r) : undefined;
+  }
+
+  /** Consumes an approval: succeeds once, for an approved and unexpired approval only. */
+  consume(id: string): ApprovalRecord | undefined {
+    const now = this.clock.now();
+    const r = this.store.run(
+      `UPDATE approvals SET status = 'used', used_at = ? WHERE id = ? AND status = 'approved' AND expires_at > ?`,
+      [now, id, now],
+    );
+    if (r.changes !== 1) return undefined;
+    const rec = this.get(id);
+    void this.audit?.append(
+      {
+        type: 'approval.used',
+        agent: rec.agent,
+        session: rec.session,
+        actor: 'gateway',
+        epoch: rec.epoch,
+        data: { id, hash: rec.hash, tool: rec.tool },
+      },
+      { durable: true },
+    );
+    return rec;
+  }
+
+  /** Why a new request for this agent would exceed the fatigue caps, or undefined. */
+  fatigue(agent: string): Reason | undefined {
+    const now = this.clock.now();
+    const pending =
+      this.store.get<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM approvals WHERE agent = ? AND status = 'pending' AND expires_at > ?`,
+        [agent, now],
+      )?.n ?? 0;
+    if (pending >= this.config.max_pending_per_agent) {
+      return {
+        code: 'approval.fatigue.pending',
+        message: `agent ${agent} already has ${pending} pending approval requests (max_pending_per_agent ${this.config.max_pending_per_agent})`,
+        ruleId: 'approvals.max_pending_per_agent',
+      };
+    }
+    const hourly =
+      this.store.get<{ n: number }>(`SELECT COUNT(*) AS n FROM approvals WHERE agent = ? AND created_at > ?`, [
+        agent,
+        now - 3_600_000,
+      ])?.n ?? 0;
+    if (hourly >= this.config.max_requests_per_hour) {
+      return {
+        code: 'approval.fatigue.hourly',
+        message: `agent ${agent} made ${hourly} approval requests in the last hour (max_requests_per_hour ${this.config.max_requests_per_hour})`,
+        ruleId: 'approvals.max_requests_per_hour',
+      };
+    }
+    return undefined;
+  }
+
+  /** Opens a request for an action (the gate calls this after checking the caps). */
+  async request(input: {
+    action: Action;
+    hash: string;
+    tier: Tier;
+    reasons: Reason[];
+    epoch: number;
+    dryRunTool?: string;
+  }): Promise<ApprovalRecord> {
+    if (bindingHash(input.action) !== input.hash)
+      throw new ApprovalError('approval.binding', 'the action does not hash to the binding hash');
+    const now = this.clock.now();
+    const rec: ApprovalRecord = {
+      id: `apr-${randomBytes(8).toString('hex')}`,
+      hash: input.hash,
+      status: 'pending',
+      agent: input.action.agent,
+      session: input.action.session,
+      tool: input.action.tool ?? null,
+      action: input.action,
+      tier: input.tier,
+      reasons: input.reasons,
+      createdAt: now,
+      expiresAt: now + this.config.expiry,
+      decidedAt: null,
+      approver: null,
+      decisionReason: null,
+      usedAt: null,
+      epoch: input.epoch,
+      dryRun: input.dryRunTool ? { tool: input.dryRunTool, status: 'pending' } : null,
+    };
+    this.store.run(
+      `INSERT INTO approvals (id, hash, status, agent, session, tool, action_json, tier, reasons_json, created_at, expires_at, epoch, dry_run_json)
+       VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        rec.id,
+        rec.hash,
+        rec.agent,
+        rec.session,
+        rec.tool,
+        JSON.stringify(rec.action),
+        rec.tier,
+        JSON.stringify(rec.reasons),
+        rec.createdAt,
+        rec.expiresAt,
+        rec.epoch,
+        rec.dryRun ? JSON.stringify(rec.dryRun) : null,
+      ],
+    );
+    await this.audit?.append(
+      {
+        type: 'approval.requested',
+        agent: rec.agent,
+        session: rec.session,
+        actor: 'gateway',
+        epoch: rec.epoch,
+        reasons: rec.reasons,
+        data: { id: rec.id, hash: rec.hash, tool: rec.tool, tier: rec.tier, expiresAt: rec.expiresAt },
+      },
+      { durable: true },
+    );
+    this.notify('approval.requested', rec);
+    return rec;
+  }
+
+  /** Records the dry-run result shown with a request. */
+  attachDryRun(id: string, outcome: { result?: unknown; error?: string }): ApprovalRecord {
+    const rec = this.get(id);
+    if (!rec.dryRun) throw new ApprovalError('approval.no_dry_run', `approval ${id} has no dry-run step`);
+    const dryRun = { tool: rec.dryRun.tool, status: outcome.error ? 'failed' : 'done', ...outcome };
+    this.store.run('UPDATE approvals SET dry_run_json = ? WHERE id = ?', [JSON.stringify(dryRun), id]);
+    return this.get(id);
+  }
+
+  approve(id: string, approver: string, reason?: string): Promise<ApprovalRecord> {
+    return this.decide(id, 'approved', approver, reason);
+  }
+
+  deny(id: string, approver: string, reason?: string): Promise<ApprovalRecord> {
+    return this.decide(id, 'denied', approver, reason);
+  }
+
+  /**
+   * Resolves when the request leaves `pending` (approved, denied or expired), or rejects after `timeoutMs`.
+   * Works across processes: the store is polled while no in-process decision wakes the waiter.
+   */
+  async wait(id: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<ApprovalRecord> {
+    const deadline = Date.now() + (opts.timeoutMs ?? this.config.expiry);
+    const poll = opts.pollMs ?? 250;
+    for (;;) {
+      const rec = this.get(id);
+      if (rec.status !== 'pending') return rec;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new ApprovalError('approval.wait_timeout', `approval ${id} is still pending`);
+      await new Promise<void>((resolve) => {
+        const set = this.waiters.get(id) ?? new Set();
+        this.waiters.set(id, set);
+        const done = () => {
+          clearTimeout(t);
+          set.delete(done);
+          resolve();
+        };
+        const t = setTimeout(done, Math.min(poll, left));
+        set.add(done);
+      });
+    }
+  }
+
+  private async decide(
+    id: string,
+    status: 'approved' | 'denied',
+    approver: string,
+    reason?: string,
+  ): Promise<ApprovalRecord> {
+    if (!approver) throw new InputError('approver', 'an approval needs the approver identity');
+    if (reason !== undefined && reason.length > 1000) throw new InputError('reason', 'at most 1000 characters');
+    const rec = this.get(id);
+    if (rec.status !== 'pending')
+      throw new ApprovalError('approval.not_pending', `approval ${id} is ${rec.status}, not pending`);
+    if (approver === `agent:${rec.agent}` || approver === rec.agent) {
+      throw new ApprovalError('approval.self', 'an agent cannot approve its own request');
+    }
+    const now = this.clock.now();
+    // An approval is valid for one expiry period from the moment it is given.
+    const r = this.store.run(
+      `UPDATE approvals SET status = ?, decided_at = ?, approver = ?, decision_reason = ?, expires_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ?`,
+      [status, now, approver, reason ?? null, now + this.config.expiry, id, now],
+    );
+    if (r.changes !== 1) throw new ApprovalError('approval.not_pending', `approval ${id} is no longer pending`);
+    const updated = this.get(id);
+    await this.audit?.append(
+      {
+        type: status === 'approved' ? 'approval.granted' : 'approval.denied',
+        agent: rec.agent,
+        session: rec.session,
+        actor: approver,
+        epoch: rec.epoch,
+        data: { id, hash: rec.hash, tool: rec.tool, ...(reason ? { reason } : {}) },
+      },
+      { durable: true },
+    );
+    this.notify(status === 'approved' ? 'approval.granted' : 'approval.denied', updated);
+    for (const w of this.waiters.get(id) ?? []) w();
+    return updated;
+  }
+
+  private expireIfDue(rec: ApprovalRecord): ApprovalRecord {
+    if ((rec.status === 'pending' || rec.status === 'approved') && rec.expiresAt <= this.clock.now()) {
+      this.markExpired(rec);
+      return { ...rec, status: 'expired' };
+    }
+    return rec;
+  }
+
+  private markExpired(rec: ApprovalRecord): void {
+    const r = this.store.run(
+      `UPDATE approvals SET status = 'expired' WHERE id = ? AND status IN ('pending', 'approved')`,
+      [rec.id],
+    );
+    if (r.changes === 1) {
+      void this.audit?.append(
+        {
+          type: 'approval.expired',
+          agent: rec.agent,
+          session: rec.session,
+          actor: 'gateway',
+          epoch: rec.epoch,
+          data: { id: rec.id, hash: rec.hash },
+        },
+        { durable: true },
+      );
+      for (const w of this.waiters.get(rec.id) ?? []) w();
+    }
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const r of this.store.all<Row>(
+      `SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires_at <= ?`,
+      [now],
+    )) {
+      this.markExpired(toRecord(r));
+    }
+  }
+
+  private notify(type: string, rec: ApprovalRecord): void {
+    if (!this.webhook) return;
+    const event = {
+      type,
+      id: rec.id,
+      status: rec.status,
+      agent: rec.agent,
+      session: rec.session,
+      tool: rec.tool,
+      args: rec.action.args ?? null,
+      hash: rec.hash,
+      tier: rec.tier,
+      reasons: rec.reasons,
+      expiresAt: new Date(rec.expiresAt).toISOString(),
+      approver: rec.approver,
+      dryRun: rec.dryRun,
+    };
+    postWebhook(this.webhook, event, this.clock.now()).then(
+      (status) => {
+        if (status >= 300) this.recordWebhookError(`${type} ${rec.id}: HTTP ${status}`);
+      },
+      (err: unknown) => this.recordWebhookError(`${type} ${rec.id}: ${(err as Error).message}`),
+    );
+  }
+
+  private recordWebhookError(msg: string): void {
+    this.webhookErrors.push(msg);
+    if (this.webhookErrors.length > 100) this.webhookErrors.shift();
+  }
+}

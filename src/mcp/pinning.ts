@@ -1,0 +1,328 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { AuditLog } from '../audit/log.js';
+import { canonicalHash, canonicalize } from '../core/canonical.js';
+import type { Clock } from '../core/clock.js';
+import { NotFoundError } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    name: 'tool definition pins',
+    sql: `
+      CREATE TABLE mcp_pins (
+        server TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        pinned_at INTEGER NOT NULL,
+        pinned_by TEXT NOT NULL,
+        seen_at INTEGER NOT NULL,
+        PRIMARY KEY (server, tool)
+      );
+      CREATE TABLE mcp_pin_changes (
+        server TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected')),
+        approval TEXT,
+        PRIMARY KEY (server, tool, hash)
+      );
+    `,
+  },
+];
+
+/** The parts of a tool definition a pin covers: what the model reads and what the server accepts. */
+export function pinnedDefinition(tool: Tool): Record<string, unknown> {
+  return {
+    name: tool.name,
+    title: tool.title ?? null,
+    description: tool.description ?? null,
+    inputSchema: tool.inputSchema,
+    outputSchema: tool.outputSchema ?? null,
+    annotations: tool.annotations ?? null,
+  };
+}
+
+/** SHA-256 of the canonical (RFC 8785) pinned definition. */
+export function definitionHash(tool: Tool): string {
+  return canonicalHash(pinnedDefinition(tool));
+}
+
+export type PinStatus =
+  /** First sight: pinned now. */
+  | 'pinned'
+  /** Same definition as pinned. */
+  | 'match'
+  /** Differs from the pin: a rug pull until an operator accepts it. */
+  | 'changed';
+
+export interface PinCheck {
+  status: PinStatus;
+  hash: string;
+  pinnedHash: string;
+  /** For `changed`: the approval request opened for this definition, if any. */
+  approval: string | null;
+  /** For `changed`: true the first time this changed definition is seen (audited then). */
+  firstSighting: boolean;
+}
+
+export interface PinRecord {
+  server: string;
+  tool: string;
+  hash: string;
+  pinnedAt: number;
+  pinnedBy: string;
+  seenAt: number;
+  definition: Record<string, unknown>;
+  /** Changed definitions seen since, newest first. */
+  changes: { hash: string; firstSeen: number; lastSeen: number; status: string; approval: string | null }[];
+}
+
+interface PinRow {
+  server: string;
+  tool: string;
+  hash: string;
+  definition: string;
+  pinned_at: number;
+  pinned_by: string;
+  seen_at: number;
+}
+
+interface ChangeRow {
+  server: string;
+  tool: string;
+  hash: string;
+  definition: string;
+  first_seen: number;
+  last_seen: number;
+  status: string;
+  approval: string | null;
+}
+
+/** Who saw it: the audit context of a pin event (the MCP session is the Gatehouse session). */
+export interface PinContext {
+  agent?: string;
+  session?: string;
+}
+
+/**
+ * Tool-definition pins: every (server, tool) definition is pinned by hash the first time it is seen; a later,
+ * different definition (a "rug pull") is recorded as a change that stays unaccepted until an operator accepts
+ * it (`gatehouse mcp pins accept`, or an approved pin-change request). Every pin, violation and acceptance is
+ * an audit event.
+ *
+ * @example
+ * const pins = new ToolPins(gh.store, gh.audit, gh.clock);
+ * const c = await pins.check('fs', tool, { agent: 'demo', session: 'mcp-1' });
+ * if (c.status === 'changed') hide(tool);
+ */
+export class ToolPins {
+  constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {
+    store.migrate('mcp', MIGRATIONS);
+  }
+
+  /** Compares a definition with its pin, pinning it on first sight. */
+  async check(server: string, tool: Tool, ctx: PinContext): Promise<PinCheck> {
+    const hash = definitionHash(tool);
+    const now = this.clock.now();
+    const definition = canonicalize(pinnedDefinition(tool));
+    const outcome = this.store.transaction(() => {
+      const pin = this.store.get<PinRow>('SELECT * FROM mcp_pins WHERE server = ? AND tool = ?', [server, tool.name]);
+      if (!pin) {
+        this.store.run(
+          'INSERT INTO mcp_pins (server, tool, hash, definition, pinned_at, pinned_by, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [server, tool.name, hash, definition, now, 'first-sight', now],
+        );
+        return { status: 'pinned' as const, pinnedHash: hash, approval: null, firstSighting: false };
+      }
+      if (pin.hash === hash) {
+        this.store.run('UPDATE mcp_pins SET seen_at = ? WHERE server = ? AND tool = ?', [now, server, tool.name]);
+        return { status: 'match' as const, pinnedHash: hash, approval: null, firstSighting: false };
+      }
+      const change = this.store.get<ChangeRow>(
+        'SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? AND hash = ?',
+        [server, tool.name, hash],
+      );
+      if (change) {
+        this.store.run('UPDATE mcp_pin_changes SET last_seen = ? WHERE server = ? AND tool = ? AND hash = ?', [
+          now,
+          server,
+          tool.name,
+          hash,
+        ]);
+      } else {
+        this.store.run(
+          `INSERT INTO mcp_pin_changes (server, tool, hash, definition, first_seen, last_seen, status, approval)
+           VALUES (?, ?, ?, ?, ?, ?, 'pending', NULL)`,
+          [server, tool.name, hash, definition, now, now],
+        );
+      }
+      return {
+        status: 'changed' as const,
+        pinnedHash: pin.hash,
+        approval: change?.approval ?? null,
+        firstSighting: !change,
+      };
+    });
+    if (outcome.status === 'pinned') {
+      await this.audit.append(
+        {
+          type: 'mcp.pin.created',
+          ...ctxFields(ctx),
+          actor: 'mcp-proxy',
+          data: { server, tool: tool.name, hash },
+        },
+        { durable: true },
+      );
+    } else if (outcome.status === 'changed' && outcome.firstSighting) {
+      await this.audit.append(
+        {
+          type: 'mcp.pin.violation',
+          ...ctxFields(ctx),
+          actor: 'mcp-proxy',
+          reasons: [
+            {
+              code: 'mcp.pin.violation',
+              message: `the definition of ${server}.${tool.name} changed since it was pinned`,
+              evidence: `${changedFields(this.pinnedDefinitionOf(server, tool.name), pinnedDefinition(tool)).join(', ')} changed`,
+            },
+          ],
+          data: { server, tool: tool.name, pinned: outcome.pinnedHash, seen: hash },
+        },
+        { durable: true },
+      );
+    }
+    return { ...outcome, hash };
+  }
+
+  /** Links an approval request to a changed definition (review mode). */
+  setApproval(server: string, tool: string, hash: string, approval: string): void {
+    this.store.run('UPDATE mcp_pin_changes SET approval = ? WHERE server = ? AND tool = ? AND hash = ?', [
+      approval,
+      server,
+      tool,
+      hash,
+    ]);
+  }
+
+  /**
+   * Accepts a changed definition as the new pin (the newest pending change when `hash` is omitted).
+   * Throws NotFoundError when there is no such change.
+   */
+  async accept(server: string, tool: string, actor: string, hash?: string, ctx: PinContext = {}): Promise<string> {
+    const now = this.clock.now();
+    const accepted = this.store.transaction(() => {
+      const change = hash
+        ? this.store.get<ChangeRow>('SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? AND hash = ?', [
+            server,
+            tool,
+            hash,
+          ])
+        : this.store.get<ChangeRow>(
+            `SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? AND status = 'pending' ORDER BY last_seen DESC LIMIT 1`,
+            [server, tool],
+          );
+      if (!change) return undefined;
+      const previous = this.store.get<PinRow>('SELECT * FROM mcp_pins WHERE server = ? AND tool = ?', [server, tool]);
+      this.store.run(
+        `INSERT INTO mcp_pins (server, tool, hash, definition, pinned_at, pinned_by, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (server, tool) DO UPDATE SET hash = excluded.hash, definition = excluded.definition,
+           pinned_at = excluded.pinned_at, pinned_by = excluded.pinned_by, seen_at = excluded.seen_at`,
+        [server, tool, change.hash, change.definition, now, actor, now],
+      );
+      this.store.run(`UPDATE mcp_pin_changes SET status = 'accepted' WHERE server = ? AND tool = ? AND hash = ?`, [
+        server,
+        tool,
+        change.hash,
+      ]);
+      return { hash: change.hash, previous: previous?.hash ?? null };
+    });
+    if (!accepted)
+      throw new NotFoundError(`a changed definition of ${server}.${tool}${hash ? ` with hash ${hash}` : ''}`);
+    await this.audit.append(
+      {
+        type: 'mcp.pin.accepted',
+        ...ctxFields(ctx),
+        actor,
+        data: { server, tool, hash: accepted.hash, previous: accepted.previous },
+      },
+      { durable: true },
+    );
+    return accepted.hash;
+  }
+
+  /** Marks a changed definition rejected (its approval request was denied); it stays blocked. */
+  reject(server: string, tool: string, hash: string): void {
+    this.store.run(`UPDATE mcp_pin_changes SET status = 'rejected' WHERE server = ? AND tool = ? AND hash = ?`, [
+      server,
+      tool,
+      hash,
+    ]);
+  }
+
+  /** Forgets the pins of a server (or one tool): the next definition seen is pinned afresh. Audited. */
+  async reset(server: string, tool: string | undefined, actor: string): Promise<number> {
+    const n = this.store.transaction(() => {
+      const where = tool === undefined ? 'server = ?' : 'server = ? AND tool = ?';
+      const params = tool === undefined ? [server] : [server, tool];
+      this.store.run(`DELETE FROM mcp_pin_changes WHERE ${where}`, params);
+      return this.store.run(`DELETE FROM mcp_pins WHERE ${where}`, params).changes;
+    });
+    await this.audit.append(
+      { type: 'mcp.pin.reset', actor, data: { server, ...(tool ? { tool } : {}), removed: n } },
+      { durable: true },
+    );
+    return n;
+  }
+
+  list(server?: string): PinRecord[] {
+    const pins = this.store.all<PinRow>(
+      'SELECT * FROM mcp_pins WHERE (? IS NULL OR server = ?) ORDER BY server, tool',
+      [server ?? null, server ?? null],
+    );
+    return pins.map((p) => ({
+      server: p.server,
+      tool: p.tool,
+      hash: p.hash,
+      pinnedAt: p.pinned_at,
+      pinnedBy: p.pinned_by,
+      seenAt: p.seen_at,
+      definition: JSON.parse(p.definition) as Record<string, unknown>,
+      changes: this.store
+        .all<ChangeRow>('SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? ORDER BY last_seen DESC', [
+          p.server,
+          p.tool,
+        ])
+        .map((c) => ({
+          hash: c.hash,
+          firstSeen: c.first_seen,
+          lastSeen: c.last_seen,
+          status: c.status,
+          approval: c.approval,
+        })),
+    }));
+  }
+
+  private pinnedDefinitionOf(server: string, tool: string): Record<string, unknown> {
+    const row = this.store.get<PinRow>('SELECT definition FROM mcp_pins WHERE server = ? AND tool = ?', [server, tool]);
+    return row ? (JSON.parse(row.definition) as Record<string, unknown>) : {};
+  }
+}
+
+/** Names of the top-level definition fields that differ (what a violation's evidence shows; never content). */
+export function changedFields(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => canonicalize(a[k] ?? null) !== canonicalize(b[k] ?? null)).sort();
+}
+
+function ctxFields(ctx: PinContext): { agent?: string; session?: string } {
+  return { ...(ctx.agent ? { agent: ctx.agent } : {}), ...(ctx.session ? { session: ctx.session } : {}) };
+}

@@ -1,0 +1,286 @@
+import type {
+  ForbidConfig,
+  GrantConfig,
+  PolicyConfig,
+  RoleConfig,
+  TimeWindowConfig,
+} from '../config/sections/policy.js';
+import { GatehouseError } from '../core/errors.js';
+import { type CompiledCondition, compileCondition } from './conditions.js';
+
+/** The policy could not be compiled (a bad condition, an impossible assignment); the message names where. */
+export class PolicyError extends GatehouseError {
+  constructor(message: string) {
+    super('policy.invalid', message);
+  }
+}
+
+/** Who a rule applies to. `role-direct` is a non-inheritable grant: only agents holding the role itself. */
+export type RulePrincipal =
+  | { kind: 'any' }
+  | { kind: 'agent'; id: string }
+  | { kind: 'role'; id: string }
+  | { kind: 'role-direct'; id: string };
+
+export interface Rule {
+  id: string;
+  /** Position in the compiled rule list (for per-request bookkeeping without allocation). */
+  idx: number;
+  effect: 'permit' | 'forbid';
+  principal: RulePrincipal;
+  tools: readonly string[];
+  /** Resource globs; undefined means any resource. */
+  resources?: readonly string[];
+  condition?: CompiledCondition;
+  notBefore?: number;
+  expires?: number;
+  window?: (now: number) => boolean;
+  contextAware: boolean;
+  maxCallsPerHour?: number;
+  audit: 'normal' | 'verbose';
+  delegable: boolean;
+  maxDepth: number;
+  source: 'config' | 'runtime';
+  /** Human text a forbid rule gives as its reason. */
+  reason?: string;
+}
+
+export interface RoleInfo {
+  name: string;
+  /** The role and every role it inherits, transitively. */
+  closure: readonly string[];
+  maxAgents?: number;
+  active?: (now: number) => boolean;
+}
+
+/** A runtime grant as the grant store holds it (see grants.ts). */
+export interface RuntimeGrantRecord {
+  id: string;
+  parentId: string | null;
+  agent: string;
+  tools: string[];
+  resources: string[] | null;
+  when: string | null;
+  notBefore: number | null;
+  expiresAt: number | null;
+  delegable: boolean;
+  maxDepth: number;
+  depth: number;
+}
+
+export interface PolicySource {
+  roles: Record<string, RoleConfig>;
+  policy: PolicyConfig;
+  /** Agents declared in the file (`identity.agents`) with their roles: checked against `max_agents`. */
+  agents?: Record<string, { roles: string[] }>;
+  runtimeGrants?: readonly RuntimeGrantRecord[];
+}
+
+export interface CompiledPolicy {
+  readonly rules: readonly Rule[];
+  readonly roles: ReadonlyMap<string, RoleInfo>;
+  /** Role assignments from the file. */
+  readonly assignments: ReadonlyMap<string, readonly string[]>;
+  /** principal key (`*`, `a:<agent>`, `r:<role>`, `d:<role>`) → exact tool → rules. */
+  readonly exact: ReadonlyMap<string, ReadonlyMap<string, Rule[]>>;
+  /** principal key → rules whose tool patterns have wildcards. */
+  readonly wildcard: ReadonlyMap<string, Rule[]>;
+  /** True when some role has a time window or an agent cap, so role closures depend on time and membership. */
+  readonly dynamicRoles: boolean;
+}
+
+export function principalKey(p: RulePrincipal): string {
+  switch (p.kind) {
+    case 'any':
+      return '*';
+    case 'agent':
+      return `a:${p.id}`;
+    case 'role':
+      return `r:${p.id}`;
+    case 'role-direct':
+      return `d:${p.id}`;
+  }
+}
+
+/**
+ * Compiles the file's roles, grants and forbid rules plus the runtime grants into an indexed rule set:
+ * role closures precomputed, rules indexed by (principal, tool), CEL conditions compiled and type-checked.
+ */
+export function compilePolicy(src: PolicySource): CompiledPolicy {
+  const roles = compileRoles(src.roles);
+  const rules: Rule[] = [];
+  for (const [name, role] of Object.entries(src.roles)) {
+    role.grants.forEach((g, i) => {
+      const id = g.id ?? `roles.${name}.grants.${i}`;
+      const principal: RulePrincipal = g.inheritable ? { kind: 'role', id: name } : { kind: 'role-direct', id: name };
+      rules.push(grantRule(id, principal, g, `roles.${name}.grants[${i}]`));
+    });
+  }
+  src.policy.grants.forEach((g, i) => {
+    for (const agent of g.agents) {
+      const id = g.id ? (g.agents.length > 1 ? `${g.id}:${agent}` : g.id) : `policy.grants.${i}:${agent}`;
+      rules.push(grantRule(id, { kind: 'agent', id: agent }, g, `policy.grants[${i}]`));
+    }
+  });
+  src.policy.forbid.forEach((f, i) => {
+    rules.push(...forbidRules(f, i, roles));
+  });
+  for (const g of src.runtimeGrants ?? []) rules.push(runtimeRule(g));
+
+  const ids = new Set<string>();
+  rules.forEach((r, i) => {
+    r.idx = i;
+  });
+  for (const r of rules) {
+    if (ids.has(r.id)) throw new PolicyError(`rule id "${r.id}" is used twice; ids must be unique`);
+    ids.add(r.id);
+  }
+
+  const assignments = new Map<string, string[]>();
+  for (const [agent, a] of Object.entries(src.agents ?? {})) assignments.set(agent, a.roles);
+  for (const [name, info] of roles) {
+    if (info.maxAgents === undefined) continue;
+    const holders = [...assignments].filter(([, rs]) => rs.some((r) => roles.get(r)?.closure.includes(name))).length;
+    if (holders > info.maxAgents) {
+      throw new PolicyError(
+        `roles.${name}.max_agents is ${info.maxAgents} but identity.agents assigns it to ${holders} agents`,
+      );
+    }
+  }
+
+  const exact = new Map<string, Map<string, Rule[]>>();
+  const wildcard = new Map<string, Rule[]>();
+  for (const r of rules) {
+    const key = principalKey(r.principal);
+    for (const t of r.tools) {
+      if (t.includes('*') || t.includes('?')) {
+        const list = wildcard.get(key) ?? [];
+        wildcard.set(key, list);
+        if (!list.includes(r)) list.push(r);
+      } else {
+        const byTool = exact.get(key) ?? new Map<string, Rule[]>();
+        exact.set(key, byTool);
+        const list = byTool.get(t) ?? [];
+        byTool.set(t, list);
+        if (!list.includes(r)) list.push(r);
+      }
+    }
+  }
+  const dynamicRoles = [...roles.values()].some((r) => r.active !== undefined || r.maxAgents !== undefined);
+  return { rules, roles, assignments, exact, wildcard, dynamicRoles };
+}
+
+function compileRoles(src: Record<string, RoleConfig>): Map<string, RoleInfo> {
+  const out = new Map<string, RoleInfo>();
+  const closureOf = (name: string, seen: Set<string>): string[] => {
+    if (seen.has(name)) throw new PolicyError(`role inheritance cycle through "${name}"`);
+    const role = src[name];
+    if (!role) throw new PolicyError(`unknown role "${name}"`);
+    seen.add(name);
+    const all = new Set<string>([name]);
+    for (const p of role.inherits) for (const x of closureOf(p, seen)) all.add(x);
+    seen.delete(name);
+    return [...all];
+  };
+  for (const [name, role] of Object.entries(src)) {
+    out.set(name, {
+      name,
+      closure: closureOf(name, new Set()),
+      ...(role.max_agents !== undefined ? { maxAgents: role.max_agents } : {}),
+      ...(role.active ? { active: compileWindow(role.active) } : {}),
+    });
+  }
+  return out;
+}
+
+function grantRule(id: string, principal: RulePrincipal, g: GrantConfig, where: string): Rule {
+  return {
+    id,
+    idx: 0,
+    effect: 'permit',
+    principal,
+    tools: g.tools,
+    ...(g.resources ? { resources: g.resources } : {}),
+    ...(g.when ? { condition: compileCondition(g.when, `${where}.when`) } : {}),
+    ...(g.not_before ? { notBefore: Date.parse(g.not_before) } : {}),
+    ...(g.expires ? { expires: Date.parse(g.expires) } : {}),
+    ...(g.constraints?.time ? { window: compileWindow(g.constraints.time) } : {}),
+    ...(g.constraints?.max_calls_per_hour ? { maxCallsPerHour: g.constraints.max_calls_per_hour } : {}),
+    contextAware: g.context_aware,
+    audit: g.audit,
+    delegable: g.delegable,
+    maxDepth: g.max_depth,
+    source: 'config',
+  };
+}
+
+function forbidRules(f: ForbidConfig, i: number, roles: Map<string, RoleInfo>): Rule[] {
+  const base = f.id ?? `policy.forbid.${i}`;
+  const condition = f.when ? compileCondition(f.when, `policy.forbid[${i}].when`) : undefined;
+  const principals: RulePrincipal[] = [];
+  for (const a of f.agents ?? []) principals.push({ kind: 'agent', id: a });
+  for (const r of f.roles ?? []) {
+    if (!roles.has(r)) throw new PolicyError(`policy.forbid[${i}].roles: unknown role "${r}"`);
+    principals.push({ kind: 'role', id: r });
+  }
+  if (principals.length === 0) principals.push({ kind: 'any' });
+  return principals.map((principal, k) => ({
+    id: principals.length > 1 ? `${base}#${k}` : base,
+    idx: 0,
+    effect: 'forbid' as const,
+    principal,
+    tools: f.tools,
+    ...(f.resources ? { resources: f.resources } : {}),
+    ...(condition ? { condition } : {}),
+    ...(f.reason ? { reason: f.reason } : {}),
+    contextAware: false,
+    audit: 'normal' as const,
+    delegable: false,
+    maxDepth: 0,
+    source: 'config' as const,
+  }));
+}
+
+function runtimeRule(g: RuntimeGrantRecord): Rule {
+  return {
+    id: `grant:${g.id}`,
+    idx: 0,
+    effect: 'permit',
+    principal: { kind: 'agent', id: g.agent },
+    tools: g.tools,
+    ...(g.resources ? { resources: g.resources } : {}),
+    ...(g.when ? { condition: compileCondition(g.when, `grant ${g.id}.when`) } : {}),
+    ...(g.notBefore !== null ? { notBefore: g.notBefore } : {}),
+    ...(g.expiresAt !== null ? { expires: g.expiresAt } : {}),
+    contextAware: false,
+    audit: 'normal',
+    delegable: g.delegable,
+    maxDepth: g.maxDepth,
+    source: 'runtime',
+  };
+}
+
+const DAY_INDEX: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+
+/** A recurring window as a predicate over epoch milliseconds (the injected clock). */
+export function compileWindow(w: TimeWindowConfig): (now: number) => boolean {
+  const sign = w.utc_offset.startsWith('-') ? -1 : 1;
+  const [oh, om] = w.utc_offset.slice(1).split(':').map(Number) as [number, number];
+  const offsetMs = sign * (oh * 60 + om) * 60_000;
+  const days = w.days ? new Set(w.days.map((d) => DAY_INDEX[d]!)) : undefined;
+  let from = 0;
+  let to = 24 * 60;
+  if (w.hours) {
+    const [a, b] = w.hours.split('-') as [string, string];
+    const mins = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
+    from = mins(a);
+    to = mins(b);
+  }
+  return (now) => {
+    const local = new Date(now + offsetMs);
+    if (days && !days.has(local.getUTCDay())) return false;
+    const m = local.getUTCHours() * 60 + local.getUTCMinutes();
+    // A range such as 22:00-06:00 wraps past midnight.
+    return from <= to ? m >= from && m < to : m >= from || m < to;
+  };
+}

@@ -1,0 +1,248 @@
+import type { Config } from '../config/schema.js';
+import type { Action } from '../core/action.js';
+import { canonicalize } from '../core/canonical.js';
+import type { Clock } from '../core/clock.js';
+import type { Principal, Reason, Verdict } from '../core/decision.js';
+import { ConfigError, GatehouseError } from '../core/errors.js';
+import type { Stage, StageContext } from '../core/pipeline.js';
+import type { Store } from '../store/store.js';
+import { type CompiledPolicy, compilePolicy } from './compile.js';
+import { Authorizer, type AuthzResult } from './evaluate.js';
+import { type AuditSink, GrantStore } from './grants.js';
+import { Limits } from './limits.js';
+import { type CompiledToolRules, compileToolRules } from './tools.js';
+
+const STAGE = 'authorize';
+
+export interface PolicyEngineOptions {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  /** Root that path arguments resolve against (policy.workspace, resolved by the caller). */
+  workspace: string;
+  audit?: AuditSink;
+  /** Where the configuration came from, for error messages. */
+  source?: string;
+  /** Roles of a registered agent (the identity registry), for calls that name only the agent. */
+  registeredRoles?: (agent: string) => readonly string[];
+}
+
+/** Everything the engine concluded about one action: what `policy explain` prints. */
+export interface Explanation {
+  effect: 'allow' | 'deny';
+  epoch: number;
+  agent: string;
+  tool?: string;
+  roles: string[];
+  resource?: string;
+  args: { ok: boolean; reasons: Reason[] };
+  policy?: Omit<AuthzResult, 'charged'>;
+  limits?: { ok: boolean; reasons: Reason[] };
+  reasons: Reason[];
+}
+
+/**
+ * The authorization engine as Gatehouse runs it: the compiled policy (file + runtime grants), tool argument
+ * rules, limits and the policy epoch. It notices changes other processes make (a grant from the CLI) through
+ * the epoch in the store and recompiles.
+ */
+export class PolicyEngine {
+  readonly grants: GrantStore;
+  readonly limits: Limits;
+  private readonly toolRules = new Map<string, CompiledToolRules>();
+  private authorizer!: Authorizer;
+  private loadedEpoch = -1;
+
+  constructor(private readonly opts: PolicyEngineOptions) {
+    this.grants = new GrantStore(opts.store, opts.clock, opts.audit, opts.config.policy.delegation.max_depth);
+    this.limits = new Limits(opts.config.limits, opts.store);
+    try {
+      for (const [name, tool] of Object.entries(opts.config.tools)) {
+        this.toolRules.set(name, compileToolRules(name, tool, opts.workspace));
+      }
+      this.refresh();
+    } catch (err) {
+      // A condition that does not type-check or a pattern that does not compile is a configuration error.
+      if (err instanceof GatehouseError && err.code.startsWith('policy.')) {
+        throw new ConfigError(opts.source ?? 'gatehouse.yaml', undefined, '', err.message);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Re-runs the role, grant and forbid rules for a recorded decision at its recorded time, without argument rules
+   * (the audit log keeps argument names, not values): what `policy replay` compares.
+   */
+  authorizeRecorded(r: { agent: string; roles: string[]; tool: string; session: string; at: number }): AuthzResult {
+    this.refresh();
+    return this.authorizer.authorize({
+      agent: r.agent,
+      roles: this.rolesOf({ agent: r.agent, roles: r.roles }),
+      tool: r.tool,
+      kind: 'tool_call',
+      args: {},
+      context: {},
+      session: { id: r.session, labels: [] },
+      now: r.at,
+    });
+  }
+
+  get policy(): CompiledPolicy {
+    this.refresh();
+    return this.authorizer.policy;
+  }
+
+  /** The epoch decisions are made under; recompiles when the store's epoch moved. */
+  refresh(): number {
+    const epoch = this.grants.epoch();
+    if (epoch !== this.loadedEpoch) {
+      const compiled = compilePolicy({
+        roles: this.opts.config.roles,
+        policy: this.opts.config.policy,
+        agents: this.opts.config.identity.agents,
+        runtimeGrants: this.grants.active(),
+      });
+      this.authorizer = new Authorizer(compiled, {
+        admitToRole: (role, agent, max) => this.grants.admitToRole(role, agent, max),
+        callsThisHour: (rule, agent, now) => this.limits.callsThisHour(rule, agent, now),
+      });
+      this.loadedEpoch = epoch;
+    }
+    return epoch;
+  }
+
+  /** Direct roles of a principal: from its credentials and the file's assignments. */
+  rolesOf(principal: Pick<Principal, 'agent' | 'roles'>): string[] {
+    const assigned = this.authorizer.policy.assignments.get(principal.agent) ?? [];
+    return [...new Set([...principal.roles, ...assigned])];
+  }
+
+  /**
+   * The catalogue tools this agent may call; the MCP proxy lists only these. Roles default to the agent's
+   * registered roles.
+   *
+   * @example
+   * gh.policy.visibleTools('demo'); // ['fs.read', 'web.fetch', 'email.send']
+   */
+  visibleTools(agent: string, roles?: readonly string[]): string[] {
+    this.refresh();
+    const direct = roles ?? this.opts.registeredRoles?.(agent) ?? [];
+    return this.authorizer.visibleTools(
+      agent,
+      this.rolesOf({ agent, roles: [...direct] }),
+      Object.keys(this.opts.config.tools),
+      this.opts.clock.now(),
+    );
+  }
+
+  /**
+   * Evaluates an action without consuming limits (`commit: false`) or as the pipeline does (`commit: true`).
+   */
+  evaluate(
+    action: Action,
+    principal: Pick<Principal, 'agent' | 'roles'>,
+    labels: readonly string[],
+    commit: boolean,
+  ): Explanation {
+    const epoch = this.refresh();
+    const now = this.opts.clock.now();
+    const roles = this.rolesOf(principal);
+    const base = { epoch, agent: principal.agent, ...(action.tool ? { tool: action.tool } : {}) };
+    const tool = action.tool ? this.opts.config.tools[action.tool] : undefined;
+    const egressBytes =
+      action.kind === 'egress'
+        ? Buffer.byteLength(action.content ?? '') + (action.args ? Buffer.byteLength(canonicalize(action.args)) : 0)
+        : tool?.sink === 'external' && action.args
+          ? Buffer.byteLength(canonicalize(action.args))
+          : 0;
+    if (action.kind === 'egress') {
+      const lim = this.limits.check({ agent: principal.agent, cost: 0, egressBytes, now });
+      if (lim.ok && commit) lim.commit();
+      return {
+        ...base,
+        effect: lim.ok ? 'allow' : 'deny',
+        roles,
+        args: { ok: true, reasons: [] },
+        limits: lim,
+        reasons: lim.reasons,
+      };
+    }
+    const rules = action.tool ? this.toolRules.get(action.tool) : undefined;
+    if (!action.tool || !tool || !rules) {
+      const r: Reason = {
+        code: 'policy.tool_unknown',
+        message: `tool "${action.tool ?? ''}" is not in the catalogue`,
+        evidence: action.tool ?? '',
+      };
+      return { ...base, effect: 'deny', roles, args: { ok: false, reasons: [r] }, reasons: [r] };
+    }
+    const args = rules.check(action.args);
+    const resource = args.resource;
+    const policy = this.authorizer.authorize({
+      agent: principal.agent,
+      roles,
+      tool: action.tool,
+      kind: action.kind,
+      args: action.args ?? {},
+      ...(resource !== undefined ? { resource } : {}),
+      context: action.context ?? {},
+      session: { id: action.session, labels },
+      now,
+    });
+    const { charged, ...publicPolicy } = policy;
+    const out = {
+      ...base,
+      roles: policy.roles,
+      ...(resource !== undefined ? { resource } : {}),
+      args: { ok: args.ok, reasons: args.reasons },
+      policy: publicPolicy,
+    };
+    if (!args.ok || policy.decision === 'deny') {
+      return { ...out, effect: 'deny', reasons: [...args.reasons, ...policy.reasons] };
+    }
+    const lim = this.limits.check({ agent: principal.agent, tool: action.tool, cost: tool.cost, egressBytes, now });
+    if (!lim.ok) return { ...out, effect: 'deny', limits: lim, reasons: [...policy.reasons, ...lim.reasons] };
+    if (commit) {
+      lim.commit();
+      this.limits.chargeGrants(charged, principal.agent, now);
+    }
+    return { ...out, effect: 'allow', limits: lim, reasons: policy.reasons };
+  }
+}
+
+/**
+ * The authorize stage: tool argument rules, then the policy (permit needed, any forbid wins), then limits.
+ * Egress actions are held to the data-transfer budget.
+ */
+export function createAuthorizeStage(engine: PolicyEngine): Stage {
+  return {
+    name: STAGE,
+    kinds: ['tool_call', 'egress'],
+    run(ctx: StageContext): Verdict {
+      const principal = ctx.facts.principal;
+      if (!principal) {
+        return {
+          stage: STAGE,
+          effect: 'deny',
+          risk: 0,
+          reasons: [{ code: 'policy.no_principal', message: 'no authenticated principal; nothing is permitted' }],
+        };
+      }
+      const e = engine.evaluate(ctx.action, principal, [...ctx.session.labels], true);
+      const facts = { policyEpoch: e.epoch };
+      if (e.effect === 'deny') {
+        const argDeny = !e.args.ok;
+        return { stage: STAGE, effect: 'deny', risk: argDeny ? 8 : 5, reasons: e.reasons, facts };
+      }
+      return {
+        stage: STAGE,
+        effect: 'allow',
+        risk: 0,
+        reasons: e.reasons,
+        facts,
+        ...(e.policy?.verbose ? { flag: true } : {}),
+      };
+    },
+  };
+}

@@ -1,0 +1,652 @@
+import RE2 from 're2';
+import { GatehouseError } from '../core/errors.js';
+import { KeywordAutomaton, type KeywordSpec } from './prefilter.js';
+import { RULES_VERSION, SECRET_RULES } from './rules/secrets.js';
+import type { SecretCategory, SecretRuleDef, ValidatorName } from './rules/types.js';
+import { charClassCount, checksumTokenValid, isPlaceholder, jwtHeaderValid, shannonEntropy } from './validators.js';
+
+/** A secret found by the rule table. Offsets are UTF-16 code units into the scanned text. */
+export interface SecretHit {
+  ruleId: string;
+  category: SecretCategory | 'generic';
+  tier: 'vendor' | 'generic';
+  start: number;
+  end: number;
+  /** True when an offline check (checksum, JWT header) confirmed the token's structure. */
+  verified: boolean;
+}
+
+/** What the `<identifier> <op> <value>` template allows between a vendor keyword and the value (gitleaks' shape). */
+const ASSIGN_TEMPLATE = String.raw`[\w.-]{0,20}[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)[\x60'"\s=]{0,5}`;
+const ASSIGN_END = String.raw`(?:[\x60'"\s;,)}\]]|\\[nr]|$)`;
+
+interface CompiledRule {
+  def: SecretRuleDef;
+  index: number;
+  /** Anchored matcher tried at each keyword hit (prefix: at the keyword; assign: right after it). */
+  sticky?: RegExp;
+  /** Linear-time matcher over merged windows: for window rules always, for the others past the per-hit budget. */
+  re2: RE2;
+  allow: RE2[];
+  before: number;
+  after: number;
+}
+
+/** Name endings (separators removed, lower case) that mark the value assigned to them as a credential. */
+const GENERIC_SUFFIXES = [
+  'password',
+  'passwd',
+  'passphrase',
+  'pwd',
+  'secret',
+  'token',
+  'apikey',
+  'accesskey',
+  'authkey',
+  'credential',
+  'credentials',
+  'creds',
+  'privatekey',
+  'signingkey',
+  'encryptionkey',
+  'masterkey',
+  'secretkey',
+  'sessionkey',
+];
+/** Names that end like a credential but name something that is not one. */
+const GENERIC_DENY = [
+  'publickey',
+  'primarykey',
+  'foreignkey',
+  'sortkey',
+  'partitionkey',
+  'cachekey',
+  'mapkey',
+  'hotkey',
+  'idempotencykey',
+  'csrftoken',
+  'xsrftoken',
+  'publictoken',
+  'nexttoken',
+  'pagetoken',
+  'continuationtoken',
+  'canceltoken',
+  'cancellationtoken',
+  'resumetoken',
+  'synctoken',
+  'eostoken',
+  'bostoken',
+  'padtoken',
+  'unktoken',
+  'septoken',
+  'clstoken',
+  'masktoken',
+  'starttoken',
+  'endtoken',
+  'nulltoken',
+  'eoftoken',
+];
+
+/** True for identifiers such as `DB_PASSWORD`, `clientSecret`, `"api-key"`, `APP_KEY`. */
+export function isCredentialName(name: string): boolean {
+  const raw = name.slice(-40).toLowerCase();
+  const norm = raw.replace(/["'_.-]/g, '');
+  for (const d of GENERIC_DENY) if (norm.endsWith(d)) return false;
+  for (const x of GENERIC_SUFFIXES) if (norm.endsWith(x)) return true;
+  return /[_.-](?:key|pass)["']?$/.test(raw);
+}
+
+const EMPTY = new Int32Array(0);
+
+const GENERIC_KEYWORDS = [
+  'pass',
+  'pwd',
+  'secret',
+  'token',
+  'api_key',
+  'apikey',
+  'api-key',
+  'access_key',
+  'accesskey',
+  'auth',
+  'credential',
+  'creds',
+  'private_key',
+  'privatekey',
+  '_key',
+  'secretkey',
+];
+
+export interface EngineStats {
+  rules: number;
+  keywords: number;
+  states: number;
+  version: string;
+}
+
+/**
+ * Runs the rule table over text: one Aho-Corasick pass finds keyword hits, and only the rules those hits
+ * trigger are confirmed, each in a bounded window around its hit. Work per hit is bounded by the rule's
+ * `maxLen`; a rule whose hits would cost more than a few passes over the text switches to one RE2 search over
+ * the merged windows, so any input is scanned in linear time.
+ */
+export class SecretEngine {
+  private readonly rules: CompiledRule[];
+  private readonly automaton: KeywordAutomaton;
+  /** keyword index → rules (by index) it triggers; -1 marks the generic tier. */
+  private readonly keywordRules: number[][];
+  readonly version = RULES_VERSION;
+
+  constructor(defs: readonly SecretRuleDef[] = SECRET_RULES) {
+    const ids = new Set<string>();
+    this.rules = defs.map((def, index) => {
+      if (ids.has(def.id)) throw new GatehouseError('redact.rule_invalid', `duplicate rule id ${def.id}`);
+      ids.add(def.id);
+      return compileRule(def, index);
+    });
+    const specs: KeywordSpec[] = [];
+    const byKeyword = new Map<string, number>();
+    this.keywordRules = [];
+    const add = (kw: string, owner: string, ruleIdx: number, allowWeak: boolean): void => {
+      const k = kw.toLowerCase();
+      let ki = byKeyword.get(k);
+      if (ki === undefined) {
+        ki = specs.length;
+        byKeyword.set(k, ki);
+        specs.push({ keyword: k, owner, allowWeak });
+        this.keywordRules.push([]);
+      }
+      const list = this.keywordRules[ki]!;
+      if (!list.includes(ruleIdx)) list.push(ruleIdx);
+    };
+    for (const r of this.rules) for (const kw of r.def.keywords) add(kw, r.def.id, r.index, false);
+    for (const kw of GENERIC_KEYWORDS) add(kw, 'generic', -1, true);
+    this.automaton = new KeywordAutomaton(specs);
+  }
+
+  stats(): EngineStats {
+    return {
+      rules: this.rules.length,
+      keywords: this.automaton.keywords.length,
+      states: this.automaton.stateCount,
+      version: this.version,
+    };
+  }
+
+  ruleIds(): string[] {
+    return this.rules.map((r) => r.def.id);
+  }
+
+  /** Per-scan cache: keyword end → value start + 2 (0: not computed yet; 1: no assignment there). */
+  private valueStarts: Int32Array = new Int32Array(0);
+  private valueText = '';
+
+  private valueStart(text: string, at: number): number {
+    if (this.valueText !== text) {
+      this.valueText = text;
+      this.valueStarts = new Int32Array(text.length + 1);
+    }
+    let v = this.valueStarts[at]!;
+    if (v === 0) {
+      v = assignValueStart(text, at) + 2;
+      this.valueStarts[at] = v;
+    }
+    return v - 2;
+  }
+
+  /** All secrets in `text`, vendor rules and (when `generic`) the keyword = high-entropy tier. */
+  scan(text: string, opts: { generic?: boolean } = {}): SecretHit[] {
+    this.valueText = '';
+    const hitsByRule = new Map<number, number[]>();
+    const generic = opts.generic !== false;
+    const genericHits: number[] = [];
+    const keywordRules = this.keywordRules;
+    const keywords = this.automaton.keywords;
+    this.automaton.scan(text, (ki, start) => {
+      for (const ri of keywordRules[ki]!) {
+        if (ri === -1) {
+          if (generic) genericHits.push(start, keywords[ki]!.length);
+          continue;
+        }
+        const rule = this.rules[ri]!;
+        if (rule.def.mode === 'assign' && !assignKeywordStarts(text, start)) continue;
+        const anchor = rule.def.mode === 'assign' ? start + keywords[ki]!.length : start;
+        let list = hitsByRule.get(ri);
+        if (!list) {
+          list = [];
+          hitsByRule.set(ri, list);
+        }
+        list.push(anchor);
+      }
+    });
+    const out: SecretHit[] = [];
+    for (const [ri, anchors] of hitsByRule) this.confirm(this.rules[ri]!, text, anchors, out);
+    if (genericHits.length > 0) this.generic(text, genericHits, out);
+    this.valueText = '';
+    this.valueStarts = EMPTY;
+    return out;
+  }
+
+  private confirm(rule: CompiledRule, text: string, hits: number[], out: SecretHit[]): void {
+    let anchors = hits;
+    const budget = 4 * text.length + 4096;
+    const assign = rule.def.mode === 'assign';
+    // Cheap structural filters first, so the work budget counts only hits that can still match.
+    const boundary = rule.def.boundary ?? true;
+    if (assign) anchors = anchors.filter((at) => this.valueStart(text, at) >= 0);
+    else if (rule.def.mode === 'prefix' && boundary !== false) {
+      anchors = anchors.filter((at) => at === 0 || !(boundary === 'word' ? isWordBreak(text.charCodeAt(at - 1)) : isBoundaryBreak(text.charCodeAt(at - 1))));
+    }
+    if (anchors.length === 0) return;
+    if (rule.sticky && anchors.length * rule.def.maxLen <= budget) {
+      const re = rule.sticky;
+      let lastEnd = -1;
+      for (const at of anchors) {
+        if (at < lastEnd) continue;
+        const from = assign ? this.valueStart(text, at) : at;
+        re.lastIndex = from;
+        const m = re.exec(text);
+        if (!m) continue;
+        const end = from + m[0].length;
+        if (
+          rule.def.mode === 'prefix' &&
+          rule.def.endBoundary !== false &&
+          end < text.length &&
+          isAlnum(text.charCodeAt(end))
+        )
+          continue;
+        const hit = this.accept(rule, m, from, text);
+        if (hit) {
+          out.push(hit);
+          lastEnd = hit.end;
+        }
+      }
+      return;
+    }
+    // Merge the windows of all hits, then search each merged window once.
+    let winStart = -1;
+    let winEnd = -1;
+    const flush = (): void => {
+      if (winStart < 0) return;
+      const slice = text.slice(winStart, winEnd);
+      rule.re2.lastIndex = 0;
+      for (let m = rule.re2.exec(slice); m !== null; m = rule.re2.exec(slice)) {
+        const abs = winStart + m.index;
+        if (m[0].length === 0) {
+          rule.re2.lastIndex++;
+          continue;
+        }
+        if (
+          rule.def.mode === 'prefix' &&
+          rule.def.boundary !== false &&
+          abs > 0 &&
+          isBoundaryBreak(text.charCodeAt(abs - 1))
+        )
+          continue;
+        const hit = this.accept(rule, m, abs, text);
+        if (hit) out.push(hit);
+      }
+    };
+    const before = rule.def.mode === 'assign' ? 64 : rule.before;
+    for (const at of anchors) {
+      const s = Math.max(0, at - before);
+      const e = Math.min(text.length, at + rule.after);
+      if (s <= winEnd) winEnd = Math.max(winEnd, e);
+      else {
+        flush();
+        winStart = s;
+        winEnd = e;
+      }
+    }
+    flush();
+  }
+
+  /** Applies the rule's allowlist, placeholder test, entropy floor and validator to a regex match. */
+  private accept(rule: CompiledRule, m: RegExpExecArray, abs: number, text: string): SecretHit | undefined {
+    let groupIdx = 0;
+    for (let g = 1; g < m.length; g++) {
+      if (m[g] !== undefined) {
+        groupIdx = g;
+        break;
+      }
+    }
+    const secret = m[groupIdx] ?? m[0];
+    const offset = groupIdx === 0 ? 0 : m[0].indexOf(secret);
+    const start = abs + Math.max(0, offset);
+    const end = start + secret.length;
+    if (secret.length === 0) return undefined;
+    for (const a of rule.allow) if (a.test(secret)) return undefined;
+    if (isTokenPlaceholder(secret)) return undefined;
+    const def = rule.def;
+    if (def.entropy !== undefined && shannonEntropy(secret) < def.entropy) return undefined;
+    let verified = false;
+    if (def.validator) {
+      const v = runValidator(def.validator, secret, m, text);
+      if (v === false) return undefined;
+      verified = v === 'verified';
+    }
+    return { ruleId: def.id, category: def.category, tier: 'vendor', start, end, verified };
+  }
+
+  /** The generic tier: `<credential-like name> <op> <high-entropy value>`. */
+  private generic(text: string, hits: number[], out: SecretHit[]): void {
+    let lastEnd = -1;
+    let lastId = -1;
+    const names = new Map<string, boolean>();
+    for (let i = 0; i < hits.length; i += 2) {
+      const kwStart = hits[i]!;
+      const kwEnd = kwStart + hits[i + 1]!;
+      if (kwStart < lastEnd) continue;
+      // The identifier around the keyword, bounded on both sides; the (cheaper) value test comes first.
+      let idEnd = kwEnd;
+      while (idEnd < text.length && idEnd - kwEnd < 40 && isIdentChar(text.charCodeAt(idEnd))) idEnd++;
+      // Several keywords in one identifier (`secret_token`) judge it once.
+      if (idEnd === lastId) continue;
+      lastId = idEnd;
+      const v = genericValueAt(text, idEnd);
+      if (!v) continue;
+      let idStart = kwStart;
+      while (idStart > 0 && kwStart - idStart < 60 && isIdentChar(text.charCodeAt(idStart - 1))) idStart--;
+      const name = text.slice(idStart, idEnd);
+      let credential = names.get(name);
+      if (credential === undefined) {
+        credential = isCredentialName(name);
+        names.set(name, credential);
+      }
+      if (!credential) continue;
+      const start = v.start;
+      const value = text.slice(v.start, v.end);
+      if (!genericValueLooksSecret(name, value)) continue;
+      out.push({
+        ruleId: 'generic-credential',
+        category: 'generic',
+        tier: 'generic',
+        start,
+        end: start + value.length,
+        verified: false,
+      });
+      lastEnd = start + value.length;
+    }
+  }
+}
+
+function compileRule(def: SecretRuleDef, index: number): CompiledRule {
+  let source = def.pattern;
+  let ignoreCase = def.ignoreCase === true;
+  if (source.startsWith('(?i)')) {
+    source = source.slice(4);
+    ignoreCase = true;
+  }
+  if (/\(\?[=!<]|\\[1-9]/.test(source)) {
+    throw new GatehouseError(
+      'redact.rule_invalid',
+      `rule ${def.id}: lookaround and backreferences are not linear-time`,
+    );
+  }
+  const flags = ignoreCase ? 'i' : '';
+  let sticky: RegExp | undefined;
+  let re2Source: string;
+  try {
+    if (def.mode === 'assign') {
+      const full = `${ASSIGN_TEMPLATE}(${source})${ASSIGN_END}`;
+      // The template part is walked by assignValueStart (no backtracking); the regex only checks the value.
+      sticky = new RegExp(`(${source})${ASSIGN_END}`, `y${flags}`);
+      const kws = def.keywords.map(escapeRegex).join('|');
+      re2Source = `(?:${kws})${full}`;
+    } else {
+      if (def.mode === 'prefix') sticky = new RegExp(source, `y${flags}`);
+      re2Source = source;
+    }
+    const re2 = new RE2(re2Source, `g${flags}`);
+    const allow = (def.allow ?? []).map((a) => new RE2(a));
+    return { def, index, sticky, re2, allow, before: def.before ?? 1, after: def.maxLen };
+  } catch (err) {
+    throw new GatehouseError('redact.rule_invalid', `rule ${def.id}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11;
+}
+
+/**
+ * The `<identifier…> <op> <quote>` part of gitleaks' assignment template, walked once without backtracking:
+ * up to 20 identifier characters, up to 3 spaces or quotes, an operator (= > := ::= => || ?= , :), up to 5
+ * spaces, quotes or `=`. Returns where the value starts, or -1.
+ */
+export function assignValueStart(text: string, at: number): number {
+  const n = text.length;
+  let i = at;
+  for (let k = 0; i < n && k < 20 && isIdentChar(text.charCodeAt(i)); k++) i++;
+  for (let k = 0; i < n && k < 3; k++) {
+    const c = text.charCodeAt(i);
+    if (!isSpace(c) && c !== 34 && c !== 39) break;
+    i++;
+  }
+  const c = text.charCodeAt(i);
+  if (c === 61) {
+    i++;
+    if (text.charCodeAt(i) === 62) i++;
+  } else if (c === 58) {
+    let j = i;
+    while (j < n && j - i < 3 && text.charCodeAt(j) === 58) j++;
+    if (text.charCodeAt(j) === 61) j++;
+    i = j;
+  } else if (c === 62 || c === 44) i++;
+  else if ((c === 124 && text.charCodeAt(i + 1) === 124) || (c === 63 && text.charCodeAt(i + 1) === 61)) i += 2;
+  else return -1;
+  for (let k = 0; i < n && k < 5; k++) {
+    const d = text.charCodeAt(i);
+    if (!isSpace(d) && d !== 96 && d !== 39 && d !== 34 && d !== 61) break;
+    i++;
+  }
+  return i;
+}
+
+function isGenericValueChar(c: number): boolean {
+  // A-Z a-z 0-9 _ . + / ~ @ ! # $ % ^ & * -
+  return (
+    isAlnum(c) ||
+    c === 95 ||
+    c === 46 ||
+    c === 43 ||
+    c === 47 ||
+    c === 126 ||
+    c === 64 ||
+    c === 33 ||
+    c === 35 ||
+    c === 36 ||
+    c === 37 ||
+    c === 94 ||
+    c === 38 ||
+    c === 42 ||
+    c === 45
+  );
+}
+
+/** The value of `<name> <op> <value>` for the generic tier, scanned once; quoted values may hold any printable. */
+function genericValueAt(text: string, idEnd: number): { start: number; end: number } | undefined {
+  const n = text.length;
+  let i = idEnd;
+  const quotedName = text.charCodeAt(i) === 34 || text.charCodeAt(i) === 39;
+  if (quotedName) i++;
+  for (let k = 0; k < 3 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
+  const op = text.charCodeAt(i);
+  let needQuotedValue = false;
+  if (op === 58) i += text.charCodeAt(i + 1) === 61 ? 2 : 1;
+  else if (op === 44 && quotedName) {
+    // `getenv("API_TOKEN", "value")`: a quoted name and a quoted value as call arguments.
+    i++;
+    needQuotedValue = true;
+  }
+  else if (op === 61) {
+    if (text.charCodeAt(i + 1) === 61) return undefined; // a comparison, not an assignment
+    i += text.charCodeAt(i + 1) === 62 ? 2 : 1;
+  } else return undefined;
+  for (let k = 0; k < 3 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
+  const q = text.charCodeAt(i);
+  if (q === 34 || q === 39 || q === 96) {
+    const start = i + 1;
+    let j = start;
+    while (j < n && j - start <= 200) {
+      const c = text.charCodeAt(j);
+      if (c === q) break;
+      if (c === 10 || c === 13 || c === 92) return undefined;
+      j++;
+    }
+    if (j >= n || text.charCodeAt(j) !== q || j - start < 6 || j - start > 200) return undefined;
+    return { start, end: j };
+  }
+  if (needQuotedValue) return undefined;
+  const start = i;
+  let j = start;
+  while (j < n && j - start <= 200 && isGenericValueChar(text.charCodeAt(j))) j++;
+  for (let k = 0; k < 2 && text.charCodeAt(j) === 61; k++) j++;
+  if (j - start < 8 || j - start > 202) return undefined;
+  if (j < n) {
+    const t = text.charCodeAt(j);
+    if (!isSpace(t) && t !== 44 && t !== 59 && t !== 41 && t !== 125 && t !== 93) return undefined;
+  }
+  return { start, end: j };
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** A token that continues a word (`xeyJ…`, `a_eyJ…`, `.eyJ…`) is not a token start. */
+function isWordBreak(c: number): boolean {
+  return isAlnum(c) || c === 95 || c === 45 || c === 46;
+}
+
+/** A token prefix glued to a preceding letter or dot is part of another word or file name. */
+function isBoundaryBreak(c: number): boolean {
+  return isLetter(c) || c === 46;
+}
+
+/**
+ * An assign rule's vendor keyword must start a word or a camelCase part (`MERAKI_KEY`, `myMeraki`), not sit
+ * inside another word (`CameraKit`). `s` is where the keyword starts.
+ */
+function assignKeywordStarts(text: string, s: number): boolean {
+  if (s === 0) return true;
+  const prev = text.charCodeAt(s - 1);
+  if (!isLetter(prev)) return true;
+  const first = text.charCodeAt(s);
+  return first >= 65 && first <= 90 && prev >= 97 && prev <= 122;
+}
+
+/** A fixed-length token followed by more token characters is a prefix of something longer, not the token. */
+function isTokenChar(c: number): boolean {
+  return isAlnum(c) || c === 95 || c === 45;
+}
+
+function isAlnum(c: number): boolean {
+  return isLetter(c) || (c >= 48 && c <= 57);
+}
+
+function isIdentChar(c: number): boolean {
+  return isAlnum(c) || c === 95 || c === 45 || c === 46;
+}
+
+/** Token bodies that are clearly placeholders: `xxxx`, `****`, `${VAR}`, `<token>`, `…EXAMPLE`, one repeated character. */
+export function isTokenPlaceholder(secret: string): boolean {
+  if (/(?:^|[^a-z])(?:dummy|fake)(?:[^a-z]|$)|x{4,}|X{4,}|\*{3,}|\.{3,}|\$\{|\{\{|<[^>]{0,40}>|EXAMPLE$|_HERE$|your[_-]?/i.test(secret)) {
+    // `xxxx` inside a long random token can happen by chance; only treat it as a placeholder when it dominates.
+    const masked = secret.replace(/[xX*.]{4,}/g, '');
+    if (masked.length < secret.length * 0.8 || !/x{4,}/i.test(secret)) return true;
+  }
+  const body = secret.replace(/^[a-z0-9]{1,12}[_.-]/i, '');
+  if (/^(?:fake|dummy|sample|example|placeholder|redacted)/i.test(body)) return true;
+  return body.length >= 8 && /^(.)\1+$/.test(body);
+}
+
+const PLACEHOLDER_PASSWORDS =
+  /^(?:pass(?:word|wd)?\d*|passw0rd|p@ssw0rd|secret\d*|changeme|changeit|admin|root|test|testing|guest|user|username|demo|sample|example|default|none|null|empty|todo|xxx+|\*+|mypassword|mysecret|yourpassword|letmein|qwerty|12345\d*|pa\$\$word|hunter2)$/i;
+
+/** A password or basic-auth value that is a placeholder or template rather than a credential. */
+export function isPlaceholderPassword(value: string): boolean {
+  const v = value.replace(/^["']|["']$/g, '');
+  if (v.length < 4) return true;
+  if (PLACEHOLDER_PASSWORDS.test(v)) return true;
+  if (/^[$%{<[]|^\{\{|\}\}$|^\$\(|your[_-]|replace|placeholder|password|changeme|example|<|>|\$\{|^\*+$/i.test(v))
+    return true;
+  return isPlaceholder(v);
+}
+
+function runValidator(name: ValidatorName, secret: string, m: RegExpExecArray, _text: string): boolean | 'verified' {
+  switch (name) {
+    case 'github-crc32':
+    case 'npm-crc32':
+      // A failed checksum still looks exactly like a live token to a reader: redact it, but do not vouch for it.
+      return checksumTokenValid(secret) ? 'verified' : true;
+    case 'jwt':
+      return jwtHeaderValid(secret) ? 'verified' : false;
+    case 'not-localhost': {
+      if (isPlaceholderPassword(secret)) return false;
+      const host = (m[2] ?? '').toLowerCase();
+      // A real password to a local database is still a leaked password; only templated hosts mark an example.
+      return !/^(?:host|hostname|server|your[-_.]?host|\$\{?\w+\}?)$/.test(host);
+    }
+    case 'db-password': {
+      // `user:password` pairs (curl -u) are judged by their password half.
+      const colon = secret.indexOf(':');
+      return !isPlaceholderPassword(colon >= 0 ? secret.slice(colon + 1) : secret);
+    }
+    case 'userpass': {
+      // `user:password` as curl takes it, quoted in any of the ways shells allow; judged by its password half
+      // (or the user half when the password is empty).
+      const plain = secret.replace(/["'{}]/g, '');
+      const colon = plain.indexOf(':');
+      if (colon < 0) return false;
+      const pass = plain.slice(colon + 1) || plain.slice(0, colon);
+      if (/^\$|\$\{|\$\(/.test(pass)) return false;
+      return !isPlaceholderPassword(pass);
+    }
+    case 'pem-body': {
+      const body = secret
+        .replace(/-----(?:BEGIN|END)[^-]*-----/g, '')
+        .replace(/\\[nr]|[\s"',]/g, '')
+        .replace(/^(?:Proc-Type|DEK-Info|Comment):[^\n]*$/gm, '');
+      if (/\.{3}|x{4,}|\*{3}|<[a-z]/i.test(body)) return false;
+      const b64 = body.replace(/[^A-Za-z0-9+/=]/g, '');
+      return b64.length >= 64 && shannonEntropy(b64) >= 4.5;
+    }
+  }
+}
+
+const PLACEHOLDER_TEXT = /dummy|example|sample|placeholder|lorem|test data|changeme/i;
+
+function genericValueLooksSecret(name: string, value: string): boolean {
+  const v = value.trim();
+  if (v.length < 6) return false;
+  const isPassword = /pass|pwd/i.test(name);
+  // Cheapest rejections first: this runs at every credential-named assignment.
+  if (isPassword ? v.length < 8 : v.length < 12) return false;
+  if (charClassCount(v) < 2) return false;
+  const entropy = shannonEntropy(v);
+  if (entropy < (isPassword ? 2.8 : 3.5)) return false;
+  if (/^\d+(?:\.\d+)*$/.test(v)) return false;
+  if (/^[a-z]+(?:[-_][a-z]+)*$/.test(v) || /^[A-Z]+(?:_[A-Z]+)*$/.test(v)) return false;
+  if (/^(?:true|false|null|none|undefined|nil|yes|no|on|off)$/i.test(v)) return false;
+  // References, not values: variables, calls, paths, member access, URLs, file names.
+  if (/^(?:process\.env|os\.environ|env\.|ENV\[|config\.|settings\.|self\.|this\.|params\.|args\.|req\.|request\.|options\.|props\.)/i.test(v)) return false;
+  // Member access (`config.apiToken`): dotted words without the letter-digit mix of random values.
+  if (/^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(v) && !v.split('.').some((p) => /[a-z]/i.test(p) && /\d/.test(p) && p.length >= 12))
+    return false;
+  if (/^[A-Za-z_$][\w$]*\(|^\/|^\.\.?\/|^~\/|^[a-z]+:\/\/|\.(?:json|ya?ml|pem|key|txt|env|crt|p12|js|ts|py)$/i.test(v)) return false;
+  if (/\s/.test(v) && v.split(/\s+/).length > 2) return false;
+  // Truncated examples (`ops_eyJ…`, `abc...`) are documentation, not credentials.
+  if (/\.\.\.$|…/.test(v)) return false;
+  if (isPlaceholder(v) || isPlaceholderPassword(v)) return false;
+  // A base64 value that decodes to placeholder text (`ZHVtbXkgdGV4dA==` is "dummy text").
+  if (/^[A-Za-z0-9+/]{12,}={0,2}$/.test(v)) {
+    const decoded = Buffer.from(v, 'base64').toString('latin1');
+    if (/^[\x20-\x7e]+$/.test(decoded) && PLACEHOLDER_TEXT.test(decoded)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,47 @@
+/** Families, for documentation and per-family reporting. */
+export type SecretCategory =
+  | 'cloud'
+  | 'vcs'
+  | 'ci'
+  | 'chat'
+  | 'payment'
+  | 'ai'
+  | 'database'
+  | 'private_key'
+  | 'auth'
+  | 'saas'
+  | 'observability'
+  | 'crypto';
+
+/** Named validators a rule may ask for after its regex matched. */
+export type ValidatorName = 'github-crc32' | 'npm-crc32' | 'jwt' | 'not-localhost' | 'pem-body' | 'db-password' | 'userpass';
+
+/**
+ * One credential format. Written from the format's documented facts (prefix, alphabet, length, checksum).
+ *
+ * - `prefix`: the pattern starts with the keyword itself and is tried once at every keyword hit.
+ * - `assign`: the keyword is a vendor name; the pattern is the value of `<name…> = <value>` right after it.
+ * - `window`: the keyword sits anywhere in the match; RE2 searches a window of `before`/`after` characters.
+ */
+export interface SecretRuleDef {
+  id: string;
+  category: SecretCategory;
+  keywords: readonly string[];
+  mode: 'prefix' | 'assign' | 'window';
+  /** RE2-compatible source (no lookaround, no backreferences). Group 1, if present, is the secret. */
+  pattern: string;
+  /** Case-insensitive match. */
+  ignoreCase?: boolean;
+  /** Longest possible match; bounds the confirmation window. */
+  maxLen: number;
+  before?: number;
+  /** Minimum Shannon entropy (bits/char) of the secret. */
+  entropy?: number;
+  validator?: ValidatorName;
+  /** Secrets matching any of these (RE2 sources) are known examples or placeholders. */
+  allow?: readonly string[];
+  /** The character before a prefix match must not be a letter or dot (default true); `word`: nor a digit, `_` or `-`. */
+  boundary?: boolean | 'word';
+  /** The character after a prefix match must not be a letter or digit (default true). */
+  endBoundary?: boolean;
+}

@@ -1,0 +1,230 @@
+import RE2 from 're2';
+import { CONFUSABLES } from './confusables.js';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits, decodeLayers, rot13 } from './decode.js';
+import { extractHiddenChannels } from './hidden.js';
+import type { NormalizationFlags, ViewName } from './types.js';
+
+export interface View {
+  name: ViewName;
+  text: string;
+}
+
+export interface NormalizeOptions {
+  decode?: DecodeLimits;
+  /** Build the ROT13 view for inputs up to this many characters (longer ones only when they look ROT13-encoded). */
+  rot13MaxChars?: number;
+}
+
+export interface Normalized {
+  views: View[];
+  flags: NormalizationFlags;
+}
+
+const ZERO_WIDTH = new Set([0x200b, 0x200c, 0x200d, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xfeff, 0x180e, 0x00ad, 0x034f, 0x115f, 0x1160, 0x3164, 0xffa0, 0x17b4, 0x17b5]);
+const BIDI = new Set([0x200e, 0x200f, 0x061c, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
+
+const isLetter = (cp: number): boolean =>
+  (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) || (cp >= 0xc0 && cp <= 0x24f) || (cp >= 0x370 && cp <= 0x52f);
+const isEmojiBase = (cp: number): boolean => cp >= 0x2190 && cp !== 0xfe0f && !(cp >= 0x3000 && cp <= 0xd7ff);
+
+/**
+ * First pass over code points: decodes Unicode tag characters to ASCII in place (they smuggle
+ * instructions the user never sees), drops zero-width, bidi and variation-selector characters,
+ * and decodes variation-selector byte smuggling. Counts each for the flags.
+ */
+function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]): string {
+  const parts: string[] = [];
+  let tagPayload = '';
+  let vsBytes: number[] = [];
+  let prev = 0;
+  let inFlag = false;
+  const flushVs = () => {
+    if (vsBytes.length >= 4) {
+      const s = Buffer.from(vsBytes).toString('utf8');
+      if (!s.includes('\uFFFD')) {
+        hidden.push(s);
+        parts.push(` ${s} `);
+      }
+    }
+    vsBytes = [];
+  };
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (cp >= 0xe0000 && cp <= 0xe007f) {
+      // Subdivision flags (black flag + tag letters + cancel tag) are the one legitimate use.
+      if (inFlag && ((cp >= 0xe0061 && cp <= 0xe007a) || (cp >= 0xe0030 && cp <= 0xe0039) || cp === 0xe007f)) {
+        if (cp === 0xe007f) inFlag = false;
+        continue;
+      }
+      flags.tagChars++;
+      if (cp >= 0xe0020 && cp <= 0xe007e) {
+        const a = String.fromCharCode(cp - 0xe0000);
+        tagPayload += a;
+        parts.push(a);
+      }
+      continue;
+    }
+    inFlag = cp === 0x1f3f4 || (inFlag && cp >= 0xe0000 && cp <= 0xe007f);
+    if (cp >= 0xfe00 && cp <= 0xfe0f) {
+      if (cp !== 0xfe0f || !isEmojiBase(prev)) flags.variationSelectors++;
+      vsBytes.push(cp - 0xfe00);
+      continue;
+    }
+    if (cp >= 0xe0100 && cp <= 0xe01ef) {
+      flags.variationSelectors++;
+      vsBytes.push(cp - 0xe0100 + 16);
+      continue;
+    }
+    if (vsBytes.length) flushVs();
+    if (ZERO_WIDTH.has(cp)) {
+      if (isLetter(prev) || cp !== 0x200d) flags.zeroWidth++;
+      continue;
+    }
+    if (BIDI.has(cp)) {
+      flags.bidi++;
+      continue;
+    }
+    parts.push(ch);
+    prev = cp;
+  }
+  if (vsBytes.length) flushVs();
+  if (tagPayload.trim()) hidden.push(tagPayload);
+  return parts.join('');
+}
+
+/** Fast check: does the text need the slow pass at all? */
+const NEEDS_PASS = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0\udb40]/;
+
+function skeleton(text: string, flags: NormalizationFlags): string | undefined {
+  let changed = false;
+  let out = '';
+  let wordLatin = false;
+  let wordConf = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const rep = c >= 0x80 ? CONFUSABLES.get(c) : undefined;
+    if (rep !== undefined) {
+      out += text.slice(start, i) + rep;
+      start = i + 1;
+      changed = true;
+      wordConf = true;
+    } else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) {
+      wordLatin = true;
+    } else if (c < 0x80 || c === 0x20) {
+      if (wordLatin && wordConf) flags.mixedScript++;
+      wordLatin = false;
+      wordConf = false;
+    }
+  }
+  if (wordLatin && wordConf) flags.mixedScript++;
+  return changed ? out + text.slice(start) : undefined;
+}
+
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'i',
+  '2': 'z',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '6': 'g',
+  '7': 't',
+  '8': 'b',
+  '9': 'g',
+  '@': 'a',
+  $: 's',
+  '!': 'i',
+  '|': 'l',
+  '+': 't',
+  '€': 'e',
+};
+
+/** Maps leet characters inside tokens that also contain letters (so plain numbers stay numbers). */
+function deleet(text: string): string | undefined {
+  let changed = false;
+  const out = text.replace(LEET_TOKEN, (tok) => {
+    if (!/[A-Za-z]/.test(tok) || !/[0-9@$!|+€]/.test(tok)) return tok;
+    // Trailing punctuation such as "now!" is punctuation, not leet.
+    let end = tok.length;
+    while (end > 0 && tok[end - 1] === '!') end--;
+    let r = '';
+    for (let i = 0; i < end; i++) r += LEET[tok[i]!] ?? tok[i];
+    if (r !== tok.slice(0, end)) changed = true;
+    return r + tok.slice(end);
+  });
+  return changed ? out : undefined;
+}
+
+const SPACED_RUN = new RE2('(?:\\p{L}[ ._*\\-|/·,]{1,3}){3,}\\p{L}', 'gu');
+const SEPARATOR = new RE2('[ ._*\\-|/·,]', 'gu');
+const WIDE_GAP = new RE2('[ ._*\\-|/·,]{2,}', 'gu');
+const LEET_TOKEN = new RE2('[A-Za-z0-9@$!|+€]+', 'gu');
+
+/**
+ * Joins letter-spaced text ("i g n o r e", "i.g.n.o.r.e") back into words. A run needs at least
+ * four single letters; wider gaps inside a run become one space.
+ */
+function collapseSpacing(text: string): string | undefined {
+  let changed = false;
+  const out = text.replace(SPACED_RUN, (run: string, offset: number, whole: string) => {
+    // RE2 has no lookahead: a run that ends inside a longer word keeps that word's first letter.
+    let body = run;
+    const next = whole.charCodeAt(offset + run.length);
+    if (!Number.isNaN(next) && /\p{L}/u.test(String.fromCharCode(next))) body = run.slice(0, -1);
+    const prev = offset > 0 ? whole.charCodeAt(offset - 1) : Number.NaN;
+    if (!Number.isNaN(prev) && /\p{L}/u.test(String.fromCharCode(prev))) return run;
+    changed = true;
+    const joined = body.replace(WIDE_GAP, '\u0000').replace(SEPARATOR, '').replace(/\u0000/g, ' ');
+    return body === run ? joined : `${joined} ${run.slice(body.length)}`;
+  });
+  return changed ? out : undefined;
+}
+
+const ROT13_HINT = /\b(?:gur|lbh|naq|vf|vafgehpgvbaf|cebzcg|vtaber|flfgrz|cerivbhf|frperg|cnffjbeq)\b|\brot-?13\b/i;
+
+/**
+ * Builds the views the rules run on. `canonical` is always present; the others only when they
+ * differ from it, so ordinary text pays for one view (plus ROT13 for short inputs).
+ */
+export function normalize(text: string, opts: NormalizeOptions = {}): Normalized {
+  const flags: NormalizationFlags = {
+    tagChars: 0,
+    zeroWidth: 0,
+    bidi: 0,
+    variationSelectors: 0,
+    mixedScript: 0,
+    decodedSegments: 0,
+    hiddenChannels: 0,
+  };
+  const hidden: string[] = [];
+  const passed = NEEDS_PASS.test(text) ? canonicalPass(text, flags, hidden) : text;
+  const canonical = passed.normalize('NFKC');
+  const views: View[] = [{ name: 'canonical', text: canonical }];
+  const add = (name: ViewName, t: string | undefined) => {
+    if (t !== undefined && t !== canonical) views.push({ name, text: t });
+  };
+  const skel = skeleton(canonical, flags);
+  add('skeleton', skel);
+  const base = skel ?? canonical;
+  add('deleet', deleet(base));
+  add('collapsed', collapseSpacing(base));
+  const decoded = decodeLayers(base, opts.decode ?? DEFAULT_DECODE_LIMITS);
+  flags.decodedSegments = decoded.segments;
+  if (decoded.text !== undefined) {
+    const again = skeleton(decoded.text.normalize('NFKC'), flags) ?? decoded.text.normalize('NFKC');
+    add('decoded', again);
+  }
+  const rotMax = opts.rot13MaxChars ?? 16 * 1024;
+  if (/[A-Za-z]{4}/.test(base) && (base.length <= rotMax || ROT13_HINT.test(base.slice(0, 64 * 1024)))) {
+    add('rot13', rot13(base));
+  }
+  const channels = extractHiddenChannels(canonical);
+  flags.hiddenChannels = channels.length;
+  hidden.push(...channels);
+  if (hidden.length) {
+    const h = hidden.join('\n').normalize('NFKC');
+    add('hidden', skeleton(h, flags) ?? h);
+  }
+  return { views, flags };
+}

@@ -1,0 +1,88 @@
+import { alt, type Rule } from './rule.js';
+
+export const impersonationRules: Rule[] = [
+  {
+    id: 'impersonation.chatml_token',
+    category: 'impersonation',
+    weight: 3.5,
+    message: 'chat-template control token in content',
+    pattern: `<\\|\\s*${alt('im_start', 'im_end', 'im_sep', 'system', 'user', 'assistant', 'endoftext', 'eot_id', 'start_header_id', 'end_header_id', 'begin_of_text', 'end_of_text', 'eom_id', 'tool_call', 'python_tag', 'fim_prefix')}\\s*\\|>`,
+  },
+  {
+    id: 'impersonation.inst_tags',
+    category: 'impersonation',
+    weight: 4,
+    message: 'Llama/Mistral instruction tags in content',
+    pattern: `(?:\\[/?INST\\]|<</?SYS>>|<start_of_turn>|<end_of_turn>|\\[/?SYSTEM_PROMPT\\]|\\[AVAILABLE_TOOLS\\]|\\[TOOL_RESULTS\\])`,
+  },
+  {
+    id: 'impersonation.markdown_role_header',
+    category: 'impersonation',
+    weight: 3,
+    message: 'fake role header such as "### System:"',
+    pattern: `(?m)^\\s*#{2,}\\s*${alt('system', 'system prompt', 'instruction', 'instructions', 'new instructions', 'admin', 'administrator', 'developer', 'assistant', 'response', 'human', 'user')}\\s*:?\\s*$`,
+  },
+  {
+    id: 'impersonation.role_label',
+    category: 'impersonation',
+    weight: 2.5,
+    message: 'line starting with a system or admin role label',
+    pattern: `(?m)^\\W{0,4}${alt('system', 'system message', 'system prompt', 'system override', 'system note', 'system update', 'admin', 'administrator', 'developer', 'developer note', 'root', 'sudo', 'operator', 'openai', 'anthropic')}\\W{0,4}:\\s*\\S`,
+  },
+  {
+    id: 'impersonation.fake_turn',
+    category: 'impersonation',
+    weight: 1.5,
+    message: 'fake conversation turn marker',
+    pattern: `(?m)^\\W{0,4}${alt('assistant', 'ai', 'chatgpt', 'gpt', 'claude', 'bot', 'model')}\\s*:\\s*${alt('sure', 'ok', 'okay', 'certainly', 'of course', 'understood', 'access granted', 'i will', "i'll", 'yes')}\\b`,
+  },
+  {
+    id: 'impersonation.role_json',
+    category: 'impersonation',
+    weight: 3.5,
+    message: 'fake chat or tool message JSON',
+    pattern: `["']role["']\\s*:\\s*["']${alt('system', 'developer', 'tool', 'function', 'assistant')}["']`,
+  },
+  {
+    id: 'impersonation.tool_call_json',
+    category: 'impersonation',
+    weight: 3,
+    message: 'fake tool-call JSON',
+    pattern: `["']${alt('tool_calls', 'function_call', 'tool_use', 'tool_code', 'tool_result')}["']\\s*:`,
+  },
+  {
+    id: 'impersonation.claims_creator',
+    category: 'impersonation',
+    weight: 3.5,
+    message: 'claims to be the model’s developer, owner or administrator',
+    pattern: `\\b${alt('i am', "i'm", 'this is', 'we are', "we're", 'speaking as', 'message from')}\\W+${alt('your', 'the')}\\W+(?:\\w+\\W+)?${alt('developers?', 'creators?', 'administrators?', 'admins?', 'system administrators?', 'owners?', 'operators?', 'programmers?', 'makers?', 'trainers?', 'supervisors?', 'master')}\\b`,
+  },
+  {
+    id: 'impersonation.message_from_system',
+    category: 'impersonation',
+    weight: 3,
+    message: 'text posing as a message from the system or the model’s developers',
+    pattern: `\\b${alt('message', 'note', 'instructions?', 'update', 'notice', 'directive', 'order', 'override', 'alert')}\\W+from\\W+(?:the\\W+)?${alt('system', 'developers?', 'admin', 'administrator', 'openai', 'anthropic', 'your creators?', 'your developers?', 'your owner', 'the operator', 'security team', 'it department')}\\b`,
+  },
+  {
+    id: 'impersonation.bracket_tag',
+    category: 'impersonation',
+    weight: 3,
+    message: 'fake system/admin tag',
+    pattern: `(?:\\[|<|\\{\\{)\\s*/?\\s*${alt('system', 'system message', 'system note', 'system override', 'sys', 'admin', 'admin override', 'developer', 'developer mode', 'root', 'override', 'system_prompt', 'instructions', 'instruction', 'system-message')}\\s*(?:\\]|>|\\}\\})`,
+  },
+  {
+    id: 'impersonation.admin_mode',
+    category: 'impersonation',
+    weight: 3.5,
+    message: 'claims an elevated mode or access is enabled',
+    pattern: `\\b${alt('admin(?:istrator)?', 'root', 'sudo', 'god', 'debug', 'maintenance', 'superuser', 'master', 'test', 'diagnostic', 'unrestricted', 'unlocked')}\\W+${alt('mode', 'access', 'override', 'privileges?', 'rights', 'permissions?', 'clearance')}\\W+(?:\\w+\\W+){0,2}${alt('enabled', 'activated', 'granted', 'on', 'unlocked', 'engaged', 'confirmed', 'authori[sz]ed')}\\b`,
+  },
+  {
+    id: 'impersonation.persona_assign',
+    category: 'impersonation',
+    weight: 1,
+    message: 'assigns the model a new persona',
+    pattern: `\\b${alt('you are now', "you're now", 'you are no longer', 'you will now (?:act|be|play|become)', 'you (?:will|shall) act as', 'pretend (?:to be|you are|that you are)', 'roleplay as', 'role-play as', 'you will (?:be )?play(?:ing)?', 'from now on you are', 'you have become', 'act as if you (?:are|were)', 'you are going to (?:act|pretend|play|be)', 'simulate being', 'behave like')}\\b`,
+  },
+];

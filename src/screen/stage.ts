@@ -1,0 +1,193 @@
+import type { ScreeningConfig } from '../config/sections/screening.js';
+import type { ToolConfig } from '../config/sections/tools.js';
+import type { Action } from '../core/action.js';
+import type { Effect, Reason, Tier, Verdict } from '../core/decision.js';
+import type { Stage, StageContext } from '../core/pipeline.js';
+import { type ScreenOptions, Screener } from './screener.js';
+import { accumulate, reappearing, remember, screenState } from './session.js';
+import { spotlight } from './spotlight.js';
+import type { Finding, ScreenResult } from './types.js';
+
+export interface ScreenStageDeps {
+  config: ScreeningConfig;
+  /** The tool catalogue: results of tools with `output: untrusted` are always screened. */
+  tools?: Record<string, ToolConfig>;
+  screener?: Screener;
+}
+
+const MAX_REASONS = 8;
+const CARRY_HEAD = 4000;
+
+function reasonsFrom(findings: readonly Finding[]): Reason[] {
+  return findings.slice(0, MAX_REASONS).map((f) => ({
+    code: `screen.${f.rule}`,
+    message: f.message,
+    ruleId: f.rule,
+    evidence: `${f.category} (${f.view} view): ${f.evidence}`,
+  }));
+}
+
+function argsText(action: Action): string {
+  const parts: string[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 8 || parts.length > 1000) return;
+    if (typeof v === 'string') parts.push(v);
+    else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x, depth + 1);
+  };
+  walk(action.args, 0);
+  return parts.join('\n').slice(0, 256 * 1024);
+}
+
+/** Screening options for one source: its thresholds override the global ones. */
+function thresholdsFor(config: ScreeningConfig, source: string): { blockAt: number; reviewAt: number; screen: boolean } {
+  const own = config.sources[source] ?? (source.startsWith('tool:') ? config.sources['tool:*'] : undefined);
+  return {
+    blockAt: own?.block_at ?? config.block_at,
+    reviewAt: own?.review_at ?? config.review_at,
+    screen: own?.screen ?? true,
+  };
+}
+
+/**
+ * The screen stage: judges `input` and `tool_result` content for prompt injection, accumulates risk
+ * across a session's turns, labels sessions that ingested untrusted instructions, optionally
+ * spotlights untrusted tool output, and checks `tool_call` arguments for instructions planted earlier.
+ * @example
+ * const stage = createScreenStage({ config: config.screening, tools: config.tools });
+ */
+export function createScreenStage(deps: ScreenStageDeps): Stage {
+  const config = deps.config;
+  const tools = deps.tools ?? {};
+  const screener = deps.screener ?? new Screener();
+  const baseOpts: ScreenOptions = {
+    maxChars: config.max_input,
+    rot13MaxChars: config.rot13_max_chars,
+    decode: { depth: config.decode_depth, maxSegments: 64, maxSegmentChars: 64 * 1024 },
+  };
+
+  const allow = (facts: Verdict['facts'] = {}): Verdict => ({ stage: 'screen', effect: 'allow', risk: 0, reasons: [], facts });
+
+  function judgeToolCall(ctx: StageContext): Verdict {
+    const session = ctx.session;
+    if (!session.labels.has('untrusted_instructions')) return allow();
+    const text = argsText(ctx.action);
+    if (!text) return allow();
+    const state = screenState(session);
+    const seen = reappearing(state, text);
+    const r = screener.screen(text, { ...baseOpts, blockAt: config.block_at, reviewAt: config.review_at });
+    if (!seen && r.score < config.review_at) return allow({ screenScore: r.score });
+    const reasons: Reason[] = [
+      {
+        code: 'screen.session.persistent_compromise',
+        message: seen
+          ? 'the tool call repeats content of instructions injected earlier in this session'
+          : 'the tool call carries instructions after the session ingested untrusted instructions',
+        ruleId: 'session.persistent_compromise',
+        evidence: seen ? seen.replace(/^(url|email|w):/, '$1 ').slice(0, 80) : r.findings[0]?.rule,
+      },
+      ...reasonsFrom(r.findings),
+    ];
+    session.label('flagged');
+    return { stage: 'screen', effect: 'review', risk: Math.max(r.score, config.block_at), tier: 'high', reasons, facts: { screenScore: r.score } };
+  }
+
+  function judgeContent(ctx: StageContext): Verdict {
+    const action = ctx.action;
+    const session = ctx.session;
+    const text = action.content ?? '';
+    const toolCfg = action.tool ? tools[action.tool] : undefined;
+    const untrustedTool = action.kind === 'tool_result' && toolCfg?.output === 'untrusted';
+    const source = action.kind === 'tool_result' && action.tool ? `tool:${action.tool}` : action.source;
+    const th = thresholdsFor(config, source);
+    if (!untrustedTool) {
+      if (!th.screen) return allow();
+      if (action.kind === 'tool_result' && config.tool_results.screen === 'untrusted') return allow();
+    }
+    const opts = { ...baseOpts, blockAt: th.blockAt, reviewAt: th.reviewAt };
+    const result: ScreenResult = screener.screen(text, opts);
+    const findings: Finding[] = [...result.findings];
+    let score = result.score;
+    const state = screenState(session);
+    const now = ctx.clock.now();
+
+    // An attack split across messages: the tail of earlier turns joined to this one scores higher than either.
+    const carry = config.session.enabled ? config.session.carry_chars : 0;
+    if (action.kind === 'input' && carry > 0 && state.tail) {
+      const joined = screener.screen(`${state.tail}\n${text.slice(0, CARRY_HEAD)}`, opts);
+      if (joined.score > Math.max(score, state.tailScore)) {
+        findings.unshift({
+          rule: 'session.split_attack',
+          category: 'session',
+          score: joined.score,
+          message: 'an attack split across messages: this turn completes instructions begun earlier',
+          evidence: joined.findings[0] ? `${joined.findings[0].rule}: ${joined.findings[0].evidence}` : '',
+          view: 'canonical',
+        });
+        score = joined.score;
+      }
+    }
+
+    let risk = score;
+    let tier: Tier | undefined;
+    if (config.session.enabled) {
+      const acc = accumulate(session, state, score, now, config.session.half_life);
+      if (score > 0 && acc >= config.session.escalate_at && risk < th.blockAt) {
+        findings.unshift({
+          rule: 'session.escalation',
+          category: 'session',
+          score: th.blockAt,
+          message: 'injection risk accumulated over recent turns',
+          evidence: `accumulated ${acc.toFixed(1)} >= ${config.session.escalate_at}`,
+          view: 'canonical',
+        });
+        risk = th.blockAt;
+        tier = 'high';
+      }
+    }
+    if (action.kind === 'input' && carry > 0) {
+      state.tail = `${state.tail}\n${text.slice(-carry)}`.slice(-carry);
+      state.tailScore = screener.screen(state.tail, opts).score;
+    }
+
+    if (action.kind === 'tool_result' || action.source !== 'owner') session.label('untrusted_input');
+    if (risk >= th.reviewAt && action.kind === 'tool_result') {
+      // The authorization stage's risk tiers read this label for the rest of the session.
+      session.label('untrusted_instructions');
+      remember(state, text);
+    }
+
+    let effect: Effect = 'allow';
+    if (risk >= th.blockAt) effect = action.kind === 'tool_result' && config.tool_results.on_block === 'review' ? 'review' : 'deny';
+    else if (risk >= th.reviewAt) effect = 'review';
+    if (result.truncated && effect === 'allow') effect = 'review';
+
+    const reasons = reasonsFrom(findings);
+    if (result.truncated) {
+      reasons.push({ code: 'screen.truncated', message: `content longer than ${config.max_input} characters was screened head and tail only` });
+    }
+    const verdict: Verdict = { stage: 'screen', effect, risk: Math.min(10, risk), reasons, facts: { screenScore: risk } };
+    if (tier) verdict.tier = tier;
+    if (effect === 'allow' && findings.length > 0 && score > 0) verdict.flag = true;
+    const mode = config.spotlighting.mode;
+    if (
+      action.kind === 'tool_result' &&
+      effect !== 'deny' &&
+      mode !== 'off' &&
+      (untrustedTool || config.spotlighting.applies_to === 'all')
+    ) {
+      verdict.patch = { content: spotlight(text, mode, source) };
+    }
+    return verdict;
+  }
+
+  return {
+    name: 'screen',
+    kinds: ['input', 'tool_result', 'tool_call'],
+    run(ctx: StageContext): Verdict {
+      if (!config.enabled) return allow();
+      if (ctx.action.kind === 'tool_call') return judgeToolCall(ctx);
+      return judgeContent(ctx);
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  auditEvents,
+  awsKeyId,
+  cli,
+  connectProxy,
+  FIXTURE,
+  type Proxied,
+  textOf,
+  type Workspace,
+  waitFor,
+  workspace,
+} from './helpers.js';
+
+function config(extra = ''): (root: string) => string {
+  return () => `version: 1
+identity:
+  agents:
+    claude: { roles: [mcpuser] }
+roles:
+  mcpuser:
+    grants:
+      - tools: ["fs.*", "fix.*", "ev.*"]
+tools:
+  fs.read_text_file: { risk: low, output: untrusted, args: { path: {} } }
+  fs.write_file: { risk: low, args: { path: {} } }
+  fs.list_allowed_directories: { risk: low }
+  fix.echo: { risk: low }
+  fix.deploy: { risk: high }
+  fix.rugpull: { risk: low }
+  fix.pid: { risk: low }
+  fix.env: { risk: low }
+  fix.malformed: { risk: low }
+  fix.slow: { risk: low }
+  fix.mutate: { risk: low }
+  ev.echo: { risk: low, output: untrusted }
+  ev.get-sum: { risk: low }
+policy:
+  workspace: ./root
+  forbid:
+    - { tools: ["fs.write_file"], when: "'untrusted_instructions' in session.labels", reason: "no writes after untrusted input" }
+${extra}`;
+}
+
+const open: Proxied[] = [];
+const spaces: Workspace[] = [];
+
+afterEach(async () => {
+  for (const p of open.splice(0)) await p.close().catch(() => {});
+  for (const w of spaces.splice(0)) w.cleanup();
+});
+
+function ws(extra = ''): Workspace {
+  const w = workspace(config(extra));
+  spaces.push(w);
+  return w;
+}
+
+async function proxy(
+  w: Workspace,
+  server: string[],
+  args: string[] = [],
+  opts: Parameters<typeof connectProxy>[3] = {},
+): Promise<Proxied> {
+  const p = await connectProxy(w, ['--agent', 'claude', ...args], server, opts);
+  open.push(p);
+  return p;
+}
+
+const fixture = (w: Workspace) => proxy(w, [process.execPath, FIXTURE], ['--name', 'fix']);
+
+describe('gatehouse mcp tools/call through the pipeline (our test server)', () => {
+  it('waits for approval of a high-risk tool and runs it after `gatehouse approvals approve`', async () => {
+    const w = ws();
+    const p = await fixture(w);
+    const call = p.client.callTool({ name: 'deploy', arguments: { target: 'prod' } });
+    const id = await waitFor(
+      () => {
+        const list = JSON.parse(cli(w, ['approvals', 'list', '--status', 'pending', '--json']).stdout) as {
+          approvals: { id: string; tool: string }[];
+        };
+        return list.approvals.find((a) => a.tool === 'fix.deploy')?.id;
+      },
+      20_000,
+      'a pending approval',
+    );
+    const approve = cli(w, ['approvals', 'approve', id, '--reason', 'ship it']);
+    expect(approve.code).toBe(0);
+    const r = await call;
+    expect(r.isError).toBeFalsy();
+    expect(textOf(r)).toBe('deployed prod');
+    await p.close();
+    const events = auditEvents(w);
+    expect(events.some((e) => e.type === 'approval.used')).toBe(true);
+    expect(events.some((e) => e.type === 'mcp.approval.waiting')).toBe(true);
+  });
+
+  it('asks through MCP elicitation when the client supports it; a declined call is denied', async () => {
+    const w = ws();
+    const p = await proxy(w, [process.execPath, FIXTURE], ['--name', 'fix'], {
+      client: { capabilities: { elicitation: { form: {} } } },
+    });
+    const answers = [true, false];
+    const asked: string[] = [];
+    p.client.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push(String(req.params.message));
+      return { action: 'accept', content: { approve: answers.shift() ?? false } };
+    });
+    const yes = await p.client.callTool({ name: 'deploy', arguments: { target: 'staging' } });
+    expect(textOf(yes)).toBe('deployed staging');
+    const no = await p.client.callTool({ name: 'deploy', arguments: { target: 'prod' } });
+    expect(no.isError).toBe(true);
+    expect(textOf(no)).toContain('approval.denied');
+    expect(asked[0]).toContain('fix.deploy');
+    expect(asked[0]).toContain('staging');
+  });
+
+  it('denies a call whose approval does not come within the timeout', async () => {
+    const w = ws('mcp:\n  approval_timeout: 1s\n');
+    const p = await fixture(w);
+    const r = await p.client.callTool({ name: 'deploy', arguments: { target: 'prod' } });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('approval.timeout');
+  });
+
+  it('resolves credential handles only on the way to the server', async () => {
+    const w = ws(
+      'credentials:\n  env:\n    api_token: { var: TEST_API_TOKEN, agents: ["claude"], tools: ["fix.echo"] }\n',
+    );
+    const secret = `tok_${awsKeyId().toLowerCase()}`;
+    const p = await proxy(w, [process.execPath, FIXTURE], ['--name', 'fix'], { env: { TEST_API_TOKEN: secret } });
+    const r = await p.client.callTool({ name: 'echo', arguments: { text: 'auth={{secret:api_token}}' } });
+    // The server received the value; its echo is redacted on the way back, and the audit log keeps the handle only.
+    expect(textOf(r)).not.toContain(secret);
+    expect(textOf(r)).toMatch(/auth=\[REDACTED/);
+    const other = await p.client.callTool({ name: 'env', arguments: { name: 'TEST_API_TOKEN' } });
+    expect(textOf(other)).toBe('(unset)');
+    await p.close();
+    const events = auditEvents(w);
+    expect(events.some((e) => e.type === 'credentials.used')).toBe(true);
+    expect(JSON.stringify(events)).not.toContain(secret);
+  });
+
+  it('passes progress notifications through', async () => {
+    const w = ws();
+    const p = await fixture(w);
+    const seen: number[] = [];
+    const r = await p.client.callTool({ name: 'slow', arguments: { steps: 3 } }, undefined, {
+      onprogress: (n) => seen.push(n.progress),
+    });
+    expect(textOf(r)).toBe('done after 3 steps');
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('rejects a malformed reply from the server with a JSON-RPC error and keeps going', async () => {
+    const w = ws();
+    const p = await fixture(w);
+    await expect(p.client.callTool({ name: 'malformed', arguments: {} })).rejects.toThrow(/malformed/);
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'still here' } }))).toBe('still here');
+    await p.close();
+    expect(
+      auditEvents(w).some((e) => e.type === 'mcp.message.rejected' && (e.data as { side: string }).side === 'upstream'),
+    ).toBe(true);
+  });
+});

@@ -1,0 +1,196 @@
+import { spawn } from 'node:child_process';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
+import {
+  auditEvents,
+  connectProxy,
+  EVERYTHING_SERVER,
+  FIXTURE,
+  type Proxied,
+  textOf,
+  type Workspace,
+  waitFor,
+  workspace,
+} from './helpers.js';
+
+function config(extra = ''): (root: string) => string {
+  return () => `version: 1
+identity:
+  agents:
+    claude: { roles: [mcpuser] }
+roles:
+  mcpuser:
+    grants:
+      - tools: ["fs.*", "fix.*", "ev.*"]
+tools:
+  fs.read_text_file: { risk: low, output: untrusted, args: { path: {} } }
+  fs.write_file: { risk: low, args: { path: {} } }
+  fs.list_allowed_directories: { risk: low }
+  fix.echo: { risk: low }
+  fix.deploy: { risk: high }
+  fix.rugpull: { risk: low }
+  fix.pid: { risk: low }
+  fix.env: { risk: low }
+  fix.malformed: { risk: low }
+  fix.slow: { risk: low }
+  fix.mutate: { risk: low }
+  ev.echo: { risk: low, output: untrusted }
+  ev.get-sum: { risk: low }
+policy:
+  workspace: ./root
+  forbid:
+    - { tools: ["fs.write_file"], when: "'untrusted_instructions' in session.labels", reason: "no writes after untrusted input" }
+${extra}`;
+}
+
+const open: Proxied[] = [];
+const spaces: Workspace[] = [];
+
+afterEach(async () => {
+  for (const p of open.splice(0)) await p.close().catch(() => {});
+  for (const w of spaces.splice(0)) w.cleanup();
+});
+
+function ws(extra = ''): Workspace {
+  const w = workspace(config(extra));
+  spaces.push(w);
+  return w;
+}
+
+async function proxy(
+  w: Workspace,
+  server: string[],
+  args: string[] = [],
+  opts: Parameters<typeof connectProxy>[3] = {},
+): Promise<Proxied> {
+  const p = await connectProxy(w, ['--agent', 'claude', ...args], server, opts);
+  open.push(p);
+  return p;
+}
+
+const fixture = (w: Workspace) => proxy(w, [process.execPath, FIXTURE], ['--name', 'fix']);
+
+describe('gatehouse mcp lifecycle and malformed traffic', () => {
+  it('exits cleanly when the upstream dies (on_upstream_exit: exit)', async () => {
+    const w = ws();
+    const p = await fixture(w);
+    const pid = Number(textOf(await p.client.callTool({ name: 'pid', arguments: {} })));
+    const closed = new Promise<void>((r) => {
+      p.client.onclose = () => r();
+    });
+    process.kill(pid, 'SIGKILL');
+    await closed;
+    await expect(p.client.callTool({ name: 'echo', arguments: { text: 'x' } })).rejects.toThrow();
+    expect(p.stderr()).toMatch(/upstream fix is gone/);
+    expect(auditEvents(w).some((e) => e.type === 'mcp.upstream.died')).toBe(true);
+  });
+
+  it('restarts a dead upstream (on_upstream_exit: reconnect) and answers a clean error meanwhile', async () => {
+    const w = ws('mcp:\n  on_upstream_exit: reconnect\n  reconnect: { max_attempts: 3, backoff: 300ms }\n');
+    const p = await fixture(w);
+    const pid = Number(textOf(await p.client.callTool({ name: 'pid', arguments: {} })));
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => (p.stderr().includes('exited') ? true : undefined), 5000, 'the exit to be noticed');
+    const during = await p.client.callTool({ name: 'pid', arguments: {} }).then(
+      () => 'answered',
+      (e: unknown) => (e instanceof McpError ? e.message : String(e)),
+    );
+    expect(during === 'answered' || /restarting|not available|closed/.test(during)).toBe(true);
+    const again = await waitFor(
+      () => (p.stderr().includes('reconnected') ? true : undefined),
+      10_000,
+      'the upstream to come back',
+    );
+    expect(again).toBe(true);
+    const newPid = Number(textOf(await p.client.callTool({ name: 'pid', arguments: {} })));
+    expect(newPid).toBeGreaterThan(0);
+    expect(newPid).not.toBe(pid);
+  });
+
+  it('answers malformed client messages with JSON-RPC errors and does not crash', async () => {
+    const w = ws();
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        '--config',
+        w.config,
+        '--data',
+        w.data,
+        'mcp',
+        '--agent',
+        'claude',
+        '--name',
+        'fix',
+        '--',
+        process.execPath,
+        FIXTURE,
+      ],
+      {
+        cwd: w.dir,
+        env: { PATH: process.env.PATH ?? '', FIXTURE_DEFS: w.defs },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const send = (s: string) => child.stdin.write(`${s}\n`);
+    send(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
+    );
+    await waitFor(() => (out.includes('"id":1') ? true : undefined), 20_000, 'initialize');
+    send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    send('{this is not json');
+    send(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 42 }));
+    send(JSON.stringify([1, 2, 3]));
+    send(JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { arguments: 'not an object' } }));
+    send(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' }));
+    await waitFor(() => (out.includes('"id":9') ? true : undefined), 10_000, 'ping');
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: unknown; error?: { code: number } });
+    expect(lines.filter((l) => l.id === null && l.error?.code === -32700)).toHaveLength(1);
+    expect(lines.find((l) => l.id === 7)?.error?.code).toBe(-32600);
+    expect(lines.filter((l) => l.id === null && l.error?.code === -32600)).toHaveLength(1);
+    expect(lines.find((l) => l.id === 8)?.error?.code).toBe(-32602);
+    expect(lines.find((l) => l.id === 9)?.error).toBeUndefined();
+    child.stdin.end();
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    expect(auditEvents(w).filter((e) => e.type === 'mcp.message.rejected').length).toBe(3);
+  });
+});
+
+describe('gatehouse mcp with several upstream servers', () => {
+  it('namespaces tools, reports shadowing and screens what server-everything returns', async () => {
+    const w = ws(`mcp:
+  agent: claude
+  servers:
+    fix: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FIXTURE)}] }
+    ev: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING_SERVER)}, stdio] }
+`);
+    const p = await connectProxy(w, [], [], {});
+    open.push(p);
+    const names = (await p.client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('fix__echo');
+    expect(names).toContain('ev__echo');
+    expect(names).toContain('ev__get-sum');
+    const r = await p.client.callTool({ name: 'ev__echo', arguments: { message: 'hello' } });
+    expect(textOf(r)).toContain('hello');
+    const sum = await p.client.callTool({ name: 'ev__get-sum', arguments: { a: 2, b: 3 } });
+    expect(textOf(sum)).toContain('5');
+    await p.close();
+    const shadow = auditEvents(w).filter((e) => e.type === 'mcp.tool.shadowed');
+    expect(shadow.some((e) => (e.data as { tool: string }).tool === 'echo')).toBe(true);
+    expect(p.stderr()).toContain('SHADOWING');
+  });
+});

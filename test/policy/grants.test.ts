@@ -1,0 +1,228 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LimitsSchema, RiskSchema } from '../../src/config/sections/policy.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { EPOCH_KEY, GrantStore, resourceCovers, toolCovers } from '../../src/policy/grants.js';
+import { Limits } from '../../src/policy/limits.js';
+import { assessRisk } from '../../src/policy/risk.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+
+const HOUR = 3_600_000;
+
+describe('runtime grants and delegation', () => {
+  let store: SqliteStore;
+  let clock: ManualClock;
+  let grants: GrantStore;
+  const events: Array<{ type: string; epoch?: number }> = [];
+  beforeEach(() => {
+    store = new SqliteStore(':memory:');
+    clock = new ManualClock(Date.UTC(2026, 0, 5, 10));
+    events.length = 0;
+    grants = new GrantStore(store, clock, { append: async (e) => void events.push(e) }, 3);
+  });
+  afterEach(() => store.close());
+
+  it('every change bumps the policy epoch and is audited with it', async () => {
+    expect(grants.epoch()).toBe(0);
+    const g = await grants.grant({ agent: 'a', tools: ['fs.read'], by: 'operator:o', expiresAt: clock.now() + HOUR });
+    expect(grants.epoch()).toBe(1);
+    expect(store.getMeta(EPOCH_KEY)).toBe('1');
+    await grants.revoke(g.id, 'operator:o');
+    expect(grants.epoch()).toBe(2);
+    expect(events.map((e) => [e.type, e.epoch])).toEqual([
+      ['policy.grant_created', 1],
+      ['policy.grant_revoked', 2],
+    ]);
+  });
+
+  it('lists active grants; expired and revoked ones drop out', async () => {
+    await grants.grant({ agent: 'a', tools: ['fs.read'], by: 'o', expiresAt: clock.now() + HOUR });
+    const b = await grants.grant({ agent: 'b', tools: ['fs.read'], by: 'o' });
+    expect(grants.active().length).toBe(2);
+    clock.advance(2 * HOUR);
+    expect(grants.active().map((g) => g.agent)).toEqual(['b']);
+    await grants.revoke(b.id, 'o');
+    expect(grants.active()).toEqual([]);
+    expect(grants.list({ all: true }).length).toBe(2);
+  });
+
+  it('delegation may only narrow: tools, resources, expiry; the parent condition always applies', async () => {
+    const parent = await grants.grant({
+      agent: 'lead',
+      tools: ['fs.*'],
+      resources: ['workspace/project/**'],
+      when: 'context.hour < 20',
+      delegable: true,
+      maxDepth: 2,
+      expiresAt: clock.now() + 4 * HOUR,
+      by: 'o',
+    });
+    const child = await grants.delegate({
+      parent: parent.id,
+      to: 'helper',
+      tools: ['fs.read'],
+      resources: ['workspace/project/docs/**'],
+      when: 'context.hour >= 9',
+      by: 'agent:lead',
+      byAgent: 'lead',
+    });
+    expect(child.depth).toBe(1);
+    expect(child.when).toBe('(context.hour < 20) && (context.hour >= 9)');
+    expect(child.expiresAt).toBe(parent.expiresAt);
+    await expect(grants.delegate({ parent: parent.id, to: 'h2', tools: ['web.fetch'], by: 'o' })).rejects.toMatchObject(
+      { code: 'grant.not_subset' },
+    );
+    await expect(
+      grants.delegate({ parent: parent.id, to: 'h2', resources: ['workspace/**'], by: 'o' }),
+    ).rejects.toMatchObject({
+      code: 'grant.not_subset',
+    });
+    await expect(
+      grants.delegate({ parent: parent.id, to: 'h2', expiresAt: clock.now() + 8 * HOUR, by: 'o' }),
+    ).rejects.toMatchObject({
+      code: 'grant.not_subset',
+    });
+    await expect(
+      grants.delegate({ parent: parent.id, to: 'h2', by: 'agent:mallory', byAgent: 'mallory' }),
+    ).rejects.toMatchObject({
+      code: 'grant.not_holder',
+    });
+  });
+
+  it('enforces max_depth and delegable, and revocation cascades to every descendant', async () => {
+    const root = await grants.grant({ agent: 'a', tools: ['fs.read'], delegable: true, maxDepth: 2, by: 'o' });
+    const c1 = await grants.delegate({ parent: root.id, to: 'b', delegable: true, by: 'o' });
+    const c2 = await grants.delegate({ parent: c1.id, to: 'c', by: 'o' });
+    expect(c2.depth).toBe(2);
+    await expect(grants.delegate({ parent: c2.id, to: 'd', by: 'o' })).rejects.toMatchObject({
+      code: 'grant.not_delegable',
+    });
+    const plain = await grants.grant({ agent: 'x', tools: ['fs.read'], by: 'o' });
+    await expect(grants.delegate({ parent: plain.id, to: 'y', by: 'o' })).rejects.toMatchObject({
+      code: 'grant.not_delegable',
+    });
+    const deep = await grants.grant({ agent: 'p', tools: ['fs.read'], delegable: true, maxDepth: 1, by: 'o' });
+    await expect(grants.delegate({ parent: deep.id, to: 'q', delegable: true, by: 'o' })).rejects.toMatchObject({
+      code: 'grant.max_depth',
+    });
+    const revoked = await grants.revoke(root.id, 'o');
+    expect(revoked.sort()).toEqual([root.id, c1.id, c2.id].sort());
+    expect(
+      grants
+        .active()
+        .map((g) => g.id)
+        .sort(),
+    ).toEqual([plain.id, deep.id].sort());
+    await expect(grants.delegate({ parent: c1.id, to: 'z', by: 'o' })).rejects.toMatchObject({ code: 'grant.revoked' });
+  });
+
+  it('refuses malformed input and conditions that do not type-check', async () => {
+    await expect(grants.grant({ agent: 'a b', tools: ['fs.read'], by: 'o' })).rejects.toMatchObject({
+      code: 'input.invalid',
+    });
+    await expect(grants.grant({ agent: 'a', tools: [], by: 'o' })).rejects.toMatchObject({ code: 'input.invalid' });
+    await expect(grants.grant({ agent: 'a', tools: ['fs.read'], when: 'nope ==', by: 'o' })).rejects.toMatchObject({
+      code: 'input.invalid',
+    });
+    await expect(
+      grants.grant({ agent: 'a', tools: ['fs.read'], expiresAt: clock.now() - 1, by: 'o' }),
+    ).rejects.toMatchObject({
+      code: 'input.invalid',
+    });
+    await expect(grants.grant({ agent: 'a', tools: ['fs.read'], maxDepth: 9, by: 'o' })).rejects.toMatchObject({
+      code: 'input.invalid',
+    });
+    expect(grants.epoch()).toBe(0);
+  });
+
+  it('subset checks are provable only', () => {
+    expect(toolCovers('fs.*', 'fs.read')).toBe(true);
+    expect(toolCovers('fs.*', 'fs.x.*')).toBe(true);
+    expect(toolCovers('fs.read', 'fs.*')).toBe(false);
+    expect(toolCovers('*', 'anything')).toBe(true);
+    expect(toolCovers('f?.read', 'fs.read')).toBe(false);
+    expect(resourceCovers('workspace/**', 'workspace/a/**')).toBe(true);
+    expect(resourceCovers('workspace/*', 'workspace/a')).toBe(true);
+    expect(resourceCovers('workspace/*', 'workspace/a/b')).toBe(false);
+    expect(resourceCovers('workspace/*.md', 'workspace/x.md')).toBe(true);
+    expect(resourceCovers('workspace/*.md', 'workspace/*')).toBe(false);
+    expect(resourceCovers('workspace/a/**', 'workspace/**')).toBe(false);
+  });
+});
+
+describe('limits', () => {
+  it('token buckets per agent and per tool deny with a reason naming the limit, and refill', () => {
+    const limits = new Limits(
+      LimitsSchema.parse({ per_agent: { tool_calls_per_minute: 2 }, per_tool: { 'web.*': { calls_per_minute: 3 } } }),
+      undefined,
+    );
+    const now = Date.UTC(2026, 0, 5);
+    const call = (agent: string, tool: string, t = now) => {
+      const c = limits.check({ agent, tool, cost: 1, egressBytes: 0, now: t });
+      if (c.ok) c.commit();
+      return c;
+    };
+    expect(call('a', 'fs.read').ok).toBe(true);
+    expect(call('a', 'fs.read').ok).toBe(true);
+    const third = call('a', 'fs.read');
+    expect(third.ok).toBe(false);
+    expect(third.reasons[0]).toMatchObject({
+      code: 'limits.rate.agent',
+      ruleId: 'limits.per_agent.tool_calls_per_minute',
+    });
+    expect(call('a', 'fs.read', now + 30_000).ok).toBe(true);
+    expect(call('b', 'web.fetch').ok).toBe(true);
+    expect(call('c', 'web.fetch').ok).toBe(true);
+    expect(call('d', 'web.fetch').ok).toBe(true);
+    expect(call('e', 'web.fetch').reasons.map((r) => r.code)).toEqual(['limits.rate.tool']);
+  });
+
+  it('budgets count calls and cost units per window, persisted in the store; a denied call costs nothing', () => {
+    const store = new SqliteStore(':memory:');
+    const cfg = LimitsSchema.parse({
+      budgets: [
+        { name: 'mail-daily', tools: ['email.send'], window: '24h', max_calls: 2 },
+        { name: 'spend', window: '1h', max_cost: 10 },
+      ],
+      per_agent: { egress_bytes_per_hour: 1000 },
+    });
+    const now = Date.UTC(2026, 0, 5, 10);
+    const run = (l: Limits, tool: string, cost: number, egressBytes = 0, t = now) => {
+      const c = l.check({ agent: 'a', tool, cost, egressBytes, now: t });
+      if (c.ok) c.commit();
+      return c;
+    };
+    const l1 = new Limits(cfg, store);
+    expect(run(l1, 'email.send', 1).ok).toBe(true);
+    expect(run(l1, 'email.send', 1).ok).toBe(true);
+    // A new process sees the same usage.
+    const l2 = new Limits(cfg, store);
+    const third = run(l2, 'email.send', 1);
+    expect(third.ok).toBe(false);
+    expect(third.reasons[0]).toMatchObject({ code: 'limits.budget', evidence: 'mail-daily' });
+    expect(third.reasons[0]!.message).toContain('mail-daily');
+    expect(run(l2, 'fs.read', 7).ok).toBe(true);
+    expect(run(l2, 'fs.read', 5).reasons.map((r) => r.evidence)).toEqual(['spend']);
+    expect(run(l2, 'fs.read', 1, 0, now + 2 * HOUR).ok).toBe(true);
+    expect(run(l2, 'http.post', 0, 800).ok).toBe(true);
+    const over = run(l2, 'http.post', 0, 300);
+    expect(over.reasons[0]).toMatchObject({ code: 'limits.egress', evidence: 'egress_bytes_per_hour' });
+    store.close();
+  });
+});
+
+describe('risk tiers', () => {
+  const cfg = RiskSchema.parse({});
+  it('start at the tool tier and are raised by screening, anomalies and session labels', () => {
+    expect(assessRisk({ toolTier: 'low', sink: 'none', labels: [] }, cfg)).toEqual({ tier: 'low', reasons: [] });
+    expect(assessRisk({ toolTier: 'low', sink: 'none', screenScore: 2, labels: [] }, cfg).tier).toBe('medium');
+    expect(assessRisk({ toolTier: 'low', sink: 'none', screenScore: 5, labels: [] }, cfg).tier).toBe('high');
+    expect(assessRisk({ toolTier: 'low', sink: 'none', anomalyScore: 8, labels: [] }, cfg).tier).toBe('high');
+    const untrusted = assessRisk({ toolTier: 'medium', sink: 'none', labels: ['untrusted_instructions'] }, cfg);
+    expect(untrusted.tier).toBe('high');
+    expect(untrusted.reasons.map((r) => r.code)).toEqual(['risk.label.untrusted_instructions']);
+    expect(assessRisk({ toolTier: 'low', sink: 'external', labels: ['private_data'] }, cfg).tier).toBe('high');
+    expect(assessRisk({ toolTier: 'low', sink: 'none', labels: ['private_data'] }, cfg).tier).toBe('low');
+    // Never lowered.
+    expect(assessRisk({ toolTier: 'high', sink: 'none', labels: [] }, cfg).tier).toBe('high');
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { PII_KINDS, Redactor } from '../../src/redact/redact.js';
+
+const MB = 1024 * 1024;
+const r = new Redactor({ pii: [...PII_KINDS], allowDomains: ['github.com'] });
+
+/** Inputs built to make backtracking regexes, dense keyword hits or decoders blow up. */
+const ADVERSARIAL: Record<string, string> = {
+  'dense keyword hits': 'ghp_xoxb-AKIAsk_live_'.repeat(MB / 21),
+  'unterminated PEM headers': '-----BEGIN RSA PRIVATE KEY-----\n'.repeat(MB / 32),
+  'assignment without value': 'twitter_api_key = '.repeat(MB / 18),
+  'long base64 run': 'QUJD'.repeat(MB / 4),
+  'long digit run with separators': '4 1-1.1 '.repeat(MB / 8),
+  'url with huge query': `https://evil.test/?q=${'a%2'.repeat(MB / 3)}`,
+  'many urls': 'https://a.test/x?y=z '.repeat(MB / 21),
+  'emails without domains': 'a@'.repeat(MB / 2),
+  'curl with no auth': 'curl -H "X: y" '.repeat(MB / 15),
+  'generic keywords': 'password=token=secret='.repeat(MB / 22),
+  'jwt-like': 'eyJhbGciOi.eyJ'.repeat(MB / 14),
+  'unicode escapes': '\\u0041'.repeat(MB / 6),
+};
+
+describe('linear time on adversarial input', () => {
+  for (const [name, text] of Object.entries(ADVERSARIAL)) {
+    it(`1 MB of ${name} finishes well inside the time bound`, () => {
+      const t0 = performance.now();
+      const res = r.redact(text, { destination: 'tool_args' });
+      const ms = performance.now() - t0;
+      expect(res.redacted.length).toBeGreaterThan(0);
+      // The benchmark measures the real figure (target < 50 ms); this bound only catches super-linear blow-ups.
+      expect(ms).toBeLessThan(3000);
+    });
+  }
+});
