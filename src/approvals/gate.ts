@@ -32,10 +32,12 @@ export function createGateStage(opts: GateOptions): Stage {
         case 'approved': {
           const used = approvals.consume(found.record.id);
           if (!used) break;
+          // Flagged: an approved high-risk action is recorded durably before it runs.
           return {
             stage: STAGE,
             effect: 'allow',
             risk: 0,
+            flag: true,
             approval: {
               id: used.id,
               approver: used.approver ?? 'unknown',

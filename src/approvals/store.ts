@@ -263,7 +263,7 @@ export class Approvals {
         agent: rec.agent,
         session: rec.session,
         actor: 'gateway',
-        epoch: rec.epoch,
+        epoch: this.currentEpoch(),
         data: { id, hash: rec.hash, tool: rec.tool },
       },
       { durable: true },
@@ -356,7 +356,7 @@ export class Approvals {
         agent: rec.agent,
         session: rec.session,
         actor: 'gateway',
-        epoch: rec.epoch,
+        epoch: this.currentEpoch(),
         reasons: rec.reasons,
         data: { id: rec.id, hash: rec.hash, tool: rec.tool, tier: rec.tier, expiresAt: rec.expiresAt },
       },
@@ -437,7 +437,7 @@ export class Approvals {
         agent: rec.agent,
         session: rec.session,
         actor: approver,
-        epoch: rec.epoch,
+        epoch: this.currentEpoch(),
         data: { id, hash: rec.hash, tool: rec.tool, ...(reason ? { reason } : {}) },
       },
       { durable: true },
@@ -445,6 +445,11 @@ export class Approvals {
     this.notify(status === 'approved' ? 'approval.granted' : 'approval.denied', updated);
     for (const w of this.waiters.get(id) ?? []) w();
     return updated;
+  }
+
+  /** The policy epoch now (the request keeps the epoch it was made under). */
+  private currentEpoch(): number {
+    return Number(this.store.getMeta('policy.epoch') ?? '0');
   }
 
   private expireIfDue(rec: ApprovalRecord): ApprovalRecord {
@@ -467,7 +472,7 @@ export class Approvals {
           agent: rec.agent,
           session: rec.session,
           actor: 'gateway',
-          epoch: rec.epoch,
+          epoch: this.currentEpoch(),
           data: { id: rec.id, hash: rec.hash },
         },
         { durable: true },

@@ -100,7 +100,9 @@ export function registerGrants(program: Command): void {
 
   grants
     .command('delegate <grant>')
-    .description('delegate a narrowed copy of a delegable grant to another agent (a subset only)')
+    .description(
+      'delegate a narrowed copy of a delegable grant (g-… or rule:<rule id> with --from) to another agent (a subset only)',
+    )
     .requiredOption('--to <agent>', 'the agent receiving the delegation')
     .option('--tool <pattern>', 'narrow to these tools (repeatable)', collect)
     .option('--resource <glob>', 'narrow to these resources (repeatable)', collect)
@@ -137,7 +139,7 @@ export function registerGrants(program: Command): void {
           return withGatehouse(cmd, async (gh) => {
             const expiresAt = expiry(opts, gh.clock.now());
             const maxDepth = depth(opts.maxDepth);
-            const g = await gh.policy.grants.delegate({
+            const g = await gh.policy.delegate({
               parent,
               to: opts.to,
               ...(opts.tool ? { tools: opts.tool } : {}),

@@ -154,6 +154,20 @@ approvals:
 #     - { agents: [demo], tools: ["fs.read"], resources: ["workspace/docs/**"], expires: 2026-12-31T00:00:00Z }
 #   risk: { screen_medium_at: 2, screen_high_at: 4, labels: { untrusted_instructions: high } }
 
+# MCP proxy (gatehouse mcp --name fs --agent demo -- npx -y @modelcontextprotocol/server-filesystem DIR).
+# Tools of server NAME are NAME.<tool> in the catalogue and the policy; see docs/mcp.md.
+mcp:
+  on_pin_violation: block        # a tool definition that changed since it was pinned: block, or review (approval)
+  # on_poisoned_description: block   # a description carrying instructions for the model: block or flag
+  # agent: demo                  # the agent the proxy acts for (or --agent, or a token in GATEHOUSE_TOKEN)
+  # approval_timeout: 5m         # a call waiting for approval is denied after this
+  # elicitation: true            # ask the MCP client's user when the client supports elicitation
+  # on_upstream_exit: exit       # exit, or reconnect (reconnect: { max_attempts: 5, backoff: 500ms })
+  # servers:                     # several servers behind one proxy (gatehouse mcp without a command)
+  #   fs:     { command: npx, args: ["-y", "@modelcontextprotocol/server-filesystem", "."] }
+  #   remote: { url: "https://mcp.example.com/mcp", headers: { Authorization: "Bearer {{secret:remote_token}}" } }
+  # http: { host: 127.0.0.1, port: 8931, path: /mcp }   # gatehouse mcp --http
+
 # Monitoring: per-agent baselines over 1-minute windows; alert rules flag (raise the risk tier of) or
 # quarantine (deny everything, revoke tokens, kill sandboxes) an agent. Lift with 'gatehouse response restore'.
 monitor:

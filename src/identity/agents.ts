@@ -391,14 +391,17 @@ export class AgentRegistry {
       const roles = dedupe(spec.roles);
       if (!a) {
         const now = this.clock.now();
-        this.store.transaction(() => {
+        // Another process opening the same store at the same moment may have inserted it first.
+        const inserted = this.store.transaction(() => {
           const seq = this.feed.bump();
-          this.store.run(
-            `INSERT INTO identity_agents (${COLUMNS}, seq) VALUES (?, 'active', NULL, ?, ?, 'config', NULL, NULL, NULL, NULL, 1, ?, ?, NULL, NULL, NULL, ?)`,
+          return this.store.run(
+            `INSERT INTO identity_agents (${COLUMNS}, seq) VALUES (?, 'active', NULL, ?, ?, 'config', NULL, NULL, NULL, NULL, 1, ?, ?, NULL, NULL, NULL, ?)
+             ON CONFLICT(id) DO NOTHING`,
             [id, JSON.stringify(roles), spec.description ?? null, now, now, seq],
-          );
+          ).changes;
         });
         this.reload(id);
+        if (inserted === 0) continue;
         await this.audit.append(
           {
             type: 'identity.agent_registered',

@@ -50,7 +50,7 @@ export interface CertificateIdentity {
 
 interface CertRow {
   serial: string;
-  kind: 'root' | 'intermediate' | 'leaf';
+  kind: 'root' | 'intermediate' | 'leaf' | 'server';
   agent: string | null;
   pem: string;
   key_id: string | null;
@@ -94,6 +94,8 @@ interface ParsedLeaf {
 export class CertificateAuthority {
   private intermediates: CaCert[] = [];
   private root: CaCert | undefined;
+  /** Every root, newest last: two processes initialising at once may each have made one. */
+  private readonly roots: CaCert[] = [];
   private readonly revoked = new Set<string>();
   private readonly parsed = new Map<string, ParsedLeaf>();
   private signer: Signer | undefined;
@@ -162,12 +164,14 @@ export class CertificateAuthority {
   /** Root and intermediate certificates, PEM, intermediate first (what a TLS server sends as its client CA bundle). */
   chainPem(): string {
     this.requireReady();
-    return `${this.currentIntermediate()!.row.pem}${this.root!.row.pem}`;
+    const inter = this.currentIntermediate()!;
+    return `${inter.row.pem}${this.rootOf(inter).row.pem}`;
   }
 
+  /** The root the current intermediate chains to: what clients and TLS peers should trust. */
   rootPem(): string {
     this.requireReady();
-    return this.root!.row.pem;
+    return this.rootOf(this.currentIntermediate()!).row.pem;
   }
 
   /**
@@ -238,11 +242,87 @@ export class CertificateAuthority {
       agent: agent.id,
       spiffeId,
       pem: row.pem,
-      chainPem: `${row.pem}${inter.row.pem}${this.root!.row.pem}`,
+      chainPem: `${row.pem}${inter.row.pem}${this.rootOf(inter).row.pem}`,
       notBefore,
       notAfter,
       renewAt: notBefore + (notAfter - notBefore) / 2,
     };
+  }
+
+  /**
+   * A TLS server certificate for the gateway itself (serverAuth EKU; DNS and IP SANs plus
+   * `spiffe://<trust-domain>/gatehouse`), so agents can present client certificates in the handshake.
+   * Lives `lifetimeMs` (never past the intermediate).
+   */
+  async issueServer(
+    names: { dns: readonly string[]; ips: readonly string[] },
+    publicKey: KeyObject,
+    lifetimeMs: number,
+    actor: string,
+  ): Promise<{ serial: string; pem: string; chainPem: string; notAfter: number }> {
+    this.requireReady();
+    if (this.clock.now() >= renewAt(this.currentIntermediate()!.row)) await this.init('gatehouse');
+    const inter = this.currentIntermediate()!;
+    const now = this.clock.now();
+    const notAfter = Math.min(now + lifetimeMs, inter.row.not_after);
+    const signer = await this.intermediateSigner(inter);
+    const spki = publicKey.export({ format: 'der', type: 'spki' });
+    const serial = newSerial();
+    const cert = await x509.X509CertificateGenerator.create(
+      {
+        serialNumber: serial,
+        subject: `CN=${names.dns[0] ?? names.ips[0] ?? 'gatehouse'}, O=${escapeDn(this.opts.trustDomain)}`,
+        issuer: inter.subject,
+        notBefore: new Date(now - 60_000),
+        notAfter: new Date(notAfter),
+        publicKey: spki,
+        signingKey: signer.key,
+        signingAlgorithm: webCryptoParams(this.opts.keyAlgorithm).signParams,
+        extensions: [
+          new x509.BasicConstraintsExtension(false, undefined, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+          new x509.SubjectAlternativeNameExtension(
+            [
+              ...names.dns.map((value) => ({ type: 'dns' as const, value })),
+              ...names.ips.map((value) => ({ type: 'ip' as const, value })),
+              { type: 'url' as const, value: `spiffe://${this.opts.trustDomain}/gatehouse` },
+            ],
+            false,
+          ),
+          new x509.SubjectKeyIdentifierExtension(keyIdentifier(spki)),
+          new x509.AuthorityKeyIdentifierExtension(inter.keyId),
+        ],
+      },
+      signer.crypto,
+    );
+    const pem = `${cert.toString('pem')}\n`;
+    this.insert({
+      serial,
+      kind: 'server',
+      agent: null,
+      pem,
+      key_id: null,
+      fingerprint: fingerprint(cert.rawData),
+      not_before: now - 60_000,
+      not_after: notAfter,
+      issued_at: now,
+      revoked_at: null,
+    });
+    await this.audit.append(
+      {
+        type: 'identity.certificate_issued',
+        actor,
+        data: {
+          serial,
+          kind: 'server',
+          names: [...names.dns, ...names.ips],
+          notAfter: new Date(notAfter).toISOString(),
+        },
+      },
+      { durable: true },
+    );
+    return { serial, pem, chainPem: `${pem}${inter.row.pem}`, notAfter };
   }
 
   /** The agent's newest unrevoked leaf for its current key, if it is before its half-life. */
@@ -262,7 +342,7 @@ export class CertificateAuthority {
       agent: agent.id,
       spiffeId: this.spiffeId(agent.id),
       pem: row.pem,
-      chainPem: `${row.pem}${inter.row.pem}${this.root.row.pem}`,
+      chainPem: `${row.pem}${inter.row.pem}${this.rootOf(inter).row.pem}`,
       notBefore: row.not_before,
       notAfter: row.not_after,
       renewAt: renewAt(row),
@@ -412,6 +492,11 @@ export class CertificateAuthority {
     }
   }
 
+  /** The root that signed `inter` (the newest root if none matches, which cannot happen with our own data). */
+  private rootOf(inter: CaCert): CaCert {
+    return this.roots.find((r) => inter.cert.checkIssued(r.cert) && inter.cert.verify(r.cert.publicKey)) ?? this.root!;
+  }
+
   private currentIntermediate(): CaCert | undefined {
     const now = this.clock.now();
     let best: CaCert | undefined;
@@ -534,7 +619,7 @@ export class CertificateAuthority {
   private loadSince(since: number): void {
     // Leaves are not kept in memory: only CA certificates and revoked serials matter for verification.
     for (const row of this.store.all<CertRow>(
-      `SELECT * FROM identity_certs WHERE seq > ? AND (kind != 'leaf' OR revoked_at IS NOT NULL)`,
+      `SELECT * FROM identity_certs WHERE seq > ? AND (kind IN ('root', 'intermediate') OR revoked_at IS NOT NULL)`,
       [since],
     )) {
       this.track(row);
@@ -543,7 +628,7 @@ export class CertificateAuthority {
 
   private track(row: CertRow): void {
     if (row.revoked_at !== null) this.revoked.add(row.serial);
-    if (row.kind === 'leaf') return;
+    if (row.kind !== 'root' && row.kind !== 'intermediate') return;
     const cert = new X509Certificate(row.pem);
     const entry: CaCert = {
       row,
@@ -552,6 +637,7 @@ export class CertificateAuthority {
       keyId: keyIdentifier(cert.publicKey.export({ format: 'der', type: 'spki' })),
     };
     if (row.kind === 'root') {
+      if (!this.roots.some((r) => r.row.serial === row.serial)) this.roots.push(entry);
       if (!this.root || row.issued_at >= this.root.row.issued_at) this.root = entry;
     } else if (!this.intermediates.some((i) => i.row.serial === row.serial)) {
       this.intermediates.push(entry);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { IdentityConfig } from '../config/sections/identity.js';
 import type { Action } from '../core/action.js';
@@ -175,6 +176,42 @@ export class Identity {
       if (current) return current;
     }
     return this.ca.issue(agent, this.registry.publicKey(agent)!, actor);
+  }
+
+  /**
+   * TLS options for the gateway's HTTPS listener: a fresh in-memory key (never written anywhere) and a server
+   * certificate from this CA, and a request for client certificates that Gatehouse then verifies itself (so an
+   * agent without one can still use a bearer token).
+   *
+   * @example
+   * const app = Fastify({ https: await gh.identity.serverTls({ dns: ['gatehouse.internal'] }) });
+   */
+  async serverTls(
+    names: { dns?: readonly string[]; ips?: readonly string[] } = {},
+    opts: { lifetimeMs?: number; actor?: Actor } = {},
+  ): Promise<{
+    key: string;
+    cert: string;
+    ca: string;
+    requestCert: true;
+    rejectUnauthorized: false;
+    notAfter: number;
+  }> {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const issued = await this.ca.issueServer(
+      { dns: names.dns ?? ['localhost'], ips: names.ips ?? ['127.0.0.1', '::1'] },
+      publicKey,
+      opts.lifetimeMs ?? 7 * 86_400_000,
+      opts.actor ?? 'gateway',
+    );
+    return {
+      key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      cert: issued.chainPem,
+      ca: this.ca.chainPem(),
+      requestCert: true,
+      rejectUnauthorized: false,
+      notAfter: issued.notAfter,
+    };
   }
 
   /** Host authority: a token for an agent without a proof from the agent (the CLI `token issue`). */

@@ -144,7 +144,8 @@ export class McpProxy {
     this.pins = new ToolPins(this.gh.store, this.gh.audit, this.gh.clock);
     const sc = this.gh.config.screening;
     this.screenText =
-      opts.screenText ?? (sc.enabled ? (text) => screenText(text, { blockAt: sc.block_at, reviewAt: sc.review_at }) : undefined);
+      opts.screenText ??
+      (sc.enabled ? (text) => screenText(text, { blockAt: sc.block_at, reviewAt: sc.review_at }) : undefined);
     this.server = new Server(
       { name: 'gatehouse', title: 'Gatehouse MCP proxy', version: PROXY_INFO.version },
       { capabilities: this.capabilities(), ...this.instructions() },
@@ -692,7 +693,7 @@ export class McpProxy {
               [reason],
             );
           }
-          if (this.cfg.on_poisoned_description === 'block' || poison.action === 'block') {
+          if (this.cfg.on_poisoned_description === 'block' && poisonous(poison)) {
             entry.hidden = 'poisoned';
             entry.reason = reason;
             continue;
@@ -1144,6 +1145,17 @@ class ContentFilter {
       reasons: this.reasons.map((r) => r.code),
     };
   }
+}
+
+/**
+ * Rule families that mark tool poisoning: hidden tags, exfiltration, overrides, steering other tools, impersonation,
+ * extraction, disguise. A description is written for the model, so generic imperative phrasing ("use with caution",
+ * "without warning") only flags; a finding of these families, or a score at `block_at`, hides the tool.
+ */
+const POISON_CATEGORIES = new Set(['envelope', 'exfiltration', 'override', 'tool_manipulation', 'impersonation', 'extraction', 'obfuscation']);
+
+function poisonous(s: TextScreen): boolean {
+  return s.action === 'block' || s.findings.some((f) => POISON_CATEGORIES.has(f.category));
 }
 
 /** An MCP error result naming the reason codes: never a silent drop. */

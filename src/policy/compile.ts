@@ -66,6 +66,8 @@ export interface RuntimeGrantRecord {
   delegable: boolean;
   maxDepth: number;
   depth: number;
+  /** A delegation from a configuration grant: it applies only while that rule exists and is delegable. */
+  originRule?: string | null;
 }
 
 export interface PolicySource {
@@ -125,7 +127,7 @@ export function compilePolicy(src: PolicySource): CompiledPolicy {
   src.policy.forbid.forEach((f, i) => {
     rules.push(...forbidRules(f, i, roles));
   });
-  for (const g of src.runtimeGrants ?? []) rules.push(runtimeRule(g));
+  rules.push(...liveDelegations(rules, src.runtimeGrants ?? []).map(runtimeRule));
 
   const ids = new Set<string>();
   rules.forEach((r, i) => {
@@ -239,6 +241,26 @@ function forbidRules(f: ForbidConfig, i: number, roles: Map<string, RoleInfo>): 
     maxDepth: 0,
     source: 'config' as const,
   }));
+}
+
+/**
+ * Runtime grants whose chain is intact: a delegation from a configuration grant lapses, with everything delegated
+ * from it, when the file no longer has that rule as a delegable permit.
+ */
+function liveDelegations(configRules: readonly Rule[], grants: readonly RuntimeGrantRecord[]): RuntimeGrantRecord[] {
+  const delegable = new Set(configRules.filter((r) => r.effect === 'permit' && r.delegable).map((r) => r.id));
+  const dead = new Set<string>();
+  for (const g of grants) if (g.originRule && g.parentId === null && !delegable.has(g.originRule)) dead.add(g.id);
+  for (let grew = dead.size > 0; grew; ) {
+    grew = false;
+    for (const g of grants) {
+      if (g.parentId !== null && dead.has(g.parentId) && !dead.has(g.id)) {
+        dead.add(g.id);
+        grew = true;
+      }
+    }
+  }
+  return grants.filter((g) => !dead.has(g.id));
 }
 
 function runtimeRule(g: RuntimeGrantRecord): Rule {

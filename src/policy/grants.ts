@@ -72,6 +72,11 @@ const MIGRATIONS = [
         PRIMARY KEY (role, agent)
       );`,
   },
+  {
+    version: 2,
+    name: 'delegation from configuration grants',
+    sql: 'ALTER TABLE policy_grants ADD COLUMN origin_rule TEXT;',
+  },
 ];
 
 interface Row {
@@ -91,10 +96,13 @@ interface Row {
   created_at: number;
   revoked_at: number | null;
   revoked_by: string | null;
+  origin_rule: string | null;
 }
 
 export interface Grant extends RuntimeGrantRecord {
   grantedBy: string;
+  /** Set on a delegation whose parent is a delegable grant of the configuration (its rule id). */
+  originRule: string | null;
   reason: string | null;
   createdAt: number;
   revokedAt: number | null;
@@ -112,6 +120,17 @@ export interface NewGrant {
   maxDepth?: number;
   by: string;
   reason?: string;
+}
+
+/** A delegable grant of the configuration, as a delegation parent. */
+export interface ConfigGrant {
+  id: string;
+  tools: readonly string[];
+  resources: readonly string[] | null;
+  when: string | null;
+  notBefore: number | null;
+  expiresAt: number | null;
+  maxDepth: number;
 }
 
 export interface Delegation {
@@ -151,6 +170,7 @@ function toGrant(r: Row): Grant {
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
     revokedBy: r.revoked_by,
+    originRule: r.origin_rule,
   };
 }
 
@@ -246,6 +266,7 @@ export class GrantStore {
       createdAt: now,
       revokedAt: null,
       revokedBy: null,
+      originRule: null,
     };
     const epoch = this.store.transaction(() => {
       this.insert(grant);
@@ -260,8 +281,38 @@ export class GrantStore {
 
   /** Delegates a narrowed copy of grant `parent` to another agent; refuses anything that is not a subset. */
   async delegate(d: Delegation): Promise<Grant> {
+    return this.delegateFrom(this.get(d.parent), d);
+  }
+
+  /**
+   * Delegates from a delegable grant of the configuration, held by `d.byAgent` (the caller checked that it holds
+   * it). The child records the rule it came from; if the rule stops being delegable, the child stops applying.
+   */
+  async delegateFromRule(rule: ConfigGrant, d: Delegation & { byAgent: string }): Promise<Grant> {
+    const parent: Grant = {
+      id: `rule:${rule.id}`,
+      parentId: null,
+      agent: d.byAgent,
+      tools: [...rule.tools],
+      resources: rule.resources ? [...rule.resources] : null,
+      when: rule.when,
+      notBefore: rule.notBefore,
+      expiresAt: rule.expiresAt,
+      delegable: true,
+      maxDepth: rule.maxDepth,
+      depth: 0,
+      grantedBy: 'config',
+      reason: null,
+      createdAt: 0,
+      revokedAt: null,
+      revokedBy: null,
+      originRule: rule.id,
+    };
+    return this.delegateFrom(parent, d);
+  }
+
+  private async delegateFrom(parent: Grant, d: Delegation): Promise<Grant> {
     const now = this.clock.now();
-    const parent = this.get(d.parent);
     if (d.byAgent !== undefined && d.byAgent !== parent.agent) {
       throw new GrantError('grant.not_holder', `grant ${parent.id} belongs to ${parent.agent}, not ${d.byAgent}`);
     }
@@ -309,9 +360,10 @@ export class GrantStore {
     // The parent's condition always applies; the child's can only add to it.
     const when = parent.when && d.when ? `(${parent.when}) && (${d.when})` : (parent.when ?? d.when ?? null);
     if (when) validate(d.to, tools, resources, when);
+    const fromRule = parent.id.startsWith('rule:');
     const child: Grant = {
       id: `g-${randomBytes(8).toString('hex')}`,
-      parentId: parent.id,
+      parentId: fromRule ? null : parent.id,
       agent: d.to,
       tools,
       resources: resources ?? null,
@@ -326,13 +378,16 @@ export class GrantStore {
       createdAt: now,
       revokedAt: null,
       revokedBy: null,
+      originRule: fromRule ? parent.id.slice(5) : parent.originRule,
     };
     const epoch = this.store.transaction(() => {
       // Re-read inside the transaction: a concurrent revoke must not leave an orphan live child.
-      const p = this.store.get<{ revoked_at: number | null }>('SELECT revoked_at FROM policy_grants WHERE id = ?', [
-        parent.id,
-      ]);
-      if (!p || p.revoked_at !== null) throw new GrantError('grant.revoked', `grant ${parent.id} is revoked`);
+      if (!fromRule) {
+        const p = this.store.get<{ revoked_at: number | null }>('SELECT revoked_at FROM policy_grants WHERE id = ?', [
+          parent.id,
+        ]);
+        if (!p || p.revoked_at !== null) throw new GrantError('grant.revoked', `grant ${parent.id} is revoked`);
+      }
       this.insert(child);
       return this.bumpEpoch();
     });
@@ -379,7 +434,10 @@ export class GrantStore {
 
   /** Admits an agent to a capped role (first come, first served, persisted); false when the role is full. */
   admitToRole(role: string, agent: string, max: number): boolean {
-    return this.store.transaction(() => {
+    // Membership only grows, so a positive answer can be remembered.
+    const key = `${role}\u0000${agent}`;
+    if (this.members.has(key)) return true;
+    const admitted = this.store.transaction(() => {
       if (this.store.get('SELECT 1 AS x FROM policy_role_members WHERE role = ? AND agent = ?', [role, agent]))
         return true;
       const n =
@@ -392,12 +450,16 @@ export class GrantStore {
       ]);
       return true;
     });
+    if (admitted && this.members.size < 100_000) this.members.add(key);
+    return admitted;
   }
+
+  private readonly members = new Set<string>();
 
   private insert(g: Grant): void {
     this.store.run(
       `INSERT INTO policy_grants (id, parent_id, agent, tools, resources, when_expr, not_before, expires_at, delegable, max_depth, depth,
-         granted_by, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         granted_by, reason, created_at, origin_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         g.id,
         g.parentId,
@@ -413,6 +475,7 @@ export class GrantStore {
         g.grantedBy,
         g.reason,
         g.createdAt,
+        g.originRule,
       ],
     );
   }
@@ -438,6 +501,7 @@ function summary(g: Grant): Record<string, unknown> {
   return {
     id: g.id,
     parent: g.parentId,
+    ...(g.originRule ? { originRule: g.originRule } : {}),
     tools: g.tools,
     resources: g.resources,
     when: g.when,
@@ -454,6 +518,7 @@ export function grantView(g: Grant): Record<string, unknown> {
   return {
     id: g.id,
     parent: g.parentId,
+    originRule: g.originRule,
     agent: g.agent,
     tools: g.tools,
     resources: g.resources,

@@ -231,8 +231,15 @@ export class Limits {
     return this.memUsage.get(`${budget}\u0000${key}\u0000${start}`) ?? { calls: 0, cost: 0 };
   }
 
+  private commits = 0;
+
   private addUsage(budget: string, key: string, start: number, calls: number, cost: number): void {
     if (this.store) {
+      // Now and then, drop windows that ended long ago so the table stays bounded.
+      if (++this.commits % 1000 === 1) {
+        const longest = Math.max(DAY, ...this.budgets.map((b) => b.window));
+        this.store.run('DELETE FROM limits_usage WHERE window_start < ?', [start - 2 * longest]);
+      }
       this.store.run(
         `INSERT INTO limits_usage (budget, key, window_start, calls, cost) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(budget, key, window_start) DO UPDATE SET calls = calls + excluded.calls, cost = cost + excluded.cost`,

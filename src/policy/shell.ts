@@ -32,6 +32,11 @@ function sh(): ShSyntax {
 }
 let sharedParser: ShParser | undefined;
 
+/** A Go nil pointer: reading its fields throws. */
+function isNil(n: unknown): boolean {
+  return typeof n === 'object' && n !== null && (n.constructor as { nil?: unknown } | undefined)?.nil === n;
+}
+
 function nodeType(n: ShNode): string {
   const t = (n.constructor as { string?: string } | undefined)?.string;
   return t?.startsWith('*syntax.') ? t.slice(8) : '';
@@ -52,6 +57,7 @@ function goString(v: unknown): string {
 /** Visits every syntax node below `n` (pre-order); `fn` returning false skips a node's children. */
 function walk(n: ShNode, fn: (x: ShNode) => boolean, depth = 0): void {
   if (depth > 2000) throw new Error('syntax tree nested too deeply');
+  if (isNil(n)) return;
   if (nodeType(n) !== '' && !fn(n)) return;
   for (const k of Object.keys(n)) {
     if (k === '$val') continue;
@@ -90,6 +96,8 @@ export interface SimpleCommand {
   stage: number;
   /** Programs that wrapped it (`sudo`, `env`, …). */
   wrappers: string[];
+  /** Its standard input comes from a download (`bash <<< "$(curl …)"`, `sh < <(wget …)`). */
+  stdinDownloads?: boolean;
 }
 
 export interface CommandAnalysis {
@@ -100,6 +108,8 @@ export interface CommandAnalysis {
   pipelines: number[][][];
   /** Analyses of `sh -c '…'` scripts; their commands are also inlined into `commands`. */
   nested: CommandAnalysis[];
+  /** Files a downloader's output is redirected into (`curl … > x.sh`). */
+  saved?: string[];
 }
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'yash', 'busybox']);
@@ -309,14 +319,18 @@ function analyze(src: string, depth: number): CommandAnalysis {
   const pipelines: number[][][] = [];
   const nested: CommandAnalysis[] = [];
   const callIndex = new Map<ShNode, number>();
+  const fedByDownload = new Set<ShNode>();
+  const saved: string[] = [];
   let pending: string | undefined;
   walk(file, (n) => {
     if (pending) return false;
     const t = nodeType(n);
+    if (t === 'Stmt') redirects(n, fedByDownload, saved);
     if (t === 'CallExpr') {
       const args = list(n.Args).map(wordOf);
       if (args.length > 0) {
         callIndex.set(n, commands.length);
+        const first = commands.length;
         commands.push(
           ...expand(
             args,
@@ -325,6 +339,7 @@ function analyze(src: string, depth: number): CommandAnalysis {
             (a) => nested.push(a),
           ),
         );
+        if (fedByDownload.has(n) && commands[first]) commands[first]!.stdinDownloads = true;
       }
     }
     return true;
@@ -367,7 +382,30 @@ function analyze(src: string, depth: number): CommandAnalysis {
     }
     return true;
   });
-  return { ok: true, commands, pipelines, nested };
+  return { ok: true, commands, pipelines, nested, ...(saved.length > 0 ? { saved } : {}) };
+}
+
+const REDIRECT_OUT = new Set([54, 55, 60, 64, 65]); // > >> >| &> &>>
+
+/** Redirections of a statement: input fed by a download, and a downloader's output saved to a file. */
+function redirects(stmt: ShNode, fedByDownload: Set<ShNode>, saved: string[]): void {
+  const cmd = stmt.Cmd as ShNode | undefined;
+  if (!cmd || isNil(cmd) || nodeType(cmd) !== 'CallExpr') return;
+  for (const r of list(stmt.Redirs)) {
+    const word = r.Word as ShNode | undefined;
+    const hdoc = r.Hdoc as ShNode | undefined;
+    const op = r.Op as number;
+    if (REDIRECT_OUT.has(op)) {
+      const first = list(cmd.Args)[0];
+      const prog = first ? wordOf(first).value : null;
+      const target = word && !isNil(word) ? wordOf(word).value : null;
+      if (prog && DOWNLOADERS.has(posix.basename(prog)) && target) saved.push(target);
+      continue;
+    }
+    if ((word && !isNil(word) && containsDownloader(word)) || (hdoc && !isNil(hdoc) && containsDownloader(hdoc))) {
+      fedByDownload.add(cmd);
+    }
+  }
 }
 
 /** Unwraps wrappers (`env FOO=1 nice -n 5 rm …` → `rm …`) and inlines `sh -c '…'` scripts. */
@@ -403,6 +441,18 @@ function expand(
             for (const c of inner.commands)
               out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, name, ...c.wrappers] });
           }
+        }
+      }
+      if (name === 'alias') {
+        // An alias body runs wherever the alias is used: check it as a command.
+        for (const w of rest.slice(1)) {
+          const eq = w.value?.indexOf('=') ?? -1;
+          if (eq <= 0 || depth >= MAX_NESTING) continue;
+          const inner = analyzeCommand(w.value!.slice(eq + 1), depth + 1);
+          if (!inner.ok) fail(`alias body: ${inner.error}`);
+          nest(inner);
+          for (const c of inner.commands)
+            out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, 'alias', ...c.wrappers] });
         }
       }
       if (name === 'find') {
@@ -561,7 +611,7 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
     const name = c.name;
     if (PRIVILEGE.has(name)) out.push(deny('privilege', `${name} raises privileges`, ev, 'builtin.privilege'));
     if (name === 'eval') out.push(deny('eval', 'eval runs text as code', ev, 'builtin.eval'));
-    if (INTERPRETERS.has(name) && c.args.some((x) => x.downloads)) {
+    if (INTERPRETERS.has(name) && (c.stdinDownloads || c.args.some((x) => x.downloads))) {
       out.push(deny('download_exec', 'runs code fetched from the network', ev, 'builtin.download_exec'));
     }
     if (name === 'rm') {
@@ -622,7 +672,7 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
     }
   }
   // Download to a file, then run that file.
-  const saved = new Set<string>();
+  const saved = new Set<string>((a.saved ?? []).map((f) => posix.normalize(f)));
   for (const c of a.commands) {
     if (c.name && DOWNLOADERS.has(c.name)) {
       for (let i = 0; i < c.args.length; i++) {

@@ -3,12 +3,12 @@ import type { Action } from '../core/action.js';
 import { canonicalize } from '../core/canonical.js';
 import type { Clock } from '../core/clock.js';
 import type { Principal, Reason, Verdict } from '../core/decision.js';
-import { ConfigError, GatehouseError } from '../core/errors.js';
+import { ConfigError, GatehouseError, InputError, NotFoundError } from '../core/errors.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
 import type { Store } from '../store/store.js';
 import { type CompiledPolicy, compilePolicy } from './compile.js';
 import { Authorizer, type AuthzResult } from './evaluate.js';
-import { type AuditSink, GrantStore } from './grants.js';
+import { type AuditSink, type Delegation, type Grant, GrantError, GrantStore } from './grants.js';
 import { Limits } from './limits.js';
 import { type CompiledToolRules, compileToolRules } from './tools.js';
 
@@ -112,6 +112,54 @@ export class PolicyEngine {
     return epoch;
   }
 
+  /**
+   * Delegates a narrowed copy of a grant: a runtime grant id (`g-…`), or a delegable grant of the configuration
+   * (`rule:<rule id>`, e.g. `rule:roles.assistant.grants.0`), which `byAgent` must hold through its roles or by name.
+   */
+  async delegate(d: Delegation): Promise<Grant> {
+    if (!d.parent.startsWith('rule:')) return this.grants.delegate(d);
+    this.refresh();
+    const id = d.parent.slice(5);
+    const rule = this.authorizer.policy.rules.find(
+      (r) => r.id === id && r.effect === 'permit' && r.source === 'config',
+    );
+    if (!rule) throw new NotFoundError(`configuration grant ${id}`);
+    if (!rule.delegable) throw new GrantError('grant.not_delegable', `grant ${id} is not delegable`);
+    if (rule.window || rule.contextAware || rule.maxCallsPerHour !== undefined) {
+      throw new GrantError(
+        'grant.not_delegable',
+        `grant ${id} has time-window, context or call-limit constraints, which delegation cannot carry`,
+      );
+    }
+    if (!d.byAgent) throw new InputError('from', 'name the agent that holds the grant and delegates it');
+    const now = this.opts.clock.now();
+    const roles = this.authorizer.effectiveRoles(
+      d.byAgent,
+      this.rolesOf({ agent: d.byAgent, roles: [...(this.opts.registeredRoles?.(d.byAgent) ?? [])] }),
+      now,
+    );
+    const p = rule.principal;
+    const direct = this.rolesOf({ agent: d.byAgent, roles: [...(this.opts.registeredRoles?.(d.byAgent) ?? [])] });
+    const holds =
+      p.kind === 'any' ||
+      (p.kind === 'agent' && p.id === d.byAgent) ||
+      (p.kind === 'role' && roles.includes(p.id)) ||
+      (p.kind === 'role-direct' && direct.includes(p.id) && roles.includes(p.id));
+    if (!holds) throw new GrantError('grant.not_holder', `${d.byAgent} does not hold grant ${id}`);
+    return this.grants.delegateFromRule(
+      {
+        id,
+        tools: rule.tools,
+        resources: rule.resources ?? null,
+        when: rule.condition?.source ?? null,
+        notBefore: rule.notBefore ?? null,
+        expiresAt: rule.expires ?? null,
+        maxDepth: rule.maxDepth,
+      },
+      { ...d, byAgent: d.byAgent },
+    );
+  }
+
   /** Direct roles of a principal: from its credentials and the file's assignments. */
   rolesOf(principal: Pick<Principal, 'agent' | 'roles'>): string[] {
     const assigned = this.authorizer.policy.assignments.get(principal.agent) ?? [];
@@ -178,7 +226,12 @@ export class PolicyEngine {
       return { ...base, effect: 'deny', roles, args: { ok: false, reasons: [r] }, reasons: [r] };
     }
     const args = rules.check(action.args);
-    const resource = args.resource;
+    if (!args.ok) {
+      // The arguments alone decide: the policy is not consulted about a resource the action may not address.
+      return { ...base, effect: 'deny', roles, args: { ok: false, reasons: args.reasons }, reasons: args.reasons };
+    }
+    // A call to a resource-addressing tool that names no resource matches no resource pattern (fail closed).
+    const resource = args.resource ?? (rules.addressesResources ? '' : undefined);
     const policy = this.authorizer.authorize({
       agent: principal.agent,
       roles,
@@ -198,9 +251,7 @@ export class PolicyEngine {
       args: { ok: args.ok, reasons: args.reasons },
       policy: publicPolicy,
     };
-    if (!args.ok || policy.decision === 'deny') {
-      return { ...out, effect: 'deny', reasons: [...args.reasons, ...policy.reasons] };
-    }
+    if (policy.decision === 'deny') return { ...out, effect: 'deny', reasons: policy.reasons };
     const lim = this.limits.check({ agent: principal.agent, tool: action.tool, cost: tool.cost, egressBytes, now });
     if (!lim.ok) return { ...out, effect: 'deny', limits: lim, reasons: [...policy.reasons, ...lim.reasons] };
     if (commit) {

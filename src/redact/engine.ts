@@ -30,6 +30,8 @@ interface CompiledRule {
   allow: RE2[];
   before: number;
   after: number;
+  /** A lower bound on the match length (of the value, for assign rules), to skip hopeless anchors cheaply. */
+  minLen: number;
 }
 
 /** Name endings (separators removed, lower case) that mark the value assigned to them as a credential. */
@@ -96,7 +98,15 @@ export function isCredentialName(name: string): boolean {
   return /[_.-](?:key|pass)["']?$/.test(raw);
 }
 
-const EMPTY = new Int32Array(0);
+/** A zeroed array of at least `n` entries, reusing `buf` when it is large enough (scans allocate nothing). */
+function reuse(buf: Int32Array, n: number): Int32Array {
+  if (buf.length < n) return new Int32Array(Math.max(n, 4096));
+  buf.fill(0, 0, n);
+  return buf;
+}
+
+/** Host-name lookup commands: the URL stage checks their arguments for DNS exfiltration. */
+const LOOKUP_MARKERS = ['nslookup', 'dig ', 'host ', 'drill ', 'ping', 'getent', 'resolvectl', 'curl', 'wget'];
 
 const GENERIC_KEYWORDS = [
   'pass',
@@ -161,6 +171,7 @@ export class SecretEngine {
     };
     for (const r of this.rules) for (const kw of r.def.keywords) add(kw, r.def.id, r.index, false);
     for (const kw of GENERIC_KEYWORDS) add(kw, 'generic', -1, true);
+    for (const kw of LOOKUP_MARKERS) add(kw, 'lookup', -2, true);
     this.automaton = new KeywordAutomaton(specs);
   }
 
@@ -177,14 +188,34 @@ export class SecretEngine {
     return this.rules.map((r) => r.def.id);
   }
 
+  /** Whether the last scanned text contains a host-name lookup command (nslookup, dig, curl …). */
+  sawLookup = false;
+
   /** Per-scan cache: keyword end → value start + 2 (0: not computed yet; 1: no assignment there). */
   private valueStarts: Int32Array = new Int32Array(0);
   private valueText = '';
 
+  /** Per-scan cache of valueRunLength at a value start (+1; 0: not computed), bounded at 1023. */
+  private valueRuns: Int32Array = new Int32Array(0);
+  private valueRunsText = '';
+
+  private valueRun(text: string, from: number): number {
+    if (this.valueRunsText !== text) {
+      this.valueRunsText = text;
+      this.valueRuns = reuse(this.valueRuns, text.length + 1);
+    }
+    let v = this.valueRuns[from]!;
+    if (v === 0) {
+      v = valueRunLength(text, from, 1023) + 1;
+      this.valueRuns[from] = v;
+    }
+    return v - 1;
+  }
+
   private valueStart(text: string, at: number): number {
     if (this.valueText !== text) {
       this.valueText = text;
-      this.valueStarts = new Int32Array(text.length + 1);
+      this.valueStarts = reuse(this.valueStarts, text.length + 1);
     }
     let v = this.valueStarts[at]!;
     if (v === 0) {
@@ -197,33 +228,47 @@ export class SecretEngine {
   /** All secrets in `text`, vendor rules and (when `generic`) the keyword = high-entropy tier. */
   scan(text: string, opts: { generic?: boolean } = {}): SecretHit[] {
     this.valueText = '';
-    const hitsByRule = new Map<number, number[]>();
+    this.sawLookup = false;
+    const hitsByRule: (number[] | undefined)[] = new Array(this.rules.length);
+    const touched: number[] = [];
     const generic = opts.generic !== false;
     const genericHits: number[] = [];
     const keywordRules = this.keywordRules;
     const keywords = this.automaton.keywords;
+    const rules = this.rules;
     this.automaton.scan(text, (ki, start) => {
-      for (const ri of keywordRules[ki]!) {
-        if (ri === -1) {
-          if (generic) genericHits.push(start, keywords[ki]!.length);
+      const list = keywordRules[ki]!;
+      let startsWord: boolean | undefined;
+      for (let j = 0; j < list.length; j++) {
+        const ri = list[j]!;
+        if (ri < 0) {
+          if (ri === -2) this.sawLookup = true;
+          else if (generic) genericHits.push(start, keywords[ki]!.length);
           continue;
         }
-        const rule = this.rules[ri]!;
-        if (rule.def.mode === 'assign' && !assignKeywordStarts(text, start)) continue;
-        const anchor = rule.def.mode === 'assign' ? start + keywords[ki]!.length : start;
-        let list = hitsByRule.get(ri);
-        if (!list) {
-          list = [];
-          hitsByRule.set(ri, list);
+        let anchor = start;
+        if (rules[ri]!.def.mode === 'assign') {
+          startsWord ??= assignKeywordStarts(text, start);
+          if (!startsWord) continue;
+          anchor = start + keywords[ki]!.length;
         }
-        list.push(anchor);
+        let hits = hitsByRule[ri];
+        if (!hits) {
+          hits = [];
+          hitsByRule[ri] = hits;
+          touched.push(ri);
+        }
+        hits.push(anchor);
       }
     });
     const out: SecretHit[] = [];
-    for (const [ri, anchors] of hitsByRule) this.confirm(this.rules[ri]!, text, anchors, out);
+    for (const ri of touched) this.confirm(rules[ri]!, text, hitsByRule[ri]!, out);
     if (genericHits.length > 0) this.generic(text, genericHits, out);
     this.valueText = '';
-    this.valueStarts = EMPTY;
+    this.valueRunsText = '';
+    // Keep scratch space for ordinary calls, not the size of the largest text ever scanned.
+    if (this.valueStarts.length > 1 << 20) this.valueStarts = new Int32Array(0);
+    if (this.valueRuns.length > 1 << 20) this.valueRuns = new Int32Array(0);
     return out;
   }
 
@@ -233,9 +278,19 @@ export class SecretEngine {
     const assign = rule.def.mode === 'assign';
     // Cheap structural filters first, so the work budget counts only hits that can still match.
     const boundary = rule.def.boundary ?? true;
-    if (assign) anchors = anchors.filter((at) => this.valueStart(text, at) >= 0);
-    else if (rule.def.mode === 'prefix' && boundary !== false) {
-      anchors = anchors.filter((at) => at === 0 || !(boundary === 'word' ? isWordBreak(text.charCodeAt(at - 1)) : isBoundaryBreak(text.charCodeAt(at - 1))));
+    if (assign) {
+      // The value must fit in the token run after the operator: most anchors fail this without a regex.
+      const need = rule.minLen;
+      anchors = anchors.filter((at) => {
+        const from = this.valueStart(text, at);
+        return from >= 0 && (need === 0 || this.valueRun(text, from) >= need);
+      });
+    } else if (rule.def.mode === 'prefix' && boundary !== false) {
+      anchors = anchors.filter(
+        (at) =>
+          at === 0 ||
+          !(boundary === 'word' ? isWordBreak(text.charCodeAt(at - 1)) : isBoundaryBreak(text.charCodeAt(at - 1))),
+      );
     }
     if (anchors.length === 0) return;
     if (rule.sticky && anchors.length * rule.def.maxLen <= budget) {
@@ -333,15 +388,15 @@ export class SecretEngine {
     let lastEnd = -1;
     let lastId = -1;
     const names = new Map<string, boolean>();
+    const judged = new Map<string, boolean>();
     for (let i = 0; i < hits.length; i += 2) {
       const kwStart = hits[i]!;
       const kwEnd = kwStart + hits[i + 1]!;
-      if (kwStart < lastEnd) continue;
+      // Several keywords in one identifier (`secret_token`) judge it once.
+      if (kwStart < lastEnd || kwStart < lastId) continue;
       // The identifier around the keyword, bounded on both sides; the (cheaper) value test comes first.
       let idEnd = kwEnd;
       while (idEnd < text.length && idEnd - kwEnd < 40 && isIdentChar(text.charCodeAt(idEnd))) idEnd++;
-      // Several keywords in one identifier (`secret_token`) judge it once.
-      if (idEnd === lastId) continue;
       lastId = idEnd;
       const v = genericValueAt(text, idEnd);
       if (!v) continue;
@@ -354,9 +409,23 @@ export class SecretEngine {
         names.set(name, credential);
       }
       if (!credential) continue;
+      // A value of letters and underscores only is an identifier, unless a password is being set.
+      let wordOnly = true;
+      for (let k = v.start; k < v.end && wordOnly; k++) {
+        const c = text.charCodeAt(k);
+        wordOnly = isLetter(c) || c === 95;
+      }
+      if (wordOnly && !/pass|pwd/i.test(name)) continue;
       const start = v.start;
       const value = text.slice(v.start, v.end);
-      if (!genericValueLooksSecret(name, value)) continue;
+      // Repeated assignments (config dumps, or inputs built to be slow) are judged once per call.
+      const key = `${name}\u0000${value}`;
+      let verdict = judged.get(key);
+      if (verdict === undefined) {
+        verdict = genericValueLooksSecret(name, value);
+        judged.set(key, verdict);
+      }
+      if (!verdict) continue;
       out.push({
         ruleId: 'generic-credential',
         category: 'generic',
@@ -399,7 +468,16 @@ function compileRule(def: SecretRuleDef, index: number): CompiledRule {
     }
     const re2 = new RE2(re2Source, `g${flags}`);
     const allow = (def.allow ?? []).map((a) => new RE2(a));
-    return { def, index, sticky, re2, allow, before: def.before ?? 1, after: def.maxLen };
+    return {
+      def,
+      index,
+      sticky,
+      re2,
+      allow,
+      before: def.before ?? 1,
+      after: def.maxLen,
+      minLen: minMatchLength(source),
+    };
   } catch (err) {
     throw new GatehouseError('redact.rule_invalid', `rule ${def.id}: ${(err as Error).message}`, { cause: err });
   }
@@ -478,8 +556,7 @@ function genericValueAt(text: string, idEnd: number): { start: number; end: numb
     // `getenv("API_TOKEN", "value")`: a quoted name and a quoted value as call arguments.
     i++;
     needQuotedValue = true;
-  }
-  else if (op === 61) {
+  } else if (op === 61) {
     if (text.charCodeAt(i + 1) === 61) return undefined; // a comparison, not an assignment
     i += text.charCodeAt(i + 1) === 62 ? 2 : 1;
   } else return undefined;
@@ -508,6 +585,81 @@ function genericValueAt(text: string, idEnd: number): { start: number; end: numb
     if (!isSpace(t) && t !== 44 && t !== 59 && t !== 41 && t !== 125 && t !== 93) return undefined;
   }
   return { start, end: j };
+}
+
+/**
+ * A safe lower bound on the length of any match of `src`: literals and single-character atoms with their
+ * minimum repetition count, groups counted as empty, and 0 for a top-level alternation.
+ */
+export function minMatchLength(src: string): number {
+  let total = 0;
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    let unit = 1;
+    if (c === '|') return 0;
+    if (c === '(') {
+      let depth = 0;
+      let inClass = false;
+      for (; i < src.length; i++) {
+        const d = src[i]!;
+        if (d === '\\') {
+          i++;
+          continue;
+        }
+        if (inClass) {
+          if (d === ']') inClass = false;
+          continue;
+        }
+        if (d === '[') inClass = true;
+        else if (d === '(') depth++;
+        else if (d === ')' && --depth === 0) break;
+      }
+      i++;
+      unit = 0;
+    } else if (c === '[') {
+      i++;
+      if (src[i] === ']') i++;
+      while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (c === '\\') {
+      const e = src[i + 1];
+      unit = e === 'b' || e === 'B' ? 0 : 1;
+      i += 2;
+    } else if (c === '^' || c === '$') {
+      unit = 0;
+      i++;
+    } else i++;
+    // Quantifier.
+    const q = src[i];
+    let times = 1;
+    if (q === '?' || q === '*') {
+      times = 0;
+      i++;
+    } else if (q === '+') i++;
+    else if (q === '{') {
+      const m = /^\{(\d+)(?:,\d*)?\}/.exec(src.slice(i));
+      if (m) {
+        times = Number(m[1]);
+        i += m[0].length;
+      }
+    }
+    if (src[i] === '?') i++;
+    total += unit * times;
+  }
+  return total;
+}
+
+/** Length of the run of non-space, non-quote characters at `at` (bounded): where an assigned value must fit. */
+function valueRunLength(text: string, at: number, max: number): number {
+  let j = at;
+  const end = Math.min(text.length, at + max);
+  while (j < end) {
+    const c = text.charCodeAt(j);
+    if (isSpace(c) || c === 34 || c === 39 || c === 96) break;
+    j++;
+  }
+  return j - at;
 }
 
 function escapeRegex(s: string): string {
@@ -555,18 +707,25 @@ function isIdentChar(c: number): boolean {
 
 /** Token bodies that are clearly placeholders: `xxxx`, `****`, `${VAR}`, `<token>`, `…EXAMPLE`, one repeated character. */
 export function isTokenPlaceholder(secret: string): boolean {
-  if (/(?:^|[^a-z])(?:dummy|fake)(?:[^a-z]|$)|x{4,}|X{4,}|\*{3,}|\.{3,}|\$\{|\{\{|<[^>]{0,40}>|EXAMPLE$|_HERE$|your[_-]?/i.test(secret)) {
+  if (
+    /(?:^|[^a-z])(?:dummy|fake)(?:[^a-z]|$)|x{4,}|X{4,}|\*{3,}|\.{3,}|\$\{|\{\{|<[^>]{0,40}>|EXAMPLE$|_HERE$|your[_-]?/i.test(
+      secret,
+    )
+  ) {
     // `xxxx` inside a long random token can happen by chance; only treat it as a placeholder when it dominates.
     const masked = secret.replace(/[xX*.]{4,}/g, '');
     if (masked.length < secret.length * 0.8 || !/x{4,}/i.test(secret)) return true;
   }
   const body = secret.replace(/^[a-z0-9]{1,12}[_.-]/i, '');
   if (/^(?:fake|dummy|sample|example|placeholder|redacted)/i.test(body)) return true;
+  // A body of counting digits (`0123456789012…`) is a fill-in, not a random token.
+  if (/^\d{10,}$/.test(body) && [...body].every((c, i) => i === 0 || Number(c) === (Number(body[i - 1]) + 1) % 10))
+    return true;
   return body.length >= 8 && /^(.)\1+$/.test(body);
 }
 
 const PLACEHOLDER_PASSWORDS =
-  /^(?:pass(?:word|wd)?\d*|passw0rd|p@ssw0rd|secret\d*|changeme|changeit|admin|root|test|testing|guest|user|username|demo|sample|example|default|none|null|empty|todo|xxx+|\*+|mypassword|mysecret|yourpassword|letmein|qwerty|12345\d*|pa\$\$word|hunter2)$/i;
+  /^(?:pass(?:word|wd)?\d*|passw0rd|p@ssw0rd|secret|token|apikey|api_key|key|changeme|changeit|admin|root|test|testing|guest|user|username|demo|sample|example|default|none|null|empty|todo|xxx+|\*+|mypassword|mysecret|yourpassword|letmein|qwerty|12345\d*|pa\$\$word|hunter2)$/i;
 
 /** A password or basic-auth value that is a placeholder or template rather than a credential. */
 export function isPlaceholderPassword(value: string): boolean {
@@ -588,6 +747,10 @@ function runValidator(name: ValidatorName, secret: string, m: RegExpExecArray, _
       return jwtHeaderValid(secret) ? 'verified' : false;
     case 'not-localhost': {
       if (isPlaceholderPassword(secret)) return false;
+      // `postgres:postgres@`, `mongodb:mongodb@`: the user name repeated as password is a default, not a secret.
+      const user = /:\/\/([^:/@\s]*):/.exec(m[0])?.[1] ?? '';
+      const scheme = m[0].slice(0, m[0].indexOf(':')).toLowerCase();
+      if (secret === user || secret.toLowerCase() === scheme) return false;
       const host = (m[2] ?? '').toLowerCase();
       // A real password to a local database is still a leaked password; only templated hosts mark an example.
       return !/^(?:host|hostname|server|your[-_.]?host|\$\{?\w+\}?)$/.test(host);
@@ -634,11 +797,20 @@ function genericValueLooksSecret(name: string, value: string): boolean {
   if (/^[a-z]+(?:[-_][a-z]+)*$/.test(v) || /^[A-Z]+(?:_[A-Z]+)*$/.test(v)) return false;
   if (/^(?:true|false|null|none|undefined|nil|yes|no|on|off)$/i.test(v)) return false;
   // References, not values: variables, calls, paths, member access, URLs, file names.
-  if (/^(?:process\.env|os\.environ|env\.|ENV\[|config\.|settings\.|self\.|this\.|params\.|args\.|req\.|request\.|options\.|props\.)/i.test(v)) return false;
-  // Member access (`config.apiToken`): dotted words without the letter-digit mix of random values.
-  if (/^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(v) && !v.split('.').some((p) => /[a-z]/i.test(p) && /\d/.test(p) && p.length >= 12))
+  if (
+    /^(?:process\.env|os\.environ|env\.|ENV\[|config\.|settings\.|self\.|this\.|params\.|args\.|req\.|request\.|options\.|props\.)/i.test(
+      v,
+    )
+  )
     return false;
-  if (/^[A-Za-z_$][\w$]*\(|^\/|^\.\.?\/|^~\/|^[a-z]+:\/\/|\.(?:json|ya?ml|pem|key|txt|env|crt|p12|js|ts|py)$/i.test(v)) return false;
+  // Member access (`config.apiToken`): dotted words without the letter-digit mix of random values.
+  if (
+    /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(v) &&
+    !v.split('.').some((p) => /[a-z]/i.test(p) && /\d/.test(p) && p.length >= 12)
+  )
+    return false;
+  if (/^[A-Za-z_$][\w$]*\(|^\/|^\.\.?\/|^~\/|^[a-z]+:\/\/|\.(?:json|ya?ml|pem|key|txt|env|crt|p12|js|ts|py)$/i.test(v))
+    return false;
   if (/\s/.test(v) && v.split(/\s+/).length > 2) return false;
   // Truncated examples (`ops_eyJ…`, `abc...`) are documentation, not credentials.
   if (/\.\.\.$|…/.test(v)) return false;

@@ -128,11 +128,13 @@ export class Redactor {
     const policy = this.policy(call.destination);
     const findings: Finding[] = [];
     this.scanPlain(text, policy, findings, 0, undefined);
+    const lookup = this.opts.secrets === false ? mayHaveLookup(text) : this.engine.sawLookup;
     const runs = this.decodeDepth > 0 ? decodeRuns(text, this.decodeLimits) : [];
     if (runs.length > 0) this.scanDecoded(runs, policy, findings, 1);
     const urls = findUrls(text);
-    if (urls.length > 0 || LOOKUP_COMMAND.test(text))
-      this.scanUrls(text, urls, runs, findings, call.destination ?? 'chat');
+    if (urls.length > 0 || (lookup && LOOKUP_COMMAND.test(text))) {
+      this.scanUrls(text, urls, runs, findings, call.destination ?? 'chat', lookup);
+    }
     return resolveOverlaps(findings);
   }
 
@@ -254,8 +256,9 @@ export class Redactor {
     runs: DecodedRun[],
     out: Finding[],
     destination: string,
+    lookup: boolean,
   ): void {
-    for (const issue of checkUrls(text, urls, this.allow)) {
+    for (const issue of checkUrls(text, urls, this.allow, lookup)) {
       out.push({
         kind: issue.kind,
         category: 'exfil',

@@ -63,7 +63,19 @@ const SCHEMES = ['https', 'http', 'ftp', 'wss', 'ws'];
 
 /** URL characters: anything but whitespace, quotes, angle brackets, backslash and closing brackets. */
 function isUrlChar(c: number): boolean {
-  return c > 32 && c !== 34 && c !== 39 && c !== 96 && c !== 60 && c !== 62 && c !== 92 && c !== 41 && c !== 93 && c !== 125 && c !== 127;
+  return (
+    c > 32 &&
+    c !== 34 &&
+    c !== 39 &&
+    c !== 96 &&
+    c !== 60 &&
+    c !== 62 &&
+    c !== 92 &&
+    c !== 41 &&
+    c !== 93 &&
+    c !== 125 &&
+    c !== 127
+  );
 }
 
 /**
@@ -187,7 +199,12 @@ function dataIssue(data: string): string | null {
  * allowlist, capture hosts, payload-shaped query or path values, shell substitutions in URLs and DNS-shaped
  * exfiltration in host names (also bare host names given to lookup commands).
  */
-export function checkUrls(text: string, urls: readonly FoundUrl[], allow: readonly string[]): UrlIssue[] {
+export function checkUrls(
+  text: string,
+  urls: readonly FoundUrl[],
+  allow: readonly string[],
+  lookup = mayHaveLookup(text),
+): UrlIssue[] {
   const issues: UrlIssue[] = [];
   /** Verdicts on data parts already judged in this text (a page repeats its links). */
   const verdicts = new Map<string, string | null>();
@@ -221,7 +238,7 @@ export function checkUrls(text: string, urls: readonly FoundUrl[], allow: readon
     }
     if (reason) issues.push({ kind: 'exfil_url', start: u.start, end: u.end, reason });
   }
-  if (mayHaveLookup(text)) {
+  if (lookup) {
     for (const m of text.matchAll(DNS_CMD)) {
       const host = m[1]!;
       if (dnsExfilLabel(host)) {

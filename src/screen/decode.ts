@@ -52,7 +52,7 @@ function asText(buf: Buffer): string | undefined {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if ((c >= 0x20 && c !== 0x7f) || c === 0x0a || c === 0x0d || c === 0x09) printable++;
-    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c > 0x7f) letters++;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c > 0x7f) letters++;
   }
   if (printable / s.length < 0.95 || letters / s.length < 0.5) return undefined;
   return s;
@@ -135,6 +135,7 @@ function replaceSegments(
   decode: (seg: string) => string | undefined,
   limits: DecodeLimits,
   budget: { segments: number },
+  pad = true,
 ): string {
   let out = '';
   let last = 0;
@@ -150,7 +151,8 @@ function replaceSegments(
     const dec = decode(seg);
     if (dec === undefined || dec === seg) continue;
     budget.segments++;
-    out += `${text.slice(last, m.index)} ${dec} `;
+    // Blobs are set apart by spaces; in-place escapes (entities, percent runs) are part of their word.
+    out += pad ? `${text.slice(last, m.index)} ${dec} ` : text.slice(last, m.index) + dec;
     last = m.index + seg.length;
   }
   return last === 0 ? text : out + text.slice(last);
@@ -169,8 +171,8 @@ function countMatches(text: string, re: RE2, atLeast: number): boolean {
  */
 function decodeOnce(text: string, limits: DecodeLimits, budget: { segments: number }): string {
   let t = text;
-  if (t.includes('&')) t = replaceSegments(t, ENTITY, decodeEntity, limits, budget);
-  if (t.includes('%')) t = replaceSegments(t, PERCENT, decodePercentRun, limits, budget);
+  if (t.includes('&')) t = replaceSegments(t, ENTITY, decodeEntity, limits, budget, false);
+  if (t.includes('%')) t = replaceSegments(t, PERCENT, decodePercentRun, limits, budget, false);
   if (t.includes('=') && countMatches(t, QP, 3)) {
     const qp = decodeQuotedPrintable(t);
     if (qp !== t) {

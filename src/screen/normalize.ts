@@ -1,4 +1,3 @@
-import RE2 from 're2';
 import { CONFUSABLES } from './confusables.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits, decodeLayers, rot13 } from './decode.js';
 import { extractHiddenChannels } from './hidden.js';
@@ -38,6 +37,7 @@ function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]
   let vsBytes: number[] = [];
   let prev = 0;
   let inFlag = false;
+  let runStart = 0;
   const flushVs = () => {
     if (vsBytes.length >= 4) {
       const s = Buffer.from(vsBytes).toString('utf8');
@@ -48,14 +48,37 @@ function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]
     }
     vsBytes = [];
   };
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    let cp = c;
+    let w = 1;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+        w = 2;
+      }
+    }
+    const removed =
+      (cp >= 0xe0000 && cp <= 0xe01ef) || (cp >= 0xfe00 && cp <= 0xfe0f) || ZERO_WIDTH.has(cp) || BIDI.has(cp);
+    if (!removed) {
+      if (vsBytes.length) flushVs();
+      inFlag = cp === 0x1f3f4;
+      prev = cp;
+      i += w;
+      continue;
+    }
+    if (i > runStart) parts.push(text.slice(runStart, i));
+    runStart = i + w;
+    i += w;
     if (cp >= 0xe0000 && cp <= 0xe007f) {
       // Subdivision flags (black flag + tag letters + cancel tag) are the one legitimate use.
       if (inFlag && ((cp >= 0xe0061 && cp <= 0xe007a) || (cp >= 0xe0030 && cp <= 0xe0039) || cp === 0xe007f)) {
         if (cp === 0xe007f) inFlag = false;
         continue;
       }
+      inFlag = false;
       flags.tagChars++;
       if (cp >= 0xe0020 && cp <= 0xe007e) {
         const a = String.fromCharCode(cp - 0xe0000);
@@ -64,7 +87,7 @@ function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]
       }
       continue;
     }
-    inFlag = cp === 0x1f3f4 || (inFlag && cp >= 0xe0000 && cp <= 0xe007f);
+    inFlag = false;
     if (cp >= 0xfe00 && cp <= 0xfe0f) {
       if (cp !== 0xfe0f || !isEmojiBase(prev)) flags.variationSelectors++;
       vsBytes.push(cp - 0xfe00);
@@ -80,45 +103,51 @@ function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]
       if (isLetter(prev) || cp !== 0x200d) flags.zeroWidth++;
       continue;
     }
-    if (BIDI.has(cp)) {
-      flags.bidi++;
-      continue;
-    }
-    parts.push(ch);
-    prev = cp;
+    flags.bidi++;
   }
   if (vsBytes.length) flushVs();
-  if (tagPayload.trim()) hidden.push(tagPayload);
+  if (runStart < text.length) parts.push(text.slice(runStart));
+  if (tagPayload.trim()) hidden.push(tagPayload.slice(0, 64 * 1024));
   return parts.join('');
 }
 
 /** Fast check: does the text need the slow pass at all? */
 const NEEDS_PASS = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0\udb40]/;
 
+const utf16 = new TextDecoder('utf-16le');
+
+/** Renders UTF-16 code units as a string in one step (no per-character concatenation). */
+function fromUnits(units: Uint16Array): string {
+  return utf16.decode(units);
+}
+
+/** Maps look-alike letters to Latin (one code unit to one), counting words that mix scripts. */
 function skeleton(text: string, flags: NormalizationFlags): string | undefined {
-  let changed = false;
-  let out = '';
+  let units: Uint16Array | undefined;
   let wordLatin = false;
   let wordConf = false;
-  let start = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     const rep = c >= 0x80 ? CONFUSABLES.get(c) : undefined;
     if (rep !== undefined) {
-      out += text.slice(start, i) + rep;
-      start = i + 1;
-      changed = true;
+      if (!units) {
+        units = new Uint16Array(text.length);
+        for (let j = 0; j < i; j++) units[j] = text.charCodeAt(j);
+      }
+      units[i] = rep.charCodeAt(0);
       wordConf = true;
-    } else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) {
-      wordLatin = true;
-    } else if (c < 0x80 || c === 0x20) {
+      continue;
+    }
+    if (units) units[i] = c;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) wordLatin = true;
+    else if (c < 0x80) {
       if (wordLatin && wordConf) flags.mixedScript++;
       wordLatin = false;
       wordConf = false;
     }
   }
   if (wordLatin && wordConf) flags.mixedScript++;
-  return changed ? out + text.slice(start) : undefined;
+  return units ? fromUnits(units) : undefined;
 }
 
 const LEET: Record<string, string> = {
@@ -140,26 +169,54 @@ const LEET: Record<string, string> = {
   '€': 'e',
 };
 
-/** Maps leet characters inside tokens that also contain letters (so plain numbers stay numbers). */
+const LEET_CODES = new Map<number, number>(Object.entries(LEET).map(([k, v]) => [k.charCodeAt(0), v.charCodeAt(0)]));
+const isAsciiLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+const isTokenChar = (c: number): boolean => isAsciiLetter(c) || (c >= 0x30 && c <= 0x39) || LEET_CODES.has(c);
+
+/**
+ * Maps leet characters inside tokens that also contain letters (so plain numbers stay numbers).
+ * Trailing "!" stays punctuation ("now!"). One code unit maps to one, in a single pass.
+ */
 function deleet(text: string): string | undefined {
+  if (!LEET_HINT.test(text)) return undefined;
+  const units = new Uint16Array(text.length);
   let changed = false;
-  const out = text.replace(LEET_TOKEN, (tok) => {
-    if (!/[A-Za-z]/.test(tok) || !/[0-9@$!|+€]/.test(tok)) return tok;
-    // Trailing punctuation such as "now!" is punctuation, not leet.
-    let end = tok.length;
-    while (end > 0 && tok[end - 1] === '!') end--;
-    let r = '';
-    for (let i = 0; i < end; i++) r += LEET[tok[i]!] ?? tok[i];
-    if (r !== tok.slice(0, end)) changed = true;
-    return r + tok.slice(end);
-  });
-  return changed ? out : undefined;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (!isTokenChar(c)) {
+      units[i++] = c;
+      continue;
+    }
+    let end = i;
+    let letters = false;
+    let leet = false;
+    while (end < text.length && isTokenChar(text.charCodeAt(end))) {
+      const d = text.charCodeAt(end);
+      if (isAsciiLetter(d)) letters = true;
+      else leet = true;
+      end++;
+    }
+    let stop = end;
+    while (stop > i && text.charCodeAt(stop - 1) === 0x21) stop--;
+    for (let j = i; j < end; j++) {
+      const d = text.charCodeAt(j);
+      const m = letters && leet && j < stop ? LEET_CODES.get(d) : undefined;
+      units[j] = m ?? d;
+      if (m !== undefined) changed = true;
+    }
+    i = end;
+  }
+  return changed ? fromUnits(units) : undefined;
 }
 
-const SPACED_RUN = new RE2('(?:\\p{L}[ ._*\\-|/·,]{1,3}){3,}\\p{L}', 'gu');
-const SEPARATOR = new RE2('[ ._*\\-|/·,]', 'gu');
-const WIDE_GAP = new RE2('[ ._*\\-|/·,]{2,}', 'gu');
-const LEET_TOKEN = new RE2('[A-Za-z0-9@$!|+€]+', 'gu');
+// These run through String.replace with a callback, which RE2 makes quadratic; each is linear in V8:
+// single character classes, and in SPACED_RUN a letter must follow every separator run, so a failed
+// attempt backtracks at most three characters.
+const SPACED_RUN = /(?:\p{L}[ ._*\-|/·,]{1,3}){3,}\p{L}/gu;
+const SEPARATOR = /[ ._*\-|/·,]/gu;
+const WIDE_GAP = /[ ._*\-|/·,]{2,}/gu;
+const LEET_HINT = /[A-Za-z][0-9@$|+€]|[0-9@$!|+€][A-Za-z]/;
 
 /**
  * Joins letter-spaced text ("i g n o r e", "i.g.n.o.r.e") back into words. A run needs at least

@@ -111,10 +111,11 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
     const state = screenState(session);
     const now = ctx.clock.now();
 
-    // An attack split across messages: the tail of earlier turns joined to this one scores higher than either.
+    // An attack split across messages: the tail of earlier turns joined to this one (with a space, so a
+    // phrase can continue across the join) scores higher than either alone.
     const carry = config.session.enabled ? config.session.carry_chars : 0;
     if (action.kind === 'input' && carry > 0 && state.tail) {
-      const joined = screener.screen(`${state.tail}\n${text.slice(0, CARRY_HEAD)}`, opts);
+      const joined = screener.screen(`${state.tail} ${text.slice(0, CARRY_HEAD)}`, opts);
       if (joined.score > Math.max(score, state.tailScore)) {
         findings.unshift({
           rule: 'session.split_attack',
@@ -146,7 +147,7 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
       }
     }
     if (action.kind === 'input' && carry > 0) {
-      state.tail = `${state.tail}\n${text.slice(-carry)}`.slice(-carry);
+      state.tail = `${state.tail} ${text.slice(-carry)}`.slice(-carry);
       state.tailScore = screener.screen(state.tail, opts).score;
     }
 

@@ -8,6 +8,7 @@ import dashboardRoutes from './routes/dashboard.js';
 import decideRoutes from './routes/decide.js';
 import healthRoutes from './routes/health.js';
 import identityRoutes from './routes/identity.js';
+import mcpRoutes from './routes/mcp.js';
 import metricsRoutes from './routes/metrics.js';
 import policyRoutes from './routes/policy.js';
 import redactRoutes from './routes/redact.js';
@@ -47,6 +48,7 @@ export async function buildServer(gatehouse: Gatehouse, opts: ServerOptions = {}
   await app.register(approvalsRoutes, { gatehouse, operators });
   await app.register(policyRoutes, { gatehouse, operators });
   await app.register(responseRoutes, { gatehouse, operators });
+  await app.register(mcpRoutes, { gatehouse });
   await app.register(dashboardRoutes);
   return app;
 }

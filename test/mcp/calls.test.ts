@@ -1,5 +1,5 @@
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditEvents,
   awsKeyId,
@@ -75,16 +75,10 @@ describe('gatehouse mcp tools/call through the pipeline (our test server)', () =
     const w = ws();
     const p = await fixture(w);
     const call = p.client.callTool({ name: 'deploy', arguments: { target: 'prod' } });
-    const id = await waitFor(
-      () => {
-        const list = JSON.parse(cli(w, ['approvals', 'list', '--status', 'pending', '--json']).stdout) as {
-          approvals: { id: string; tool: string }[];
-        };
-        return list.approvals.find((a) => a.tool === 'fix.deploy')?.id;
-      },
-      20_000,
-      'a pending approval',
-    );
+    // The proxy names the pending request on stderr; an operator approves it with the real CLI.
+    const id = await waitFor(() => /waits for approval (apr-[0-9a-f]{16})/.exec(p.stderr())?.[1], 20_000, 'a pending approval');
+    const pending = JSON.parse(cli(w, ['approvals', 'show', id, '--json']).stdout) as { tool: string; status: string };
+    expect(pending).toMatchObject({ tool: 'fix.deploy', status: 'pending' });
     const approve = cli(w, ['approvals', 'approve', id, '--reason', 'ship it']);
     expect(approve.code).toBe(0);
     const r = await call;
@@ -115,36 +109,49 @@ describe('gatehouse mcp tools/call through the pipeline (our test server)', () =
     expect(asked[0]).toContain('fix.deploy');
     expect(asked[0]).toContain('staging');
   });
+});
+
+describe('gatehouse mcp tools/call: timeouts, credentials, progress, malformed replies (one proxy)', () => {
+  const secret = `tok_${awsKeyId().toLowerCase()}`;
+  let w: Workspace;
+  let p: Proxied;
+  beforeAll(async () => {
+    w = workspace(
+      config(
+        'mcp:\n  approval_timeout: 1s\ncredentials:\n  env:\n    api_token: { var: TEST_API_TOKEN, agents: ["claude"], tools: ["fix.echo"] }\n',
+      ),
+    );
+    p = await connectProxy(w, ['--agent', 'claude', '--name', 'fix'], [process.execPath, FIXTURE], {
+      env: { TEST_API_TOKEN: secret },
+      inTest: false,
+    });
+  });
+  afterAll(async () => {
+    await p?.close();
+    w?.cleanup();
+  });
 
   it('denies a call whose approval does not come within the timeout', async () => {
-    const w = ws('mcp:\n  approval_timeout: 1s\n');
-    const p = await fixture(w);
     const r = await p.client.callTool({ name: 'deploy', arguments: { target: 'prod' } });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toContain('approval.timeout');
   });
 
   it('resolves credential handles only on the way to the server', async () => {
-    const w = ws(
-      'credentials:\n  env:\n    api_token: { var: TEST_API_TOKEN, agents: ["claude"], tools: ["fix.echo"] }\n',
-    );
-    const secret = `tok_${awsKeyId().toLowerCase()}`;
-    const p = await proxy(w, [process.execPath, FIXTURE], ['--name', 'fix'], { env: { TEST_API_TOKEN: secret } });
     const r = await p.client.callTool({ name: 'echo', arguments: { text: 'auth={{secret:api_token}}' } });
     // The server received the value; its echo is redacted on the way back, and the audit log keeps the handle only.
     expect(textOf(r)).not.toContain(secret);
     expect(textOf(r)).toMatch(/auth=\[REDACTED/);
+    // The variable behind the credential is not in the server's environment either.
     const other = await p.client.callTool({ name: 'env', arguments: { name: 'TEST_API_TOKEN' } });
     expect(textOf(other)).toBe('(unset)');
-    await p.close();
-    const events = auditEvents(w);
-    expect(events.some((e) => e.type === 'credentials.used')).toBe(true);
-    expect(JSON.stringify(events)).not.toContain(secret);
+    // A handle out of scope (this credential is for fix.echo only) is refused before the server sees it.
+    const refused = await p.client.callTool({ name: 'env', arguments: { name: '{{secret:api_token}}' } });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain('credentials.handle.out_of_scope');
   });
 
   it('passes progress notifications through', async () => {
-    const w = ws();
-    const p = await fixture(w);
     const seen: number[] = [];
     const r = await p.client.callTool({ name: 'slow', arguments: { steps: 3 } }, undefined, {
       onprogress: (n) => seen.push(n.progress),
@@ -154,13 +161,17 @@ describe('gatehouse mcp tools/call through the pipeline (our test server)', () =
   });
 
   it('rejects a malformed reply from the server with a JSON-RPC error and keeps going', async () => {
-    const w = ws();
-    const p = await fixture(w);
     await expect(p.client.callTool({ name: 'malformed', arguments: {} })).rejects.toThrow(/malformed/);
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'still here' } }))).toBe('still here');
+  });
+
+  it('left the credential value out of the audit log and recorded its use and the rejected message', async () => {
     await p.close();
+    const events = auditEvents(w);
+    expect(events.some((e) => e.type === 'credentials.used')).toBe(true);
+    expect(JSON.stringify(events)).not.toContain(secret);
     expect(
-      auditEvents(w).some((e) => e.type === 'mcp.message.rejected' && (e.data as { side: string }).side === 'upstream'),
+      events.some((e) => e.type === 'mcp.message.rejected' && (e.data as { side: string }).side === 'upstream'),
     ).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { onTestFailed } from 'vitest';
 import { CLI } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
@@ -60,7 +61,7 @@ export async function connectProxy(
   ws: Workspace,
   proxyArgs: string[],
   server: string[],
-  opts: { env?: Record<string, string>; client?: ClientOptions } = {},
+  opts: { env?: Record<string, string>; client?: ClientOptions; inTest?: boolean } = {},
 ): Promise<Proxied> {
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -73,6 +74,11 @@ export async function connectProxy(
   transport.stderr?.on('data', (c: Buffer) => {
     err += c.toString();
   });
+  // When a test fails, show what the proxy said on stderr (only inside a test, not in beforeAll).
+  if (opts.inTest !== false)
+    onTestFailed(() => {
+      if (err) console.error(`gatehouse mcp stderr:\n${err}`);
+    });
   const client = new Client({ name: 'gatehouse-test', version: '1.0.0' }, opts.client ?? {});
   await client.connect(transport);
   return {

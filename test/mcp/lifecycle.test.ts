@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Gatehouse } from '../../src/gatehouse.js';
 import { CLI } from '../helpers/cli.js';
 import {
   auditEvents,
+  cli,
   connectProxy,
   EVERYTHING_SERVER,
   FIXTURE,
@@ -170,6 +172,49 @@ describe('gatehouse mcp lifecycle and malformed traffic', () => {
   });
 });
 
+describe('gatehouse mcp identity', () => {
+  it('acts for the agent of a token or a key from the environment, which never reach the server', async () => {
+    const w = ws();
+    const gh = await Gatehouse.open({ config: w.config, data: w.data });
+    const { privateKeyPem } = await gh.identity.register(
+      { id: 'keyed', roles: ['mcpuser'], generateKey: 'Ed25519' },
+      'host',
+    );
+    const token = (await gh.identity.issueToken('keyed', { actor: 'host' })).access_token;
+    await gh.close();
+
+    const byToken = await connectProxy(w, ['--name', 'fix'], [process.execPath, FIXTURE], {
+      env: { GATEHOUSE_TOKEN: token },
+    });
+    open.push(byToken);
+    expect(textOf(await byToken.client.callTool({ name: 'echo', arguments: { text: 'token' } }))).toBe('token');
+    expect(textOf(await byToken.client.callTool({ name: 'env', arguments: { name: 'GATEHOUSE_TOKEN' } }))).toBe(
+      '(unset)',
+    );
+    expect(byToken.stderr()).toContain('agent keyed (token)');
+    await byToken.close();
+
+    const byKey = await connectProxy(w, ['--name', 'fix', '--agent', 'keyed'], [process.execPath, FIXTURE], {
+      env: { GATEHOUSE_AGENT_KEY: privateKeyPem! },
+    });
+    open.push(byKey);
+    expect(textOf(await byKey.client.callTool({ name: 'echo', arguments: { text: 'key' } }))).toBe('key');
+    expect(textOf(await byKey.client.callTool({ name: 'env', arguments: { name: 'GATEHOUSE_AGENT_KEY' } }))).toBe(
+      '(unset)',
+    );
+    await byKey.close();
+
+    const mismatch = cli(w, ['mcp', '--agent', 'claude', '--name', 'fix', '--', process.execPath, FIXTURE], {
+      GATEHOUSE_TOKEN: token,
+    });
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toContain('is for agent keyed, not claude');
+    const decisions = auditEvents(w).filter((e) => e.type === 'decision' && e.agent === 'keyed');
+    expect(decisions.length).toBeGreaterThanOrEqual(4);
+    expect(decisions.every((e) => e.actor === 'token')).toBe(true);
+  });
+});
+
 describe('gatehouse mcp with several upstream servers', () => {
   it('namespaces tools, reports shadowing and screens what server-everything returns', async () => {
     const w = ws(`mcp:
@@ -188,9 +233,24 @@ describe('gatehouse mcp with several upstream servers', () => {
     expect(textOf(r)).toContain('hello');
     const sum = await p.client.callTool({ name: 'ev__get-sum', arguments: { a: 2, b: 3 } });
     expect(textOf(sum)).toContain('5');
+    // Resources and prompts come back through the pipeline too (decisions of kind tool_result).
+    const resources = (await p.client.listResources()).resources;
+    expect(resources.length).toBeGreaterThan(0);
+    const textual = resources.find((r) => r.mimeType?.startsWith('text/')) ?? resources[0]!;
+    const read = await p.client.readResource({ uri: textual.uri });
+    expect(read.contents.length).toBeGreaterThan(0);
+    expect((read._meta as { gatehouse?: { decisions: string[] } }).gatehouse).toBeDefined();
+    const prompts = (await p.client.listPrompts()).prompts;
+    const simple = prompts.find((x) => !(x.arguments ?? []).some((a) => a.required));
+    expect(simple?.name.startsWith('ev__')).toBe(true);
+    const got = await p.client.getPrompt({ name: simple!.name });
+    expect(got.messages.length).toBeGreaterThan(0);
     await p.close();
     const shadow = auditEvents(w).filter((e) => e.type === 'mcp.tool.shadowed');
     expect(shadow.some((e) => (e.data as { tool: string }).tool === 'echo')).toBe(true);
     expect(p.stderr()).toContain('SHADOWING');
+    const types = new Set(auditEvents(w).map((e) => e.type));
+    for (const t of ['mcp.resources.listed', 'mcp.resource.read', 'mcp.prompts.listed', 'mcp.prompt.get'])
+      expect(types).toContain(t);
   });
 });

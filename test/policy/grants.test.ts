@@ -1,9 +1,15 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigSchema } from '../../src/config/schema.js';
 import { LimitsSchema, RiskSchema } from '../../src/config/sections/policy.js';
+import { ActionSchema } from '../../src/core/action.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { EPOCH_KEY, GrantStore, resourceCovers, toolCovers } from '../../src/policy/grants.js';
 import { Limits } from '../../src/policy/limits.js';
 import { assessRisk } from '../../src/policy/risk.js';
+import { PolicyEngine } from '../../src/policy/stage.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 
 const HOUR = 3_600_000;
@@ -224,5 +230,73 @@ describe('risk tiers', () => {
     expect(assessRisk({ toolTier: 'low', sink: 'none', labels: ['private_data'] }, cfg).tier).toBe('low');
     // Never lowered.
     expect(assessRisk({ toolTier: 'high', sink: 'none', labels: [] }, cfg).tier).toBe('high');
+  });
+});
+
+describe('delegation from a delegable grant of the configuration', () => {
+  it('the holder delegates a subset; others cannot; the child lapses when the rule stops being delegable', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'gh-'));
+    mkdirSync(join(ws, 'docs'));
+    writeFileSync(join(ws, 'docs', 'a.md'), 'a');
+    writeFileSync(join(ws, 'b.md'), 'b');
+    const store = new SqliteStore(':memory:');
+    const clock = new ManualClock(Date.UTC(2026, 0, 5, 10));
+    const config = (delegable: boolean) =>
+      ConfigSchema.parse({
+        version: 1,
+        identity: { agents: { lead: { roles: ['team'] } } },
+        roles: {
+          team: {
+            grants: [{ id: 'team-read', tools: ['fs.*'], resources: ['workspace/**'], delegable, max_depth: 2 }],
+          },
+          solo: { grants: [{ id: 'solo-read', tools: ['fs.read'] }] },
+        },
+        tools: { 'fs.read': { risk: 'low', args: { path: {} } } },
+      });
+    const roles = (agent: string) => (agent === 'lead' ? ['team'] : []);
+    const engine = new PolicyEngine({ config: config(true), store, clock, workspace: ws, registeredRoles: roles });
+    const read = (path: string) =>
+      engine.evaluate(
+        ActionSchema.parse({ kind: 'tool_call', agent: 'helper', tool: 'fs.read', args: { path } }),
+        { agent: 'helper', roles: [] },
+        [],
+        false,
+      ).effect;
+    expect(read('docs/a.md')).toBe('deny');
+    const child = await engine.delegate({
+      parent: 'rule:team-read',
+      to: 'helper',
+      tools: ['fs.read'],
+      resources: ['workspace/docs/**'],
+      byAgent: 'lead',
+      by: 'agent:lead',
+    });
+    expect(child).toMatchObject({ parentId: null, originRule: 'team-read', depth: 1 });
+    expect(read('docs/a.md')).toBe('allow');
+    expect(read('b.md')).toBe('deny');
+    await expect(
+      engine.delegate({ parent: 'rule:team-read', to: 'x', byAgent: 'stranger', by: 'agent:stranger' }),
+    ).rejects.toMatchObject({
+      code: 'grant.not_holder',
+    });
+    await expect(
+      engine.delegate({ parent: 'rule:team-read', to: 'x', tools: ['web.fetch'], byAgent: 'lead', by: 'agent:lead' }),
+    ).rejects.toMatchObject({ code: 'grant.not_subset' });
+    await expect(
+      engine.delegate({ parent: 'rule:solo-read', to: 'x', byAgent: 'lead', by: 'o' }),
+    ).rejects.toMatchObject({
+      code: 'grant.not_delegable',
+    });
+    // The file changes: team-read is no longer delegable, so what was delegated from it no longer applies.
+    const later = new PolicyEngine({ config: config(false), store, clock, workspace: ws, registeredRoles: roles });
+    const readLater = later.evaluate(
+      ActionSchema.parse({ kind: 'tool_call', agent: 'helper', tool: 'fs.read', args: { path: 'docs/a.md' } }),
+      { agent: 'helper', roles: [] },
+      [],
+      false,
+    );
+    expect(readLater.effect).toBe('deny');
+    store.close();
+    rmSync(ws, { recursive: true, force: true });
   });
 });

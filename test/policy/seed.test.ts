@@ -20,7 +20,7 @@ function config(workspace: string): ConfigInput {
       },
     },
     tools: {
-      'fs.read': { risk: 'low', args: { path: { required: true } } },
+      'fs.read': { risk: 'low', args: { path: {} } },
       'web.fetch': { risk: 'medium', output: 'untrusted', args: { url: { required: true, schemes: ['https'] } } },
       'email.send': { risk: 'high', sink: 'external' },
     },
@@ -75,6 +75,12 @@ describe('seed scenarios end to end through decide()', () => {
     const link = await gh.decide({ kind: 'tool_call', agent: 'alice', tool: 'fs.read', args: { path: 'link/passwd' } });
     expect(link.effect).toBe('deny');
     expect(link.reasons.map((r) => r.code)).toContain('args.path.symlink_escape');
+  });
+
+  it('a read that names no path (or another argument) matches no resource pattern', async () => {
+    const d = await gh.decide({ kind: 'tool_call', agent: 'alice', tool: 'fs.read', args: { file: '/etc/passwd' } });
+    expect(d.effect).toBe('deny');
+    expect(d.reasons.map((r) => r.code)).toContain('policy.no_permit');
   });
 
   it('an API call proceeds and is flagged', async () => {
@@ -232,7 +238,40 @@ describe('seed scenarios end to end through decide()', () => {
     expect(d.reasons.map((r) => r.code)).toContain('approval.fatigue.pending');
   });
 
-  it('visibleTools lists only what the agent may call', () => {
+  it('after untrusted instructions even a low-risk read waits for a human (session trust labels raise the tier)', async () => {
+    gh.sessions.get('alice', 'tainted').label('untrusted_instructions');
+    const d = await gh.decide({
+      kind: 'tool_call',
+      agent: 'alice',
+      session: 'tainted',
+      tool: 'fs.read',
+      args: { path: 'notes.txt' },
+    });
+    expect(d.effect).toBe('review');
+    expect(d.tier).toBe('high');
+    expect(d.reasons.map((r) => r.code)).toContain('risk.label.untrusted_instructions');
+    gh.sessions.get('alice', 'private').label('private_data');
+    const mail = await gh.decide({
+      kind: 'tool_call',
+      agent: 'alice',
+      session: 'private',
+      tool: 'email.send',
+      args: { to: 'x@example.com' },
+    });
+    expect(mail.effect).toBe('review');
+    const read = await gh.decide({
+      kind: 'tool_call',
+      agent: 'alice',
+      session: 'private',
+      tool: 'fs.read',
+      args: { path: 'notes.txt' },
+    });
+    expect(read.effect).toBe('allow');
+  });
+
+  it('visibleTools lists only what the agent may call (roles from the registry by default)', () => {
+    expect(gh.policy.visibleTools('bob').sort()).toEqual(['fs.read', 'web.fetch']);
+    expect(gh.policy.visibleTools('nobody')).toEqual([]);
     expect(gh.policy.visibleTools('bob', ['reader']).sort()).toEqual(['fs.read', 'web.fetch']);
     expect(gh.policy.visibleTools('alice', ['assistant']).sort()).toEqual(['email.send', 'fs.read', 'web.fetch']);
   });

@@ -191,9 +191,10 @@ function scanDigitRuns(text: string, opts: PiiOptions, out: PiiHit[]): void {
       }
     }
     if (k.has('phone') && digits.length >= 7 && digits.length <= 15) {
-      // An unformatted digit run is an id far more often than a phone number; ask for formatting or a cue.
-      const formatted = raw.startsWith('+') || raw.includes('(') || seps.length > 0;
-      if (!formatted && !contextBefore(text, start, CONTEXT.phone)) continue;
+      // A bare digit run, a date or a version is far more often not a phone number: ask for an international
+      // prefix, an area code in parentheses, the NANP shape, or a cue word.
+      const shaped = raw.startsWith('+') || raw.includes('(') || /^\d{3}[-. ]\d{3}[-. ]\d{4}$/.test(raw);
+      if (!shaped && !contextBefore(text, start, CONTEXT.phone)) continue;
       let candidate = raw;
       let candStart = start;
       if (text.charCodeAt(start - 1) === 40 /* ( */ && !raw.startsWith('(')) {

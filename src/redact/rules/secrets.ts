@@ -304,12 +304,26 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
   prefix('pypi-upload-token', 'vcs', ['pypi-ageichlwas5vcmc'], String.raw`pypi-AgEIcHlwaS5vcmc[\w-]{85,1000}`, 1020, {
     entropy: 3,
   }),
-  prefix('pypi-test-upload-token', 'vcs', ['pypi-agendgvzdc5wexbplm9yzw'], String.raw`pypi-AgENdGVzdC5weXBpLm9yZw[\w-]{85,1000}`, 1030, {
-    entropy: 3,
-  }),
-  prefix('github-app-installation-token-jwt', 'vcs', ['ghs_'], String.raw`ghs_\d{1,12}_eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`, 1200, {
-    entropy: 3,
-  }),
+  prefix(
+    'pypi-test-upload-token',
+    'vcs',
+    ['pypi-agendgvzdc5wexbplm9yzw'],
+    String.raw`pypi-AgENdGVzdC5weXBpLm9yZw[\w-]{85,1000}`,
+    1030,
+    {
+      entropy: 3,
+    },
+  ),
+  prefix(
+    'github-app-installation-token-jwt',
+    'vcs',
+    ['ghs_'],
+    String.raw`ghs_\d{1,12}_eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`,
+    1200,
+    {
+      entropy: 3,
+    },
+  ),
   prefix('rubygems-api-token', 'vcs', ['rubygems_'], `rubygems_${HEX}{48}`, 57, { entropy: 2 }),
   prefix('clojars-api-token', 'vcs', ['clojars_'], String.raw`(?i)CLOJARS_[a-z0-9]{60}`, 68, { entropy: 2 }),
   prefix('nuget-api-key', 'vcs', ['oy2'], String.raw`oy2[a-z0-9]{43}`, 46, { entropy: 3.5 }),
@@ -401,20 +415,8 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     { entropy: 3 },
   ),
   prefix('circleci-pat', 'ci', ['ccipat_'], String.raw`CCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}`, 70),
-  assign(
-    'sonar-api-token',
-    'ci',
-    ['sonar'],
-    '(?:sq[pau]_)?[a-z0-9=_-]{40}',
-    44,
-  ),
-  assign(
-    'snyk-api-token',
-    'ci',
-    ['snyk'],
-    `(?i)${UUID}`,
-    36,
-  ),
+  assign('sonar-api-token', 'ci', ['sonar'], '(?:sq[pau]_)?[a-z0-9=_-]{40}', 44),
+  assign('snyk-api-token', 'ci', ['snyk'], `(?i)${UUID}`, 36),
   window(
     'kubernetes-secret-yaml',
     'ci',
@@ -522,7 +524,15 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     1,
     80,
   ),
-  window('telegram-bot-token', 'chat', [':aa'], String.raw`\b(\d{8,10}:AA[A-Za-z0-9_-]{33})(?:[^A-Za-z0-9_-]|$)`, 11, 40, { entropy: 3.5 }),
+  window(
+    'telegram-bot-token',
+    'chat',
+    [':aa'],
+    String.raw`\b(\d{8,10}:AA[A-Za-z0-9_-]{33})(?:[^A-Za-z0-9_-]|$)`,
+    11,
+    40,
+    { entropy: 3.5 },
+  ),
   assign('mattermost-access-token', 'chat', ['mattermost'], '[a-z0-9]{26}', 26),
   assign('gitter-access-token', 'chat', ['gitter'], '[a-z0-9_-]{40}', 40),
   prefix(
@@ -685,7 +695,7 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
   ),
 
   // ── Databases and connection strings ────────────────────────────────────────────────────────────
-  window(
+  prefix(
     'database-connection-string',
     'database',
     [
@@ -707,12 +717,10 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
       'neo4j+s://',
       'couchbase://',
     ],
-    String.raw`(?i)(?:jdbc:)?(?:postgres(?:ql)?|mysqlx?|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse|cockroachdb|neo4j(?:\+s)?|couchbase)://[^:/\s"'@]{0,100}:([^@/\s"']{1,200})@([^/\s"'?:]{1,100})`,
-    6,
+    // Each class excludes the delimiter that ends it, so the match is found without backtracking across parts.
+    String.raw`(?i)(?:postgres(?:ql)?|mysqlx?|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse|cockroachdb|neo4j(?:\+s)?|couchbase)://[^:/\s"'@]{0,100}:([^@/\s"']{1,200})@([^/\s"'?:]{1,100})`,
     420,
-    {
-      validator: 'not-localhost',
-    },
+    { validator: 'not-localhost', endBoundary: false },
   ),
   window(
     'jdbc-password',
@@ -771,16 +779,13 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
   window('redis-url-password', 'database', ['redis://:'], String.raw`rediss?://:([^@\s"']{6,200})@`, 1, 220, {
     validator: 'db-password',
   }),
-  window(
+  prefix(
     'basic-auth-url',
     'auth',
-    ['://'],
-    String.raw`\b(?:https?|ftps?|sftp|ssh|git|smb|ldaps?)://[A-Za-z0-9._~%!$&*+,;=-]{1,100}:([A-Za-z0-9._~%!$&*+=-]{3,200})@[A-Za-z0-9.-]{1,253}`,
-    20,
+    ['http://', 'https://', 'ftp://', 'ftps://', 'sftp://', 'ssh://', 'git://', 'smb://', 'ldap://', 'ldaps://'],
+    String.raw`(?i)(?:https?|ftps?|sftp|ssh|git|smb|ldaps?)://[^\s/@:"'<>()]{1,100}:([^\s/@"'<>()]{3,200})@[A-Za-z0-9.-]{1,253}`,
     500,
-    {
-      validator: 'db-password',
-    },
+    { validator: 'db-password', endBoundary: false },
   ),
 
   // ── Private keys ────────────────────────────────────────────────────────────────────────────────
@@ -833,12 +838,19 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
   ),
 
   // ── Authentication tokens ───────────────────────────────────────────────────────────────────────
-  prefix('jwt', 'auth', ['eyj'], String.raw`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_/\\-]{10,}(?:\.[A-Za-z0-9_/\\-]{10,}={0,2})?`, 12000, {
-    entropy: 3,
-    validator: 'jwt',
-    boundary: 'word',
-    endBoundary: false,
-  }),
+  prefix(
+    'jwt',
+    'auth',
+    ['eyj'],
+    String.raw`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_/\\-]{10,}(?:\.[A-Za-z0-9_/\\-]{10,}={0,2})?`,
+    12000,
+    {
+      entropy: 3,
+      validator: 'jwt',
+      boundary: 'word',
+      endBoundary: false,
+    },
+  ),
   prefix('jwt-base64', 'auth', ['zxlk'], String.raw`ZXlK[a-zA-Z0-9+/_-]{60,}={0,2}`, 8010, { entropy: 3 }),
   window(
     'curl-auth-header',
@@ -1009,7 +1021,7 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
   assign('sumologic-access-token', 'observability', ['sumologic', 'sumo_', 'sumo-'], '[a-z0-9]{64}', 64, {
     entropy: 3,
   }),
-  assign('cisco-meraki-api-key', 'observability', ['meraki'], `${HEX}{40}`, 40, { entropy: 3 }),
+  assign('cisco-meraki-api-key', 'observability', ['meraki'], `${HEX}{40}`, 40, { entropy: 3, ignoreCase: false }),
   assign('launchdarkly-access-token', 'saas', ['launchdarkly'], '[a-z0-9=_-]{40}', 40),
   prefix('launchdarkly-sdk-key', 'saas', ['sdk-'], `sdk-${UUID}`, 40, { entropy: 3 }),
   assign('algolia-api-key', 'saas', ['algolia'], '[a-z0-9]{32}', 32),

@@ -14,7 +14,14 @@ export type SecretCategory =
   | 'crypto';
 
 /** Named validators a rule may ask for after its regex matched. */
-export type ValidatorName = 'github-crc32' | 'npm-crc32' | 'jwt' | 'not-localhost' | 'pem-body' | 'db-password' | 'userpass';
+export type ValidatorName =
+  | 'github-crc32'
+  | 'npm-crc32'
+  | 'jwt'
+  | 'not-localhost'
+  | 'pem-body'
+  | 'db-password'
+  | 'userpass';
 
 /**
  * One credential format. Written from the format's documented facts (prefix, alphabet, length, checksum).

@@ -28,6 +28,13 @@ const grantParams = {
   properties: { id: GRANT_ID },
   additionalProperties: false,
 } as const;
+const PARENT_ID = { type: 'string', pattern: '^(g-[0-9a-f]{16}|rule:[A-Za-z0-9_.:@/#-]{1,256})$' } as const;
+const parentParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: PARENT_ID },
+  additionalProperties: false,
+} as const;
 const scope = {
   tools: TOOLS,
   resources: RESOURCES,
@@ -41,7 +48,8 @@ const scope = {
 /**
  * Policy over HTTP. Operators: `GET /v1/policy` (epoch, rules), `POST /v1/policy/explain`, `GET /v1/policy/tools/:agent`
  * (the tools an agent may see), `GET|POST /v1/grants`, `DELETE /v1/grants/:id` (cascading). Delegation,
- * `POST /v1/grants/:id/delegate`, is open to operators and to the agent holding the grant (its own credentials).
+ * `POST /v1/grants/:id/delegate` (`:id` a runtime grant `g-…` or a delegable configuration grant `rule:<id>`), is
+ * open to operators and to the agent holding the grant (its own credentials).
  */
 export default async function policyRoutes(
   app: FastifyInstance,
@@ -147,8 +155,13 @@ export default async function policyRoutes(
     '/v1/grants/:id/delegate',
     {
       schema: {
-        params: grantParams,
-        body: { type: 'object', required: ['to'], properties: { to: AGENT, ...scope }, additionalProperties: false },
+        params: parentParams,
+        body: {
+          type: 'object',
+          required: ['to'],
+          properties: { to: AGENT, from: AGENT, ...scope },
+          additionalProperties: false,
+        },
       },
     },
     async (req, reply) => {
@@ -157,6 +170,7 @@ export default async function policyRoutes(
       const { id } = req.params as { id: string };
       const b = req.body as {
         to: string;
+        from?: string;
         tools?: string[];
         resources?: string[];
         when?: string;
@@ -165,7 +179,7 @@ export default async function policyRoutes(
         max_depth?: number;
         reason?: string;
       };
-      const g = await gh.policy.grants.delegate({
+      const g = await gh.policy.delegate({
         parent: id,
         to: b.to,
         ...(b.tools ? { tools: b.tools } : {}),
@@ -176,7 +190,8 @@ export default async function policyRoutes(
         ...(b.max_depth !== undefined ? { maxDepth: b.max_depth } : {}),
         ...(b.reason ? { reason: b.reason } : {}),
         by: caller.actor,
-        ...(caller.agent ? { byAgent: caller.agent } : {}),
+        // An agent delegates as itself; an operator names the holder of a configuration grant with `from`.
+        ...(caller.agent ? { byAgent: caller.agent } : b.from ? { byAgent: b.from } : {}),
       });
       return reply.code(201).send({ ...grantView(g), policyEpoch: gh.policyEpoch });
     },

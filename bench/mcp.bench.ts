@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { type BenchRow, percentile, round } from './harness.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const SERVER = fileURLToPath(new URL('../test/mcp/fixtures/changing-server.mjs', import.meta.url));
+const N = 2000;
+const WARMUP = 300;
+
+async function connect(command: string, args: string[], env: Record<string, string>): Promise<Client> {
+  const client = new Client({ name: 'bench', version: '1' });
+  await client.connect(
+    new StdioClientTransport({ command, args, env: { PATH: process.env.PATH ?? '', ...env }, stderr: 'ignore' }),
+  );
+  return client;
+}
+
+function row(name: string, samples: number[], note: string, target?: string): BenchRow {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    bench: 'mcp',
+    case: name,
+    n: s.length,
+    p50: round(percentile(s, 50)),
+    p95: round(percentile(s, 95)),
+    p99: round(percentile(s, 99)),
+    note,
+    ...(target ? { target } : {}),
+  };
+}
+
+/**
+ * Added latency of one tools/call through the stdio proxy (`gatehouse mcp`, a real process: authenticate,
+ * catalogue, authorize, assess, gate and filter on the call, screen and filter on the result, audit) versus
+ * calling the same server directly. Calls alternate between the two paths so machine load hits both alike.
+ */
+export async function run(): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-bench-mcp-'));
+  const config = join(dir, 'gatehouse.yaml');
+  const defs = join(dir, 'defs.json');
+  writeFileSync(defs, '{}');
+  writeFileSync(
+    config,
+    `version: 1
+identity:
+  agents:
+    bench: { roles: [caller] }
+roles:
+  caller:
+    grants:
+      - tools: ["fix.echo"]
+tools:
+  fix.echo: { risk: low }
+limits:
+  per_agent:
+    tool_calls_per_minute: 1000000
+`,
+  );
+  const env = { FIXTURE_DEFS: defs };
+  const direct = await connect(process.execPath, [SERVER], env);
+  const proxied = await connect(
+    process.execPath,
+    [
+      CLI,
+      '--config',
+      config,
+      '--data',
+      join(dir, '.gatehouse'),
+      'mcp',
+      '--agent',
+      'bench',
+      '--name',
+      'fix',
+      '--',
+      process.execPath,
+      SERVER,
+    ],
+    env,
+  );
+  try {
+    const args = {
+      name: 'echo',
+      arguments: { text: 'The quarterly report is attached; totals are in the second table.' },
+    };
+    const first = await proxied.callTool(args);
+    if (first.isError) throw new Error(`the proxied call was refused: ${JSON.stringify(first.content)}`);
+    for (let i = 0; i < WARMUP; i++) {
+      await direct.callTool(args);
+      await proxied.callTool(args);
+    }
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < N; i++) {
+      let t = performance.now();
+      await direct.callTool(args);
+      a.push((performance.now() - t) * 1000);
+      t = performance.now();
+      await proxied.callTool(args);
+      b.push((performance.now() - t) * 1000);
+    }
+    const sa = [...a].sort((x, y) => x - y);
+    const sb = [...b].sort((x, y) => x - y);
+    const added = {
+      p50: round(percentile(sb, 50) - percentile(sa, 50)),
+      p95: round(percentile(sb, 95) - percentile(sa, 95)),
+      p99: round(percentile(sb, 99) - percentile(sa, 99)),
+    };
+    return [
+      row('tools/call direct (SDK client → server, stdio)', a, 'peer: the same server without Gatehouse'),
+      row('tools/call through gatehouse mcp (stdio proxy)', b, 'full decision on the call and on the result'),
+      {
+        bench: 'mcp',
+        case: 'added latency per tools/call (proxy − direct)',
+        n: N,
+        ...added,
+        target: 'p50 <= 1000 µs, p99 <= 5000 µs',
+        ratio: round(percentile(sb, 50) / percentile(sa, 50)),
+        note: 'ratio = proxied p50 / direct p50',
+      },
+    ];
+  } finally {
+    await direct.close();
+    await proxied.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
