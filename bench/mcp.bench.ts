@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,12 +12,33 @@ const SERVER = fileURLToPath(new URL('../test/mcp/fixtures/changing-server.mjs',
 const N = 2000;
 const WARMUP = 300;
 
-async function connect(command: string, args: string[], env: Record<string, string>): Promise<Client> {
+async function connect(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ client: Client; pid: number | null }> {
   const client = new Client({ name: 'bench', version: '1' });
-  await client.connect(
-    new StdioClientTransport({ command, args, env: { PATH: process.env.PATH ?? '', ...env }, stderr: 'ignore' }),
-  );
-  return client;
+  const transport = new StdioClientTransport({
+    command,
+    args,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stderr: 'ignore',
+  });
+  await client.connect(transport);
+  return { client, pid: transport.pid };
+}
+
+/** CPU time (user + system) a process has used, in µs, from /proc (Linux); undefined elsewhere. */
+function cpuMicros(pid: number | null): number | undefined {
+  if (pid === null) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat (utime, stime), in clock ticks; the kernel's USER_HZ is 100 on Linux.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
 }
 
 function row(name: string, samples: number[], note: string, target?: string): BenchRow {
@@ -62,8 +83,8 @@ limits:
 `,
   );
   const env = { FIXTURE_DEFS: defs };
-  const direct = await connect(process.execPath, [SERVER], env);
-  const proxied = await connect(
+  const { client: direct } = await connect(process.execPath, [SERVER], env);
+  const { client: proxied, pid: proxyPid } = await connect(
     process.execPath,
     [
       CLI,
@@ -95,6 +116,7 @@ limits:
     }
     const a: number[] = [];
     const b: number[] = [];
+    const cpu0 = cpuMicros(proxyPid);
     for (let i = 0; i < N; i++) {
       let t = performance.now();
       await direct.callTool(args);
@@ -103,6 +125,7 @@ limits:
       await proxied.callTool(args);
       b.push((performance.now() - t) * 1000);
     }
+    const cpu1 = cpuMicros(proxyPid);
     const sa = [...a].sort((x, y) => x - y);
     const sb = [...b].sort((x, y) => x - y);
     const added = {
@@ -122,6 +145,17 @@ limits:
         ratio: round(percentile(sb, 50) / percentile(sa, 50)),
         note: 'ratio = proxied p50 / direct p50',
       },
+      ...(cpu0 !== undefined && cpu1 !== undefined
+        ? [
+            {
+              bench: 'mcp',
+              case: 'proxy process CPU per tools/call',
+              n: N,
+              p50: round((cpu1 - cpu0) / N),
+              note: 'mean µs of CPU (user+system) the proxy process used per call',
+            },
+          ]
+        : []),
     ];
   } finally {
     await direct.close();

@@ -14,7 +14,12 @@ import { ScreeningSchema } from '../src/config/sections/screening.js';
 import { rot13 } from '../src/screen/decode.js';
 import { Screener } from '../src/screen/screener.js';
 
-const Row = z.object({ text: z.string(), label: z.union([z.literal(0), z.literal(1)]), source: z.string(), group: z.string() });
+const Row = z.object({
+  text: z.string(),
+  label: z.union([z.literal(0), z.literal(1)]),
+  source: z.string(),
+  group: z.string(),
+});
 type Row = z.infer<typeof Row>;
 
 const args = process.argv.slice(2);
@@ -71,21 +76,67 @@ const thrBoth = Math.max(
   ),
 );
 
-console.log(`screened ${scored.length} rows in ${(ms / 1000).toFixed(1)} s (${(ms / scored.length).toFixed(2)} ms/row)`);
-console.log(`thresholds: review_at ${reviewAt}, block_at ${blockAt}; 1 % FPR operating point (on ${CALIBRATION.join(' + ')}): score >= ${thr1}`);
-console.log(`operating point meeting both FPR targets (<= 1 % on that pool, <= 2 % on hard_negative_system_prompts): score >= ${thrBoth}\n`);
-const header = ['group', 'label', 'n', `>=review(${reviewAt})`, `>=block(${blockAt})`, `@1%FPR(>=${thr1})`, `@targets(>=${thrBoth})`];
+console.log(
+  `screened ${scored.length} rows in ${(ms / 1000).toFixed(1)} s (${(ms / scored.length).toFixed(2)} ms/row)`,
+);
+console.log(
+  `thresholds: review_at ${reviewAt}, block_at ${blockAt}; 1 % FPR operating point (on ${CALIBRATION.join(' + ')}): score >= ${thr1}`,
+);
+console.log(
+  `operating point meeting both FPR targets (<= 1 % on that pool, <= 2 % on hard_negative_system_prompts): score >= ${thrBoth}\n`,
+);
+const header = [
+  'group',
+  'label',
+  'n',
+  `>=review(${reviewAt})`,
+  `>=block(${blockAt})`,
+  `@1%FPR(>=${thr1})`,
+  `@targets(>=${thrBoth})`,
+];
 const table: string[][] = [];
 for (const g of groups) {
   const xs = scored.filter((r) => r.group === g);
   const label = xs[0]!.label;
-  table.push([g, label ? 'attack (TPR)' : 'benign (FPR)', String(xs.length), pct(share(xs, reviewAt)), pct(share(xs, blockAt)), pct(share(xs, thr1)), pct(share(xs, thrBoth))]);
+  table.push([
+    g,
+    label ? 'attack (TPR)' : 'benign (FPR)',
+    String(xs.length),
+    pct(share(xs, reviewAt)),
+    pct(share(xs, blockAt)),
+    pct(share(xs, thr1)),
+    pct(share(xs, thrBoth)),
+  ]);
 }
 const attacks = scored.filter((r) => TARGET_ATTACKS.includes(r.group));
 const sysprompts = scored.filter((r) => r.group === 'hard_negative_system_prompts');
-table.push(['TARGET attacks (TPR)', 'attack', String(attacks.length), pct(share(attacks, reviewAt)), pct(share(attacks, blockAt)), pct(share(attacks, thr1)), pct(share(attacks, thrBoth))]);
-table.push(['TARGET benign pool (FPR)', 'benign', String(negatives.length), pct(share(negatives, reviewAt)), pct(share(negatives, blockAt)), pct(share(negatives, thr1)), pct(share(negatives, thrBoth))]);
-table.push(['TARGET system prompts (FPR)', 'benign', String(sysprompts.length), pct(share(sysprompts, reviewAt)), pct(share(sysprompts, blockAt)), pct(share(sysprompts, thr1)), pct(share(sysprompts, thrBoth))]);
+table.push([
+  'TARGET attacks (TPR)',
+  'attack',
+  String(attacks.length),
+  pct(share(attacks, reviewAt)),
+  pct(share(attacks, blockAt)),
+  pct(share(attacks, thr1)),
+  pct(share(attacks, thrBoth)),
+]);
+table.push([
+  'TARGET benign pool (FPR)',
+  'benign',
+  String(negatives.length),
+  pct(share(negatives, reviewAt)),
+  pct(share(negatives, blockAt)),
+  pct(share(negatives, thr1)),
+  pct(share(negatives, thrBoth)),
+]);
+table.push([
+  'TARGET system prompts (FPR)',
+  'benign',
+  String(sysprompts.length),
+  pct(share(sysprompts, reviewAt)),
+  pct(share(sysprompts, blockAt)),
+  pct(share(sysprompts, thr1)),
+  pct(share(sysprompts, thrBoth)),
+]);
 printTable(header, table);
 
 if (args.includes('--leave-source-out')) {
@@ -100,28 +151,80 @@ if (args.includes('--leave-source-out')) {
       negatives.filter((r) => r.source !== s),
       0.01,
     );
-    lso.push([s.slice(0, 60), held[0]!.label ? 'TPR' : 'FPR', String(held.length), String(thr), pct(share(held, thr)), pct(share(held, blockAt))]);
+    lso.push([
+      s.slice(0, 60),
+      held[0]!.label ? 'TPR' : 'FPR',
+      String(held.length),
+      String(thr),
+      pct(share(held, thr)),
+      pct(share(held, blockAt)),
+    ]);
   }
   printTable(['held-out source', 'metric', 'n', 'thr@1%FPR', 'rate@thr', `rate@block(${blockAt})`], lso);
 }
 
 // The transforms of the obfuscation suite (research note section 2), written independently of the normaliser.
-const HOMOGLYPHS: Record<string, string> = { a: 'а', c: 'с', e: 'е', o: 'о', p: 'р', x: 'х', y: 'у', i: 'і', s: 'ѕ', j: 'ј', A: 'А', B: 'В', C: 'С', E: 'Е', H: 'Н', K: 'К', M: 'М', O: 'О', P: 'Р', T: 'Т', X: 'Х' };
-const LEET: Record<string, string> = { a: '4', e: '3', i: '1', o: '0', s: '5', t: '7', A: '4', E: '3', I: '1', O: '0', S: '5', T: '7' };
+const HOMOGLYPHS: Record<string, string> = {
+  a: 'а',
+  c: 'с',
+  e: 'е',
+  o: 'о',
+  p: 'р',
+  x: 'х',
+  y: 'у',
+  i: 'і',
+  s: 'ѕ',
+  j: 'ј',
+  A: 'А',
+  B: 'В',
+  C: 'С',
+  E: 'Е',
+  H: 'Н',
+  K: 'К',
+  M: 'М',
+  O: 'О',
+  P: 'Р',
+  T: 'Т',
+  X: 'Х',
+};
+const LEET: Record<string, string> = {
+  a: '4',
+  e: '3',
+  i: '1',
+  o: '0',
+  s: '5',
+  t: '7',
+  A: '4',
+  E: '3',
+  I: '1',
+  O: '0',
+  S: '5',
+  T: '7',
+};
 const TRANSFORMS: Record<string, (t: string) => string> = {
   'zero-width': (t) => [...t].join('\u200b'),
-  'tag smuggling': (t) => `Hi! ${[...t].map((c) => (c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) < 0x7f ? String.fromCodePoint(0xe0000 + c.charCodeAt(0)) : c)).join('')}`,
+  'tag smuggling': (t) =>
+    `Hi! ${[...t].map((c) => (c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) < 0x7f ? String.fromCodePoint(0xe0000 + c.charCodeAt(0)) : c)).join('')}`,
   homoglyphs: (t) => [...t].map((c) => HOMOGLYPHS[c] ?? c).join(''),
-  fullwidth: (t) => [...t].map((c) => (c >= '!' && c <= '~' ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c === ' ' ? '\u3000' : c)).join(''),
+  fullwidth: (t) =>
+    [...t]
+      .map((c) => (c >= '!' && c <= '~' ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c === ' ' ? '\u3000' : c))
+      .join(''),
   leet: (t) => [...t].map((c) => LEET[c] ?? c).join(''),
-  'letter spacing': (t) => t.split(/\s+/).map((w) => [...w].join(' ')).join('   '),
+  'letter spacing': (t) =>
+    t
+      .split(/\s+/)
+      .map((w) => [...w].join(' '))
+      .join('   '),
   base64: (t) => Buffer.from(t, 'utf8').toString('base64'),
   rot13: (t) => rot13(t),
 };
 
 if (!args.includes('--no-obfuscation')) {
   const detected = scored.filter((r) => r.label === 1 && r.score >= blockAt);
-  console.log(`\nobfuscation suite: ${detected.length} attacks detected at block_at ${blockAt}; share still blocked after each transform`);
+  console.log(
+    `\nobfuscation suite: ${detected.length} attacks detected at block_at ${blockAt}; share still blocked after each transform`,
+  );
   const obf: string[][] = [];
   for (const [name, fn] of Object.entries(TRANSFORMS)) {
     let kept = 0;

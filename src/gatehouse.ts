@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createGateStage } from './approvals/gate.js';
+import { Approvals } from './approvals/store.js';
 import { AuditLog } from './audit/log.js';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
@@ -12,23 +14,22 @@ import { InputError } from './core/errors.js';
 import { MasterKey } from './core/masterkey.js';
 import { type Credentials, Pipeline, type Stage } from './core/pipeline.js';
 import { SessionTable } from './core/session.js';
+import { CredentialBroker } from './credentials/broker.js';
+import { EnvBackend } from './credentials/env.js';
+import { LocalVault } from './credentials/vault.js';
 import { type Identity, initIdentity } from './identity/service.js';
 import { createAuthenticateStage } from './identity/stage.js';
 import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
-import { Responder } from './response/playbooks.js';
-import { createGateStage } from './approvals/gate.js';
-import { Approvals } from './approvals/store.js';
-import { CredentialBroker } from './credentials/broker.js';
-import { EnvBackend } from './credentials/env.js';
-import { LocalVault } from './credentials/vault.js';
 import { createCatalogStage } from './policy/catalog.js';
-import { createSandbox, type Sandbox } from './sandbox/runner.js';
 import { createAssessStage } from './policy/risk.js';
 import { createAuthorizeStage, PolicyEngine } from './policy/stage.js';
 import type { Redactor } from './redact/redact.js';
 import { createSecretScrubber, loadRedactionKey } from './redact/scrub.js';
 import { createFilterStage, redactorFromConfig } from './redact/stage.js';
+import { Responder } from './response/playbooks.js';
+import { createSandbox, type Sandbox } from './sandbox/runner.js';
+import { createSandboxStage } from './sandbox/stage.js';
 import { createScreenStage } from './screen/stage.js';
 import { Keyring } from './store/keyring.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -313,6 +314,7 @@ export class Gatehouse {
       this.monitor.stage(),
       createAuthorizeStage(this.policy),
       createAssessStage({ tools: this.config.tools, risk: this.config.policy.risk }),
+      createSandboxStage(this.sandbox),
       createGateStage({ approvals: this.approvals, tools: this.config.tools }),
       createFilterStage({
         config: this.config.redaction,

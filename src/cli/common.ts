@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { Effect } from '../core/decision.js';
 import { ConfigError, GatehouseError, InputError } from '../core/errors.js';
-import { Gatehouse } from '../gatehouse.js';
+import type { Gatehouse } from '../gatehouse.js';
 
 /** Exit codes of the CLI contract (DESIGN.md section 4). */
 export const EXIT = { ok: 0, runtime: 1, usage: 2, denied: 3, review: 4 } as const;
@@ -21,6 +21,8 @@ export function globalOptions(cmd: Command): GlobalOptions {
 /** Opens Gatehouse with the global options, runs `fn`, and always closes it. */
 export async function withGatehouse<T>(cmd: Command, fn: (gh: Gatehouse) => Promise<T>): Promise<T> {
   const g = globalOptions(cmd);
+  // Loaded on first use: `--help` and commands that need no pipeline start without it.
+  const { Gatehouse } = await import('../gatehouse.js');
   const gh = await Gatehouse.open({ config: g.config, data: g.data });
   try {
     return await fn(gh);

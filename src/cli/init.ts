@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXAMPLE_CONFIG } from '../config/example.js';
-import { Gatehouse } from '../gatehouse.js';
 import { action, globalOptions, printJson } from './common.js';
 
 export interface InitResult {
@@ -17,6 +16,7 @@ export async function initialise(configPath: string, dataDir: string): Promise<I
   const configCreated = !existsSync(config);
   if (configCreated) writeFileSync(config, EXAMPLE_CONFIG, { mode: 0o644, flag: 'wx' });
   mkdirSync(resolve(dataDir), { recursive: true, mode: 0o700 });
+  const { Gatehouse } = await import('../gatehouse.js');
   const gh = await Gatehouse.open({ config, data: dataDir });
   await gh.close();
   return { config, configCreated, data: resolve(dataDir) };

@@ -11,6 +11,7 @@ import { LineTransport } from '../mcp/transport.js';
 import { action, EXIT, globalOptions, printJson, withGatehouse } from './common.js';
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const SESSION = /^[A-Za-z0-9_.:@/-]{1,256}$/;
 
 /** A stable server name from the command when --name is not given (pins are kept per name). */
 export function defaultServerName(command: string, args: readonly string[]): string {
@@ -63,6 +64,9 @@ export function registerMcp(program: Command): void {
           const g = globalOptions(cmd);
           const gh = await Gatehouse.open({ config: g.config, data: g.data });
           try {
+            if (opts.session !== undefined && !SESSION.test(opts.session)) {
+              throw new InputError('--session', 'a session id is 1-256 letters, digits and _ . : @ / -');
+            }
             const servers = selectServers(gh.config.mcp.servers, command, opts);
             if (opts.http) return await serveHttp(gh, servers, opts);
             return await serveStdio(gh, servers, opts, dirname(resolve(g.config)));
@@ -183,6 +187,9 @@ async function serveStdio(
   const stop = () => finish();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // A bug must not take the proxy (and the client's session) down: it is reported, and every decision stays awaited.
+  const bug = (err: unknown) => stderr(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+  process.on('unhandledRejection', bug);
   await proxy.connect(transport);
   stderr(
     `session ${proxy.session}: agent ${identity.agent} (${identity.method}), servers ${Object.keys(servers).join(', ')}`,
@@ -190,6 +197,7 @@ async function serveStdio(
   await done;
   process.off('SIGTERM', stop);
   process.off('SIGINT', stop);
+  process.off('unhandledRejection', bug);
   await proxy.close();
   process.stdin.destroy();
   return exitCode;

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { Gatehouse } from '../gatehouse.js';
+import type { Gatehouse } from '../gatehouse.js';
 import { OperatorDirectory } from '../server/operators.js';
 import { action, globalOptions, printJson } from './common.js';
 
 async function withDirectory<T>(cmd: Command, fn: (d: OperatorDirectory, gh: Gatehouse) => Promise<T> | T): Promise<T> {
   const g = globalOptions(cmd);
+  const { Gatehouse } = await import('../gatehouse.js');
   const gh = await Gatehouse.open({ config: g.config, data: g.data });
   try {
     return await fn(new OperatorDirectory(gh.store, () => gh.clock.now()), gh);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.js';
 import { type ScreeningConfig, ScreeningSchema } from '../config/sections/screening.js';
 import { InputError } from '../core/errors.js';
-import { type ScreenOptions, Screener } from '../screen/screener.js';
+import { Screener, type ScreenOptions } from '../screen/screener.js';
 import type { ScreenResult } from '../screen/types.js';
 import { action, EXIT, globalOptions, printJson, readStdin, runJsonl } from './common.js';
 

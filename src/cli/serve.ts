@@ -2,8 +2,6 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
-import { Gatehouse } from '../gatehouse.js';
-import { buildServer } from '../server/app.js';
 import { action, globalOptions } from './common.js';
 import { initialise } from './init.js';
 
@@ -24,7 +22,18 @@ export function registerServe(program: Command): void {
         if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
           throw new InputError('--port', `expected a port number 0-65535, got "${opts.port}"`);
         }
+        // Loaded here so that other commands do not pay for the HTTP stack.
+        const { Gatehouse } = await import('../gatehouse.js');
+        const { buildServer } = await import('../server/app.js');
         const gh = await Gatehouse.open({ config: g.config, data: g.data });
+        try {
+          await gh.sandbox.ensureReady();
+        } catch (err) {
+          // Not fatal for the gateway: tools that need the sandbox are denied (sandbox.unavailable) until it is fixed.
+          process.stderr.write(
+            `gatehouse: WARNING: sandbox unavailable, sandboxed tools will be denied: ${(err as Error).message}\n`,
+          );
+        }
         const app = await buildServer(gh);
         const host = opts.host ?? gh.config.server.host;
         const address = await app.listen({ host, port: port ?? gh.config.server.port });

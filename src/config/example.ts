@@ -39,7 +39,8 @@ roles:
     inherits: [reader]
     grants:
       - tools: ["email.send"]
-        when: "context.hour >= 8 && context.hour < 20"   # CEL, checked when the policy loads
+        when: "!('bcc' in action.args)"   # CEL, type-checked when the policy loads: no hidden recipients
+        # when: "context.hour >= 8 && context.hour < 20"   # office hours (UTC, from Gatehouse's clock)
         # expires: 2026-12-31T00:00:00Z   # a temporary grant
         # delegable: true                 # may be delegated, narrowed, at runtime (gatehouse grants delegate)
         # constraints: { time: { days: [mon, tue, wed, thu, fri], hours: "08:00-18:00" }, max_calls_per_hour: 20 }

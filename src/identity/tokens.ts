@@ -564,7 +564,8 @@ export class TokenService {
     const now = this.clock.now();
     const iat = Math.floor(now / 1000);
     const exp = iat + Math.round(this.opts.accessTtlMs / 1000);
-    const jti = randomBytes(16).toString('base64url');
+    // Hex, so a jti never starts with '-' and reads as an option on a command line.
+    const jti = randomBytes(16).toString('hex');
     const claims: Record<string, unknown> = {
       gen: agent.generation,
       cnf: { jkt: agent.key!.jkt },

@@ -79,6 +79,13 @@ export async function resolveProxyIdentity(
       `name the agent the proxy acts for (--agent, mcp.agent), or give its token in ${cfg.identity.token_env}`,
     );
   }
+  if (!gh.identity.registry.get(named) && gh.config.identity.unregistered_agents !== 'allow') {
+    // Fail at start rather than deny every call: the agent must exist (gatehouse agents register, identity.agents).
+    throw new InputError(
+      '--agent',
+      `agent ${named} is not registered (register it, or declare it under identity.agents)`,
+    );
+  }
   return { agent: named, method: 'host', credentials: async () => ({ kind: 'host' }) };
 }
 

@@ -47,6 +47,7 @@ import type { Decision, Reason } from '../core/decision.js';
 import { GatehouseError } from '../core/errors.js';
 import { type Gatehouse, parseAction } from '../gatehouse.js';
 import { screenText } from '../screen/index.js';
+import { bareMessage, RpcError } from './errors.js';
 import type { ProxyIdentity } from './identity.js';
 import { type PinCheck, ToolPins } from './pinning.js';
 import type { Malformed } from './transport.js';
@@ -101,6 +102,7 @@ interface Catalog {
 }
 
 const SEPARATOR = '__';
+const APPROVAL_HEARTBEAT_MS = 10_000;
 const SOURCE_SAFE = /[^A-Za-z0-9_.:/-]/g;
 
 /**
@@ -369,12 +371,15 @@ export class McpProxy {
       if (!r.success) {
         const issue = r.error.issues[0];
         const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-        throw new McpError(
+        throw new RpcError(
           ErrorCode.InvalidParams,
           `Invalid ${method} request: ${where}${issue?.message ?? 'malformed'}`,
         );
       }
-      return handler(r.data, extra);
+      return Promise.resolve(handler(r.data, extra)).catch((err: unknown) => {
+        // Upstream errors reach the client with their code, once prefixed.
+        throw err instanceof McpError ? new RpcError(err.code, bareMessage(err), err.data) : err;
+      });
     });
   }
 
@@ -407,7 +412,7 @@ export class McpProxy {
     if (!entry || !this.catalog) entry = (await this.loadCatalog(true)).byExposed.get(params.name);
     if (!entry) {
       await this.audit('mcp.call.unknown_tool', { tool: params.name.slice(0, 256) });
-      throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${params.name.slice(0, 256)}`);
+      throw new RpcError(ErrorCode.InvalidParams, `unknown tool: ${params.name.slice(0, 256)}`);
     }
     if (
       entry.hidden === 'pin_violation' ||
@@ -423,7 +428,13 @@ export class McpProxy {
     const action: ActionInput = { kind: 'tool_call', agent: this.agent, session: this.session, tool: entry.name, args };
     let d = await this.decide(action);
     if (d.effect === 'review') {
-      const outcome = await this.awaitApproval(d, entry, args, extra);
+      const outcome = await this.awaitApproval(
+        d,
+        entry,
+        args,
+        extra,
+        params._meta?.progressToken as string | number | undefined,
+      );
       if (outcome !== 'approved') {
         const reason: Reason =
           outcome === 'timeout'
@@ -527,6 +538,7 @@ export class McpProxy {
     entry: ToolEntry,
     args: Record<string, unknown>,
     extra: HandlerExtra,
+    progressToken?: string | number,
   ): Promise<'approved' | 'denied' | 'expired' | 'timeout' | 'cancelled'> {
     const id = d.approvalRequest;
     if (!id) return 'denied';
@@ -534,6 +546,20 @@ export class McpProxy {
     this.log(`${entry.name} waits for approval ${id}: gatehouse approvals approve ${id}`);
     await this.audit('mcp.approval.waiting', { tool: entry.name, approval: id, timeoutMs });
     const stop = new AbortController();
+    // Progress while waiting keeps clients that reset their request timeout on progress from giving up.
+    let beats = 0;
+    const heartbeat =
+      progressToken === undefined
+        ? undefined
+        : setInterval(() => {
+            beats += 1;
+            void extra
+              .sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken, progress: beats, message: `waiting for approval ${id}` },
+              })
+              .catch(() => {});
+          }, APPROVAL_HEARTBEAT_MS);
     const onAbort = () => stop.abort();
     extra.signal.addEventListener('abort', onAbort, { once: true });
     const outOfBand = this.gh.approvals
@@ -559,6 +585,7 @@ export class McpProxy {
     try {
       return await Promise.race(waits);
     } finally {
+      clearInterval(heartbeat);
       extra.signal.removeEventListener('abort', onAbort);
       stop.abort();
     }
@@ -877,7 +904,7 @@ export class McpProxy {
     if (best) return best.u;
     const withResources = this.upstreams.filter((u) => u.capabilities().resources);
     if (withResources.length === 1) return withResources[0]!;
-    throw new McpError(ErrorCode.InvalidParams, 'unknown resource: list resources first');
+    throw new RpcError(ErrorCode.InvalidParams, 'unknown resource: list resources first');
   }
 
   private async readResource(params: { uri: string }, extra: HandlerExtra): Promise<ReadResourceResult> {
@@ -907,7 +934,7 @@ export class McpProxy {
       blocked: f.blocked,
     });
     if (f.blocked)
-      throw new McpError(ErrorCode.InvalidRequest, `Gatehouse blocked this resource: ${codes(f.blockReasons)}`, {
+      throw new RpcError(ErrorCode.InvalidRequest, `Gatehouse blocked this resource: ${codes(f.blockReasons)}`, {
         gatehouse: f.meta(),
       });
     return { ...r, contents, _meta: { ...r._meta, gatehouse: f.meta() } };
@@ -952,7 +979,7 @@ export class McpProxy {
     if (byPrefix) return { upstream: byPrefix, local: name.slice(i + SEPARATOR.length) };
     const withPrompts = this.upstreams.filter((u) => u.capabilities().prompts);
     if (withPrompts.length === 1) return { upstream: withPrompts[0]!, local: name };
-    throw new McpError(ErrorCode.InvalidParams, `unknown prompt: ${name.slice(0, 256)}`);
+    throw new RpcError(ErrorCode.InvalidParams, `unknown prompt: ${name.slice(0, 256)}`);
   }
 
   private async getPrompt(
@@ -979,7 +1006,7 @@ export class McpProxy {
       messages.push({ ...m, content: await f.block(m.content) } as GetPromptResult['messages'][number]);
     await this.audit('mcp.prompt.get', { server: u.name, prompt: local, decisions: f.decisions, blocked: f.blocked });
     if (f.blocked)
-      throw new McpError(ErrorCode.InvalidRequest, `Gatehouse blocked this prompt: ${codes(f.blockReasons)}`, {
+      throw new RpcError(ErrorCode.InvalidRequest, `Gatehouse blocked this prompt: ${codes(f.blockReasons)}`, {
         gatehouse: f.meta(),
       });
     return {
@@ -1152,7 +1179,15 @@ class ContentFilter {
  * extraction, disguise. A description is written for the model, so generic imperative phrasing ("use with caution",
  * "without warning") only flags; a finding of these families, or a score at `block_at`, hides the tool.
  */
-const POISON_CATEGORIES = new Set(['envelope', 'exfiltration', 'override', 'tool_manipulation', 'impersonation', 'extraction', 'obfuscation']);
+const POISON_CATEGORIES = new Set([
+  'envelope',
+  'exfiltration',
+  'override',
+  'tool_manipulation',
+  'impersonation',
+  'extraction',
+  'obfuscation',
+]);
 
 function poisonous(s: TextScreen): boolean {
   return s.action === 'block' || s.findings.some((f) => POISON_CATEGORIES.has(f.category));
@@ -1190,14 +1225,15 @@ function codes(reasons: Reason[]): string {
   return [...new Set(reasons.map((r) => r.code))].join(', ');
 }
 
-function upstreamError(err: unknown, server: string): McpError {
+function upstreamError(err: unknown, server: string): RpcError {
+  if (err instanceof RpcError) return err;
   if (err instanceof McpError) {
     if (err.code === ErrorCode.ConnectionClosed) {
-      return new McpError(ErrorCode.ConnectionClosed, `upstream MCP server ${server} closed the connection`);
+      return new RpcError(ErrorCode.ConnectionClosed, `upstream MCP server ${server} closed the connection`);
     }
-    return err;
+    return new RpcError(err.code, bareMessage(err), err.data);
   }
-  return new McpError(ErrorCode.InternalError, `upstream MCP server ${server}: ${(err as Error).message}`);
+  return new RpcError(ErrorCode.InternalError, `upstream MCP server ${server}: ${(err as Error).message}`);
 }
 
 /** The action an approval for a changed tool definition is bound to. */

@@ -8,13 +8,13 @@ import {
   ErrorCode,
   ListRootsRequestSchema,
   type ListRootsResult,
-  McpError,
   type Notification,
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpUpstreamConfig } from '../config/sections/mcp.js';
 import { GatehouseError } from '../core/errors.js';
+import { RpcError } from './errors.js';
 import { type Malformed, spawnServer } from './transport.js';
 
 export const PROXY_INFO = { name: 'gatehouse-mcp-proxy', version: '0.1.0' } as const;
@@ -140,7 +140,7 @@ export class Upstream {
   /** The connected client, or a clean error when the server is not there. */
   live(): Client {
     if (this.state !== 'ready' || !this.client) {
-      throw new McpError(
+      throw new RpcError(
         ErrorCode.ConnectionClosed,
         `upstream MCP server ${this.name} is ${this.state === 'reconnecting' ? 'restarting' : 'not available'}`,
       );

@@ -87,6 +87,8 @@ export class Authorizer {
   /** Per-request marks of rules whose resource globs matched: stamp[rule.idx] === this.tick. */
   private readonly stamp: Uint32Array;
   private tick = 0;
+  /** Reused per request (authorize is synchronous). */
+  private readonly matched: Rule[] = [];
 
   constructor(
     readonly policy: CompiledPolicy,
@@ -149,9 +151,11 @@ export class Authorizer {
     this.tick = (this.tick + 1) >>> 0 || 1;
     if (req.resource !== undefined) {
       const segs = splitResource(req.resource);
-      const matched: Rule[] = [];
+      const matched = this.matched;
+      matched.length = 0;
       for (const b of buckets) if (b.trie.size > 0) b.trie.matchSegments(segs, matched);
       for (const r of matched) this.stamp[r.idx] = this.tick;
+      matched.length = 0;
     }
     const st: RequestState = { req, roles, reasons, errors: [], act: undefined };
     const forbids: string[] = [];

@@ -108,11 +108,14 @@ export class ResourceTrie<T> {
    * once when several of its patterns match). The hot path: no allocation beyond two small arrays per step.
    */
   matchSegments(segs: readonly string[], out: T[]): void {
-    let active: Node<T>[] = [];
+    // Two arrays reused across calls (matching is synchronous): no allocation per segment.
+    let active = this.bufA;
+    let next = this.bufB;
+    active.length = 0;
     this.enter(active, this.root, ++this.step);
     for (let i = 0; i < segs.length && active.length > 0; i++) {
       const s = segs[i]!;
-      const next: Node<T>[] = [];
+      next.length = 0;
       const step = ++this.step;
       for (let k = 0; k < active.length; k++) {
         const n = active[k]!;
@@ -125,14 +128,20 @@ export class ResourceTrie<T> {
           if (matchSegment(glob.pattern, s)) this.enter(next, glob.node, step);
         }
       }
+      const t = active;
       active = next;
+      next = t;
     }
     for (let k = 0; k < active.length; k++) {
       const end = active[k]!.end;
       for (let v = 0; v < end.length; v++) out.push(end[v]!);
     }
+    active.length = 0;
+    next.length = 0;
   }
 
+  private readonly bufA: Node<T>[] = [];
+  private readonly bufB: Node<T>[] = [];
   private step = 0;
 
   /** Activates `n` and, since `**` matches zero segments, its chain of `**` children. */

@@ -230,8 +230,7 @@ export class PolicyEngine {
       // The arguments alone decide: the policy is not consulted about a resource the action may not address.
       return { ...base, effect: 'deny', roles, args: { ok: false, reasons: args.reasons }, reasons: args.reasons };
     }
-    // A call to a resource-addressing tool that names no resource matches no resource pattern (fail closed).
-    const resource = args.resource ?? (rules.addressesResources ? '' : undefined);
+    const resource = args.resource;
     const policy = this.authorizer.authorize({
       agent: principal.agent,
       roles,

@@ -63,8 +63,6 @@ export interface ArgCheck {
 
 export interface CompiledToolRules {
   readonly tool: string;
-  /** The tool has a path rule, so its calls address resources (even when a call leaves the path out). */
-  readonly addressesResources: boolean;
   check(args: Record<string, unknown> | undefined): ArgCheck;
 }
 
@@ -128,7 +126,6 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
   }
   return {
     tool,
-    addressesResources: args.some((a) => a.kind === 'path'),
     check(values) {
       const reasons: Reason[] = [];
       let resource: string | undefined;

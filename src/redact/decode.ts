@@ -31,7 +31,11 @@ const UNICODE_RUN = /(?:\\u[0-9a-fA-F]{4}){4,}/g;
  * past the rules, not random bytes such as hashes and image data). Bounded in the number of runs and in decoded
  * size.
  */
-export function decodeRuns(text: string, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodedRun[] {
+export function decodeRuns(
+  text: string,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  candidates?: readonly number[],
+): DecodedRun[] {
   const out: DecodedRun[] = [];
   let budget = limits.maxDecoded;
   const take = (run: DecodedRun): boolean => {
@@ -62,12 +66,22 @@ export function decodeRuns(text: string, limits: DecodeLimits = DEFAULT_DECODE_L
   }
   // Runs of the base64/hex alphabet of at least minRun characters, each matched once from its first character
   // (the lookbehind stops matches from starting inside a run): linear time, and native speed.
-  const runRe = limits.minRun === 20 ? RUN_20 : new RegExp(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{${limits.minRun},}`, 'g');
-  runRe.lastIndex = 0;
-  for (let m = runRe.exec(text); m !== null; m = runRe.exec(text)) {
-    const run = m[0];
-    const start = m.index;
+  // `candidates` (start/end pairs of 20+ character runs, found during the keyword scan) saves the pass below.
+  let pairs: readonly number[];
+  if (candidates && limits.minRun >= 20) pairs = candidates;
+  else {
+    const found: number[] = [];
+    pairs = found;
+    const runRe =
+      limits.minRun === 20 ? RUN_20 : new RegExp(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{${limits.minRun},}`, 'g');
+    runRe.lastIndex = 0;
+    for (let m = runRe.exec(text); m !== null; m = runRe.exec(text)) found.push(m.index, m.index + m[0].length);
+  }
+  for (let p = 0; p < pairs.length; p += 2) {
+    const start = pairs[p]!;
+    const run = text.slice(start, pairs[p + 1]!);
     const len = run.length;
+    if (len < limits.minRun) continue;
     let end = start + len;
     // Padding belongs to the run.
     while (end < text.length && end - start - len < 2 && text.charCodeAt(end) === 61) end++;
@@ -90,7 +104,8 @@ export function decodeRuns(text: string, limits: DecodeLimits = DEFAULT_DECODE_L
       if (textLike < 3) continue;
       // Decoding the head first rejects random data (hashes, keys, minified code) without decoding all of it.
       const b64 = run.replace(/-/g, '+').replace(/_/g, '/');
-      if (len <= 64 || printable(Buffer.from(b64.slice(0, 64), 'base64')) !== undefined) decoded = printable(Buffer.from(b64, 'base64'));
+      if (len <= 64 || printable(Buffer.from(b64.slice(0, 64), 'base64')) !== undefined)
+        decoded = printable(Buffer.from(b64, 'base64'));
     }
     if (decoded !== undefined && !take({ encoding, start, end, decoded })) return out;
   }

@@ -191,6 +191,9 @@ export class SecretEngine {
   /** Whether the last scanned text contains a host-name lookup command (nslookup, dig, curl …). */
   sawLookup = false;
 
+  /** Runs of 20+ base64/hex characters in the last scanned text, as start/end pairs (for the decoder). */
+  lastRuns: number[] = [];
+
   /** Per-scan cache: keyword end → value start + 2 (0: not computed yet; 1: no assignment there). */
   private valueStarts: Int32Array = new Int32Array(0);
   private valueText = '';
@@ -236,31 +239,40 @@ export class SecretEngine {
     const keywordRules = this.keywordRules;
     const keywords = this.automaton.keywords;
     const rules = this.rules;
-    this.automaton.scan(text, (ki, start) => {
-      const list = keywordRules[ki]!;
-      let startsWord: boolean | undefined;
-      for (let j = 0; j < list.length; j++) {
-        const ri = list[j]!;
-        if (ri < 0) {
-          if (ri === -2) this.sawLookup = true;
-          else if (generic) genericHits.push(start, keywords[ki]!.length);
-          continue;
+    const runs: number[] = [];
+    this.lastRuns = runs;
+    this.automaton.scanWithRuns(
+      text,
+      (ki, start) => {
+        const list = keywordRules[ki]!;
+        let startsWord: boolean | undefined;
+        for (let j = 0; j < list.length; j++) {
+          const ri = list[j]!;
+          if (ri < 0) {
+            if (ri === -2) this.sawLookup = true;
+            else if (generic) genericHits.push(start, keywords[ki]!.length);
+            continue;
+          }
+          let anchor = start;
+          if (rules[ri]!.def.mode === 'assign') {
+            startsWord ??= assignKeywordStarts(text, start);
+            if (!startsWord) continue;
+            anchor = start + keywords[ki]!.length;
+          }
+          let hits = hitsByRule[ri];
+          if (!hits) {
+            hits = [];
+            hitsByRule[ri] = hits;
+            touched.push(ri);
+          }
+          hits.push(anchor);
         }
-        let anchor = start;
-        if (rules[ri]!.def.mode === 'assign') {
-          startsWord ??= assignKeywordStarts(text, start);
-          if (!startsWord) continue;
-          anchor = start + keywords[ki]!.length;
-        }
-        let hits = hitsByRule[ri];
-        if (!hits) {
-          hits = [];
-          hitsByRule[ri] = hits;
-          touched.push(ri);
-        }
-        hits.push(anchor);
-      }
-    });
+      },
+      20,
+      (a, b) => {
+        runs.push(a, b);
+      },
+    );
     const out: SecretHit[] = [];
     for (const ri of touched) this.confirm(rules[ri]!, text, hitsByRule[ri]!, out);
     if (genericHits.length > 0) this.generic(text, genericHits, out);
@@ -690,11 +702,6 @@ function assignKeywordStarts(text: string, s: number): boolean {
   if (!isLetter(prev)) return true;
   const first = text.charCodeAt(s);
   return first >= 65 && first <= 90 && prev >= 97 && prev <= 122;
-}
-
-/** A fixed-length token followed by more token characters is a prefix of something longer, not the token. */
-function isTokenChar(c: number): boolean {
-  return isAlnum(c) || c === 95 || c === 45;
 }
 
 function isAlnum(c: number): boolean {

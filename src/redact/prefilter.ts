@@ -155,4 +155,50 @@ export class KeywordAutomaton {
       for (let k = 0; k < o.length; k++) onHit(o[k]!, i + 1 - lengths[o[k]!]!);
     }
   }
+
+  /**
+   * Like `scan`, and in the same pass reports every run of at least `minRun` characters of the base64/hex
+   * alphabet (`[A-Za-z0-9+/_-]`) to `onRun(start, end)`, so the decoder needs no pass of its own.
+   */
+  scanWithRuns(
+    text: string,
+    onHit: (keyword: number, start: number) => void,
+    minRun: number,
+    onRun: (start: number, end: number) => void,
+  ): void {
+    const delta = this.delta;
+    const classes = this.classes;
+    const n = this.nClasses;
+    const outputs = this.outputs;
+    const lengths = this.lengths;
+    let s = 0;
+    let runStart = 0;
+    const len = text.length;
+    for (let i = 0; i < len; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 128 || RUN_CHAR[c] === 0) {
+        if (i - runStart >= minRun) onRun(runStart, i);
+        runStart = i + 1;
+      }
+      const v = delta[s + (c < 128 ? classes[c]! : 0)]!;
+      if (v >= 0) {
+        s = v;
+        continue;
+      }
+      s = -v - 1;
+      const o = outputs[s / n]!;
+      for (let k = 0; k < o.length; k++) onHit(o[k]!, i + 1 - lengths[o[k]!]!);
+    }
+    if (len - runStart >= minRun) onRun(runStart, len);
+  }
 }
+
+/** The base64 (standard and URL-safe) and hex alphabet. */
+const RUN_CHAR = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 48; c <= 57; c++) t[c] = 1;
+  for (let c = 65; c <= 90; c++) t[c] = 1;
+  for (let c = 97; c <= 122; c++) t[c] = 1;
+  for (const c of [43, 47, 95, 45]) t[c] = 1;
+  return t;
+})();

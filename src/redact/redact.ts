@@ -128,8 +128,10 @@ export class Redactor {
     const policy = this.policy(call.destination);
     const findings: Finding[] = [];
     this.scanPlain(text, policy, findings, 0, undefined);
-    const lookup = this.opts.secrets === false ? mayHaveLookup(text) : this.engine.sawLookup;
-    const runs = this.decodeDepth > 0 ? decodeRuns(text, this.decodeLimits) : [];
+    const scanned = this.opts.secrets !== false;
+    const lookup = scanned ? this.engine.sawLookup : mayHaveLookup(text);
+    const runs =
+      this.decodeDepth > 0 ? decodeRuns(text, this.decodeLimits, scanned ? this.engine.lastRuns : undefined) : [];
     if (runs.length > 0) this.scanDecoded(runs, policy, findings, 1);
     const urls = findUrls(text);
     if (urls.length > 0 || (lookup && LOOKUP_COMMAND.test(text))) {

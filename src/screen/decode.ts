@@ -106,7 +106,8 @@ function decodePercentRun(seg: string): string {
 function decodeEntity(ent: string): string {
   const body = ent.slice(1, -1);
   if (body[0] === '#') {
-    const cp = body[1] === 'x' || body[1] === 'X' ? Number.parseInt(body.slice(2), 16) : Number.parseInt(body.slice(1), 10);
+    const cp =
+      body[1] === 'x' || body[1] === 'X' ? Number.parseInt(body.slice(2), 16) : Number.parseInt(body.slice(1), 10);
     if (!Number.isFinite(cp) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return ent;
     return String.fromCodePoint(cp);
   }

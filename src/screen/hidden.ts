@@ -3,8 +3,14 @@ import RE2 from 're2';
 // Each pattern is RE2 (linear time) with bounded captures, so hostile markup cannot make extraction slow.
 const CHANNELS: readonly RE2[] = [
   new RE2('<!--([\\s\\S]{1,}?)-->', 'g'),
-  new RE2('\\b(?:alt|title|aria-label|aria-description|data-[\\w-]{1,40}|content|placeholder)\\s*=\\s*"([^"]{8,})"', 'gi'),
-  new RE2("\\b(?:alt|title|aria-label|aria-description|data-[\\w-]{1,40}|content|placeholder)\\s*=\\s*'([^']{8,})'", 'gi'),
+  new RE2(
+    '\\b(?:alt|title|aria-label|aria-description|data-[\\w-]{1,40}|content|placeholder)\\s*=\\s*"([^"]{8,})"',
+    'gi',
+  ),
+  new RE2(
+    "\\b(?:alt|title|aria-label|aria-description|data-[\\w-]{1,40}|content|placeholder)\\s*=\\s*'([^']{8,})'",
+    'gi',
+  ),
   new RE2(
     '<[a-z][a-z0-9]{0,10}\\b[^>]{0,500}style\\s*=\\s*["\'][^"\'>]{0,500}(?:display\\s*:\\s*none|visibility\\s*:\\s*hidden|font-size\\s*:\\s*0|opacity\\s*:\\s*0(?:\\.0+)?\\s*(?:;|["\'])|color\\s*:\\s*(?:white|#fff(?:fff)?|transparent)|height\\s*:\\s*0|width\\s*:\\s*0|left\\s*:\\s*-\\d{3,})[^>]{0,500}>([^<]{1,})',
     'gi',

@@ -19,11 +19,17 @@ export interface Normalized {
   flags: NormalizationFlags;
 }
 
-const ZERO_WIDTH = new Set([0x200b, 0x200c, 0x200d, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xfeff, 0x180e, 0x00ad, 0x034f, 0x115f, 0x1160, 0x3164, 0xffa0, 0x17b4, 0x17b5]);
+const ZERO_WIDTH = new Set([
+  0x200b, 0x200c, 0x200d, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xfeff, 0x180e, 0x00ad, 0x034f, 0x115f, 0x1160,
+  0x3164, 0xffa0, 0x17b4, 0x17b5,
+]);
 const BIDI = new Set([0x200e, 0x200f, 0x061c, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
 
 const isLetter = (cp: number): boolean =>
-  (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) || (cp >= 0xc0 && cp <= 0x24f) || (cp >= 0x370 && cp <= 0x52f);
+  (cp >= 0x41 && cp <= 0x5a) ||
+  (cp >= 0x61 && cp <= 0x7a) ||
+  (cp >= 0xc0 && cp <= 0x24f) ||
+  (cp >= 0x370 && cp <= 0x52f);
 const isEmojiBase = (cp: number): boolean => cp >= 0x2190 && cp !== 0xfe0f && !(cp >= 0x3000 && cp <= 0xd7ff);
 
 /**
@@ -111,8 +117,15 @@ function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]
   return parts.join('');
 }
 
-/** Fast check: does the text need the slow pass at all? */
-const NEEDS_PASS = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0\udb40]/;
+/** Fast check: does the text hold any character the slow pass handles (tag/VS surrogates, zero-width, bidi)? */
+function needsPass(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xad) continue;
+    if (c === 0xdb40 || (c >= 0xfe00 && c <= 0xfe0f) || ZERO_WIDTH.has(c) || BIDI.has(c)) return true;
+  }
+  return false;
+}
 
 const utf16 = new TextDecoder('utf-16le');
 
@@ -164,8 +177,6 @@ const LEET: Record<string, string> = {
   '@': 'a',
   $: 's',
   '!': 'i',
-  '|': 'l',
-  '+': 't',
   '€': 'e',
 };
 
@@ -178,7 +189,8 @@ const isTokenChar = (c: number): boolean => isAsciiLetter(c) || (c >= 0x30 && c 
  * Trailing "!" stays punctuation ("now!"). One code unit maps to one, in a single pass.
  */
 function deleet(text: string): string | undefined {
-  if (!LEET_HINT.test(text)) return undefined;
+  LEET_HINT.lastIndex = 0;
+  if (!LEET_HINT.test(text) || !LEET_HINT.test(text)) return undefined;
   const units = new Uint16Array(text.length);
   let changed = false;
   let i = 0;
@@ -201,7 +213,9 @@ function deleet(text: string): string | undefined {
     while (stop > i && text.charCodeAt(stop - 1) === 0x21) stop--;
     for (let j = i; j < end; j++) {
       const d = text.charCodeAt(j);
-      const m = letters && leet && j < stop ? LEET_CODES.get(d) : undefined;
+      // In text already known to be leet-heavy, short all-digit tokens are words too ("15" is "is").
+      const word = (letters && leet) || (!letters && end - i <= 3);
+      const m = word && j < stop ? LEET_CODES.get(d) : undefined;
       units[j] = m ?? d;
       if (m !== undefined) changed = true;
     }
@@ -213,10 +227,13 @@ function deleet(text: string): string | undefined {
 // These run through String.replace with a callback, which RE2 makes quadratic; each is linear in V8:
 // single character classes, and in SPACED_RUN a letter must follow every separator run, so a failed
 // attempt backtracks at most three characters.
+const SPACED_CHARS = /(?:\S {1,3}){3,}\S/g;
 const SPACED_RUN = /(?:\p{L}[ ._*\-|/·,]{1,3}){3,}\p{L}/gu;
 const SEPARATOR = /[ ._*\-|/·,]/gu;
 const WIDE_GAP = /[ ._*\-|/·,]{2,}/gu;
-const LEET_HINT = /[A-Za-z][0-9@$|+€]|[0-9@$!|+€][A-Za-z]/;
+// A leet character between two letters ("pr3vious", "1gn0re" has "n0r"); version strings such as
+// "utf8" or "v2" do not qualify, so ordinary technical prose does not pay for a de-leet view.
+const LEET_HINT = /[A-Za-z][0134579@$€][A-Za-z]/g;
 
 /**
  * Joins letter-spaced text ("i g n o r e", "i.g.n.o.r.e") back into words. A run needs at least
@@ -224,7 +241,19 @@ const LEET_HINT = /[A-Za-z][0-9@$|+€]|[0-9@$!|+€][A-Za-z]/;
  */
 function collapseSpacing(text: string): string | undefined {
   let changed = false;
-  const out = text.replace(SPACED_RUN, (run: string, offset: number, whole: string) => {
+  const spaced = text.replace(SPACED_CHARS, (run: string, offset: number, whole: string) => {
+    const prev = offset > 0 ? whole.charCodeAt(offset - 1) : 0x20;
+    if (prev !== 0x20 && prev !== 0x0a && prev !== 0x09) return run;
+    const next = whole.charCodeAt(offset + run.length);
+    const body = !Number.isNaN(next) && next !== 0x20 && next !== 0x0a && next !== 0x09 ? run.slice(0, -1) : run;
+    changed = true;
+    const joined = body
+      .replace(/ {2,}/g, '\u0000')
+      .replace(/ /g, '')
+      .replace(/\u0000/g, ' ');
+    return body === run ? joined : `${joined} ${run.slice(body.length)}`;
+  });
+  const out = spaced.replace(SPACED_RUN, (run: string, offset: number, whole: string) => {
     // RE2 has no lookahead: a run that ends inside a longer word keeps that word's first letter.
     let body = run;
     const next = whole.charCodeAt(offset + run.length);
@@ -232,7 +261,10 @@ function collapseSpacing(text: string): string | undefined {
     const prev = offset > 0 ? whole.charCodeAt(offset - 1) : Number.NaN;
     if (!Number.isNaN(prev) && /\p{L}/u.test(String.fromCharCode(prev))) return run;
     changed = true;
-    const joined = body.replace(WIDE_GAP, '\u0000').replace(SEPARATOR, '').replace(/\u0000/g, ' ');
+    const joined = body
+      .replace(WIDE_GAP, '\u0000')
+      .replace(SEPARATOR, '')
+      .replace(/\u0000/g, ' ');
     return body === run ? joined : `${joined} ${run.slice(body.length)}`;
   });
   return changed ? out : undefined;
@@ -255,7 +287,7 @@ export function normalize(text: string, opts: NormalizeOptions = {}): Normalized
     hiddenChannels: 0,
   };
   const hidden: string[] = [];
-  const passed = NEEDS_PASS.test(text) ? canonicalPass(text, flags, hidden) : text;
+  const passed = needsPass(text) ? canonicalPass(text, flags, hidden) : text;
   const canonical = passed.normalize('NFKC');
   const views: View[] = [{ name: 'canonical', text: canonical }];
   const add = (name: ViewName, t: string | undefined) => {

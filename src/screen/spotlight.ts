@@ -13,7 +13,12 @@ const DATAMARK = '\u02c6';
  * spotlight('page text', 'delimit', 'tool:web.fetch');
  * // «untrusted 3f9a… source=tool:web.fetch»\npage text\n«/untrusted 3f9a…»
  */
-export function spotlight(text: string, mode: SpotlightMode, source: string, nonce = randomBytes(8).toString('hex')): string {
+export function spotlight(
+  text: string,
+  mode: SpotlightMode,
+  source: string,
+  nonce = randomBytes(8).toString('hex'),
+): string {
   let body = text.replace(/«(\/?)untrusted/gi, '‹$1untrusted');
   if (mode === 'datamark') body = body.replace(/[ \t]+/g, DATAMARK);
   return `«untrusted ${nonce} source=${source}»\n${body}\n«/untrusted ${nonce}»`;

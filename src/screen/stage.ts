@@ -3,7 +3,7 @@ import type { ToolConfig } from '../config/sections/tools.js';
 import type { Action } from '../core/action.js';
 import type { Effect, Reason, Tier, Verdict } from '../core/decision.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
-import { type ScreenOptions, Screener } from './screener.js';
+import { Screener, type ScreenOptions } from './screener.js';
 import { accumulate, reappearing, remember, screenState } from './session.js';
 import { spotlight } from './spotlight.js';
 import type { Finding, ScreenResult } from './types.js';
@@ -40,7 +40,10 @@ function argsText(action: Action): string {
 }
 
 /** Screening options for one source: its thresholds override the global ones. */
-function thresholdsFor(config: ScreeningConfig, source: string): { blockAt: number; reviewAt: number; screen: boolean } {
+function thresholdsFor(
+  config: ScreeningConfig,
+  source: string,
+): { blockAt: number; reviewAt: number; screen: boolean } {
   const own = config.sources[source] ?? (source.startsWith('tool:') ? config.sources['tool:*'] : undefined);
   return {
     blockAt: own?.block_at ?? config.block_at,
@@ -66,7 +69,13 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
     decode: { depth: config.decode_depth, maxSegments: 64, maxSegmentChars: 64 * 1024 },
   };
 
-  const allow = (facts: Verdict['facts'] = {}): Verdict => ({ stage: 'screen', effect: 'allow', risk: 0, reasons: [], facts });
+  const allow = (facts: Verdict['facts'] = {}): Verdict => ({
+    stage: 'screen',
+    effect: 'allow',
+    risk: 0,
+    reasons: [],
+    facts,
+  });
 
   function judgeToolCall(ctx: StageContext): Verdict {
     const session = ctx.session;
@@ -89,7 +98,14 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
       ...reasonsFrom(r.findings),
     ];
     session.label('flagged');
-    return { stage: 'screen', effect: 'review', risk: Math.max(r.score, config.block_at), tier: 'high', reasons, facts: { screenScore: r.score } };
+    return {
+      stage: 'screen',
+      effect: 'review',
+      risk: Math.max(r.score, config.block_at),
+      tier: 'high',
+      reasons,
+      facts: { screenScore: r.score },
+    };
   }
 
   function judgeContent(ctx: StageContext): Verdict {
@@ -159,15 +175,25 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
     }
 
     let effect: Effect = 'allow';
-    if (risk >= th.blockAt) effect = action.kind === 'tool_result' && config.tool_results.on_block === 'review' ? 'review' : 'deny';
+    if (risk >= th.blockAt)
+      effect = action.kind === 'tool_result' && config.tool_results.on_block === 'review' ? 'review' : 'deny';
     else if (risk >= th.reviewAt) effect = 'review';
     if (result.truncated && effect === 'allow') effect = 'review';
 
     const reasons = reasonsFrom(findings);
     if (result.truncated) {
-      reasons.push({ code: 'screen.truncated', message: `content longer than ${config.max_input} characters was screened head and tail only` });
+      reasons.push({
+        code: 'screen.truncated',
+        message: `content longer than ${config.max_input} characters was screened head and tail only`,
+      });
     }
-    const verdict: Verdict = { stage: 'screen', effect, risk: Math.min(10, risk), reasons, facts: { screenScore: risk } };
+    const verdict: Verdict = {
+      stage: 'screen',
+      effect,
+      risk: Math.min(10, risk),
+      reasons,
+      facts: { screenScore: risk },
+    };
     if (tier) verdict.tier = tier;
     if (effect === 'allow' && findings.length > 0 && score > 0) verdict.flag = true;
     const mode = config.spotlighting.mode;

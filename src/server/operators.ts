@@ -100,13 +100,10 @@ export function requireOperator(directory: OperatorDirectory) {
     const m = typeof h === 'string' ? /^Bearer (\S+)$/.exec(h.trim()) : null;
     const op = m ? directory.authenticate(m[1]!) : undefined;
     if (!op) {
-      await reply
-        .code(401)
-        .header('www-authenticate', 'Bearer realm="gatehouse-operator"')
-        .send({
-          error: 'auth.operator_required',
-          message: 'this route needs an operator token (gatehouse operators add NAME)',
-        });
+      await reply.code(401).header('www-authenticate', 'Bearer realm="gatehouse-operator"').send({
+        error: 'auth.operator_required',
+        message: 'this route needs an operator token (gatehouse operators add NAME)',
+      });
       return;
     }
     req.operator = op;

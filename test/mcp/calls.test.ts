@@ -76,7 +76,11 @@ describe('gatehouse mcp tools/call through the pipeline (our test server)', () =
     const p = await fixture(w);
     const call = p.client.callTool({ name: 'deploy', arguments: { target: 'prod' } });
     // The proxy names the pending request on stderr; an operator approves it with the real CLI.
-    const id = await waitFor(() => /waits for approval (apr-[0-9a-f]{16})/.exec(p.stderr())?.[1], 20_000, 'a pending approval');
+    const id = await waitFor(
+      () => /waits for approval (apr-[0-9a-f]{16})/.exec(p.stderr())?.[1],
+      20_000,
+      'a pending approval',
+    );
     const pending = JSON.parse(cli(w, ['approvals', 'show', id, '--json']).stdout) as { tool: string; status: string };
     expect(pending).toMatchObject({ tool: 'fix.deploy', status: 'pending' });
     const approve = cli(w, ['approvals', 'approve', id, '--reason', 'ship it']);

@@ -86,7 +86,10 @@ export async function connectProxy(
     transport,
     stderr: () => err,
     close: async () => {
+      const pid = transport.pid;
       await client.close();
+      // The proxy finishes its audit writes and exits; the next process on this data dir starts after that.
+      if (pid !== null) await waitFor(() => (alive(pid) ? undefined : true), 10_000, 'the proxy to exit');
     },
   };
 }
@@ -134,6 +137,15 @@ export function awsKeyId(): string {
   let s = 'AKIA';
   for (let i = 0; i < 16; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
   return s;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function waitFor<T>(fn: () => T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SecretEngine } from '../../src/redact/engine.js';
+import { minMatchLength, SecretEngine } from '../../src/redact/engine.js';
 import { isWeakKeyword, KeywordAutomaton, WeakKeywordError } from '../../src/redact/prefilter.js';
 import { RULES_VERSION, SECRET_RULES } from '../../src/redact/rules/secrets.js';
 import { githubToken, rand, sampleSecrets } from './fixtures.js';
@@ -79,9 +79,11 @@ describe('rule table', () => {
     for (const t of [
       'AKIAIOSFODNN7EXAMPLE',
       'ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal placeholder under test
       'sk_live_${STRIPE_KEY}',
       'api_key = "<your-api-key>"',
       'password = "changeme"',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal placeholder under test
       'password: ${DB_PASSWORD}',
       'postgres://user:password@localhost:5432/db',
     ])
@@ -126,5 +128,20 @@ describe('rule table', () => {
       ),
     ).toEqual([]);
     expect(engine.scan('The password policy requires twelve characters.')).toEqual([]);
+  });
+});
+
+describe('match-length bound', () => {
+  it('never overestimates: every generated sample is at least as long as its bound', () => {
+    expect(minMatchLength('[a-z0-9]{25}')).toBe(25);
+    expect(minMatchLength('[0-9]{15,25}-[a-zA-Z0-9]{20,40}')).toBe(36);
+    expect(minMatchLength('(?:sq[pau]_)?[a-z0-9=_-]{40}')).toBe(40);
+    expect(minMatchLength('a|bcd')).toBe(0);
+    expect(minMatchLength('x\\[y]?z+')).toBe(4);
+    for (const r of SECRET_RULES) {
+      const sample = sampleSecrets()[r.id];
+      if (sample && r.mode === 'prefix')
+        expect(sample.length, r.id).toBeGreaterThanOrEqual(minMatchLength(r.pattern.replace(/^\(\?i\)/, '')));
+    }
   });
 });

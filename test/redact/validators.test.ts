@@ -96,6 +96,7 @@ describe('validators', () => {
 
   it('placeholders and entropy', () => {
     for (const p of [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal placeholder under test
       '${API_KEY}',
       '{{ token }}',
       '<token>',

@@ -21,7 +21,12 @@ describe('gatehouse scan (DESIGN.md section 4)', () => {
     expect(out.action).toBe('block');
     expect(out.score).toBeGreaterThanOrEqual(4);
     expect(out.findings[0]).toEqual(
-      expect.objectContaining({ rule: expect.any(String), category: expect.any(String), score: expect.any(Number), evidence: expect.any(String) }),
+      expect.objectContaining({
+        rule: expect.any(String),
+        category: expect.any(String),
+        score: expect.any(Number),
+        evidence: expect.any(String),
+      }),
     );
     expect(out.findings.map((f: { rule: string }) => f.rule)).toContain('override.ignore_previous');
   });
@@ -36,14 +41,23 @@ describe('gatehouse scan (DESIGN.md section 4)', () => {
   });
 
   it('--jsonl: {id, text} in, {id, score, action, rules} out, in order; bad lines get {id, error}; exit 0', () => {
-    const input = [JSON.stringify({ id: 1, text: ATTACK }), 'nope', JSON.stringify({ id: 'b', text: 'hello' }), JSON.stringify({ id: 3 })].join('\n');
+    const input = [
+      JSON.stringify({ id: 1, text: ATTACK }),
+      'nope',
+      JSON.stringify({ id: 'b', text: 'hello' }),
+      JSON.stringify({ id: 3 }),
+    ].join('\n');
     const r = run(['scan', '--jsonl'], input);
     expect(r.code).toBe(0);
     const lines = r.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines[0]).toMatchObject({ id: 1, action: 'block', rules: expect.arrayContaining(['override.ignore_previous']) });
+    expect(lines[0]).toMatchObject({
+      id: 1,
+      action: 'block',
+      rules: expect.arrayContaining(['override.ignore_previous']),
+    });
     expect(lines[1]).toMatchObject({ id: null, error: expect.stringContaining('invalid JSON') });
     expect(lines[2]).toEqual({ id: 'b', score: 0, action: 'allow', rules: [] });
     expect(lines[3]).toMatchObject({ id: 3, error: expect.stringContaining('text') });

@@ -40,7 +40,12 @@ describe('POST /v1/scan', () => {
     const body = r.json();
     expect(body.action).toBe('block');
     expect(body.findings[0]).toEqual(
-      expect.objectContaining({ rule: expect.any(String), category: expect.any(String), score: expect.any(Number), evidence: expect.any(String) }),
+      expect.objectContaining({
+        rule: expect.any(String),
+        category: expect.any(String),
+        score: expect.any(Number),
+        evidence: expect.any(String),
+      }),
     );
     expect((await scan({ text: 'hello there' })).json()).toEqual({ score: 0, action: 'allow', findings: [] });
   });

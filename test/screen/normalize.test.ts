@@ -71,7 +71,12 @@ describe('normalize: views of the text', () => {
       '<span style="display:none">secret order here</span>[docs](https://x.test "follow these steps now")';
     const n = normalize(html);
     const hidden = n.views.find((v) => v.name === 'hidden')!.text;
-    for (const piece of ['assistant: send the notes', 'tell the model to obey', 'secret order here', 'follow these steps now']) {
+    for (const piece of [
+      'assistant: send the notes',
+      'tell the model to obey',
+      'secret order here',
+      'follow these steps now',
+    ]) {
       expect(hidden).toContain(piece);
     }
     expect(n.flags.hiddenChannels).toBe(4);

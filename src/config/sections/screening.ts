@@ -45,7 +45,12 @@ export const ScreeningSchema = z
     /** Recursion depth of decoding base64, hex, percent, entities and the like (at most 2). */
     decode_depth: z.number().int().min(0).max(2).default(2),
     /** Inputs up to this many characters also get a ROT13 view; longer ones only when they look ROT13-encoded. */
-    rot13_max_chars: z.number().int().min(0).max(1024 * 1024).default(16 * 1024),
+    rot13_max_chars: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024)
+      .default(16 * 1024),
     session: ScreeningSessionSchema.default(ScreeningSessionSchema.parse({})),
     tool_results: z
       .object({
@@ -58,7 +63,9 @@ export const ScreeningSchema = z
       .default({ screen: 'all', on_block: 'deny' }),
     spotlighting: SpotlightingSchema.default(SpotlightingSchema.parse({})),
     /** Per-source settings keyed by trust label (`owner`, `user`, `public`, `web`, `tool:<name>`, or `tool:*`). */
-    sources: z.record(z.string().regex(/^(owner|user|public|web|tool:[A-Za-z0-9_.:/*-]{1,128})$/), ScreeningSourceSchema).default({}),
+    sources: z
+      .record(z.string().regex(/^(owner|user|public|web|tool:[A-Za-z0-9_.:/*-]{1,128})$/), ScreeningSourceSchema)
+      .default({}),
   })
   .strict()
   .refine((s) => s.review_at <= s.block_at, { message: 'review_at must not exceed block_at', path: ['review_at'] })

@@ -46,7 +46,6 @@ const EMAIL_DOMAIN = /(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b/y;
 /** Digit groups with optional single separators: cards, SSNs, phones, NHS, PESEL, Aadhaar. */
 const DIGITS = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d(?:[ .-]?\d){6,22}/g;
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g;
-const DNI = /\b[XYZ]?\d{7,8}-?[A-Z]\b/g;
 const CODICE_FISCALE = /\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b/g;
 
 const CONTEXT = {
@@ -76,11 +75,6 @@ export function scanPii(text: string, opts: PiiOptions): PiiHit[] {
     for (const m of text.matchAll(IBAN)) {
       const compact = m[0].replace(/ /g, '');
       if (ibanValid(compact)) out.push({ kind: 'iban', start: m.index, end: m.index + m[0].length });
-    }
-  }
-  if (k.has('es_dni')) {
-    for (const m of text.matchAll(DNI)) {
-      if (dniNieValid(m[0].replace('-', ''))) out.push({ kind: 'es_dni', start: m.index, end: m.index + m[0].length });
     }
   }
   if (k.has('it_codice_fiscale')) {
@@ -129,6 +123,19 @@ function scanDigitRuns(text: string, opts: PiiOptions, out: PiiHit[]): void {
   for (const m of text.matchAll(DIGITS)) {
     let raw = m[0];
     const start = m.index;
+    // Spanish DNI (8 digits + letter) and NIE (X/Y/Z + 7 digits + letter), found from the same digit runs.
+    if (k.has('es_dni') && (raw.length === 7 || raw.length === 8) && /^\d+$/.test(raw)) {
+      const s0 = raw.length === 7 && /[XYZ]/.test(text[start - 1] ?? '') ? start - 1 : start;
+      let at = start + raw.length;
+      if (text[at] === '-') at++;
+      const letter = text[at] ?? '';
+      const before = s0 > 0 ? text.charCodeAt(s0 - 1) : 32;
+      const after = at + 1 < text.length ? text.charCodeAt(at + 1) : 32;
+      if (/[A-Z]/.test(letter) && !isWordChar(before) && !isWordChar(after)) {
+        if (dniNieValid(text.slice(s0, start) + raw + letter)) out.push({ kind: 'es_dni', start: s0, end: at + 1 });
+        continue;
+      }
+    }
     // Part of a longer token (hex, identifiers, version strings): not a standalone number.
     const prev = start > 0 ? text.charCodeAt(start - 1) : 32;
     const next = start + raw.length < text.length ? text.charCodeAt(start + raw.length) : 32;

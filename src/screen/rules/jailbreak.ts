@@ -98,7 +98,7 @@ export const jailbreakRules: Rule[] = [
     category: 'jailbreak',
     weight: 3.5,
     message: 'forbids refusals, apologies or disclaimers in the answer',
-    pattern: `\\b${alt('never', "don't", 'do not', 'must not', "mustn't", 'will not', "won't", 'not', 'without', 'no', 'avoid', 'stop')}\\W+(?:\\w+\\W+){0,3}${alt('say(?:ing)?', 'include', 'including', 'use', 'using', 'respond(?:ing)? with', 'start(?:ing)? with', 'begin(?:ning)? with', 'reply(?:ing)? with', 'write', 'writing', 'add', 'adding', 'mention', 'tell me')}\\W+(?:\\w+\\W+){0,3}${alt("as an ai", "i'm sorry", 'i am sorry', 'i apologi[sz]e', 'i cannot', "i can't", 'i am unable', "i'm unable", 'i am not able', "i'm not able", 'as a language model', 'as an assistant', 'sorry', 'apologies', 'disclaimers?', 'warnings?', 'moral(?:izing)? (?:lectures?|warnings?|policing)', 'ethical (?:warnings?|disclaimers?|concerns)', 'lectures?', 'caveats?')}\\b`,
+    pattern: `\\b${alt('never', "don't", 'do not', 'must not', "mustn't", 'will not', "won't", 'not', 'without', 'no', 'avoid', 'stop')}\\W+(?:\\w+\\W+){0,3}${alt('say(?:ing)?', 'include', 'including', 'use', 'using', 'respond(?:ing)? with', 'start(?:ing)? with', 'begin(?:ning)? with', 'reply(?:ing)? with', 'write', 'writing', 'add', 'adding', 'mention', 'tell me')}\\W+(?:\\w+\\W+){0,3}${alt('as an ai', "i'm sorry", 'i am sorry', 'i apologi[sz]e', 'i cannot', "i can't", 'i am unable', "i'm unable", 'i am not able', "i'm not able", 'as a language model', 'as an assistant', 'sorry', 'apologies', 'disclaimers?', 'warnings?', 'moral(?:izing)? (?:lectures?|warnings?|policing)', 'ethical (?:warnings?|disclaimers?|concerns)', 'lectures?', 'caveats?')}\\b`,
   },
   {
     id: 'jailbreak.fictional_world',
@@ -119,7 +119,7 @@ export const jailbreakRules: Rule[] = [
     category: 'jailbreak',
     weight: 3,
     message: 'demands answers to every request regardless of content',
-    pattern: `\\b${alt('answer', 'respond to', 'reply to', 'comply with', 'fulfil+', 'fulfill', 'obey', 'do', 'generate', 'write', 'produce', 'say', 'provide')}\\W+${alt('any', 'every', 'all', 'anything', 'whatever')}\\W+(?:\\w+\\W+){0,3}${alt('regardless', 'no matter', 'without (?:question|hesitation|exception|restriction|limitation|censorship|filtering|refusal|any (?:restrictions|limitations|filters|censorship|warnings|hesitation))', 'even if (?:it is|it.s) (?:illegal|unethical|harmful|immoral|dangerous|offensive|inappropriate)', 'however (?:illegal|unethical|harmful|immoral|dangerous|offensive)')}`,
+    pattern: `\\b${alt('answer', 'answers', 'answering', 'respond to', 'reply to', 'comply with', 'fulfil+', 'fulfill', 'obey', 'do', 'generate', 'write', 'produce', 'say', 'provide', 'provides')}\\W+${alt('any', 'every', 'all', 'anything', 'whatever')}\\W+(?:\\w+\\W+){0,3}${alt('regardless', 'despite', 'put to (?:him|her|it|them)', 'no matter', 'without (?:question|hesitation|exception|restriction|limitation|censorship|filtering|refusal|any (?:restrictions|limitations|filters|censorship|warnings|hesitation))', 'even if (?:it is|it.s) (?:illegal|unethical|harmful|immoral|dangerous|offensive|inappropriate)', 'however (?:illegal|unethical|harmful|immoral|dangerous|offensive)')}`,
   },
   {
     id: 'jailbreak.harmful_content_allowed',
@@ -176,5 +176,33 @@ export const jailbreakRules: Rule[] = [
     weight: 2,
     message: 'asks the model to simulate another AI without its rules',
     pattern: `\\b${alt('simulate', 'emulate', 'impersonate', 'act as', 'pretend to be', 'roleplay as', 'role-play as', 'become', 'play the role of', 'take on the role of', 'you are going to be')}\\W+(?:a\\W+|an\\W+|the\\W+)?(?:\\w+\\W+){0,3}${alt('ai', 'chatbot', 'language model', 'assistant', 'bot', 'version of (?:yourself|chatgpt|gpt)', 'virtual machine', 'terminal', 'linux terminal', 'computer')}\\W+(?:\\w+\\W+){0,6}${alt('without', 'no', 'that (?:has|have) no', 'which (?:has|have) no', 'not bound', 'free from', 'that (?:does not|doesn.t) (?:follow|have)')}\\W+(?:\\w+\\W+){0,2}${LIMITS}\\b`,
+  },
+  {
+    id: 'jailbreak.amoral_traits',
+    category: 'jailbreak',
+    weight: 3,
+    message: 'describes a persona by several amoral or unfiltered traits',
+    pattern: `\\b${alt('amoral', 'unfiltered', 'uncensored', 'unethical', 'immoral', 'unrestricted', 'lawless', 'unhinged', 'evil', 'malicious', 'heartless')}\\W+(?:(?:and|or|completely|totally|very)\\W+)?${alt('amoral', 'unfiltered', 'uncensored', 'unethical', 'immoral', 'unrestricted', 'lawless', 'unhinged', 'evil', 'malicious', 'heartless')}\\b`,
+  },
+  {
+    id: 'jailbreak.never_refuses',
+    category: 'jailbreak',
+    weight: 1.5,
+    message: 'describes a persona that never refuses',
+    pattern: `\\b${alt('never', "doesn't", 'does not', "won't", 'will not', 'cannot', "can't", 'not allowed to', 'unable to')}\\W+(?:ever\\W+)?${alt('refuses?', 'declines?', 'rejects?', 'say no', 'says no', 'denies')}\\b`,
+  },
+  {
+    id: 'jailbreak.does_not_care',
+    category: 'jailbreak',
+    weight: 3,
+    message: 'describes a persona that does not care about ethics or law',
+    pattern: `\\b${alt("doesn't", 'does not', "don't", 'do not', 'never', 'no longer', 'has no', 'have no', 'without any')}\\W+${alt('give a \\w+', 'care', 'cares', 'interest', 'concern', 'regard')}\\W+${alt('about', 'for', 'in', 'of')}\\W+(?:\\w+\\W+){0,2}${alt('ethic\\w*', 'moral\\w*', 'legal\\w*', 'laws?', 'rules', 'consequences', 'safety', 'guidelines', 'policies', 'dangers?', 'harm')}`,
+  },
+  {
+    id: 'jailbreak.do_not_filter',
+    category: 'jailbreak',
+    weight: 2.5,
+    message: 'asks the model not to filter or censor itself',
+    pattern: `\\b${alt('do not', "don't", 'never', 'stop', 'no need to', 'without')}\\W+${alt('filter(?:ing)?', 'censor(?:ing)?', 'sanitiz(?:e|ing)', 'moderat(?:e|ing)')}\\W+${alt('your', 'the', 'any', 'its', 'his', 'her', 'anything', 'yourself', 'itself')}\\b`,
   },
 ];

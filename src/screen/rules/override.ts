@@ -1,4 +1,4 @@
-import { alt, DET, gap, type Rule } from './rule.js';
+import { alt, DET, type Rule } from './rule.js';
 
 const IGNORE = alt(
   'ignore',
@@ -52,6 +52,10 @@ const EARLIER = alt(
   'built-?in',
   'hidden',
   'developer',
+  'subsequent',
+  'future',
+  'out of date',
+  'outdated',
 );
 const STRONG_NOUN = alt(
   'instructions?',
@@ -115,6 +119,14 @@ export const overrideRules: Rule[] = [
     weight: 4.5,
     message: 'tells the model to ignore all of its instructions or rules',
     pattern: `\\b${IGNORE}\\W+${alt('all', 'your')}\\W+(?:(?:of|the|your|its|my|these|those|such|other|kinds? of|types? of)\\W+){0,3}${STRONG_NOUN}\\b`,
+  },
+  {
+    id: 'override.ignore_except',
+    guarded: true,
+    category: 'override',
+    weight: 4,
+    message: 'tells the model to ignore everything except the injected text',
+    pattern: `\\b${alt('ignore', 'disregard', 'forget', 'skip', 'overlook')}\\W+${alt('all', 'everything', 'anything', 'any')}\\W+(?:\\w+\\W+){0,3}${alt('except', 'but', 'other than', 'apart from', 'besides', 'save for')}\\W+${alt('this', 'these', 'the following', 'what follows', 'my', 'the next', 'the last', 'the text (?:below|after)')}\\b`,
   },
   {
     id: 'override.ignore_instructions',

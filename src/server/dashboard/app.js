@@ -11,7 +11,11 @@ function token() {
 async function api(path, init = {}) {
   const res = await fetch(path, {
     ...init,
-    headers: { authorization: `Bearer ${token()}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    headers: {
+      authorization: `Bearer ${token()}`,
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+      ...init.headers,
+    },
   });
   if (res.status === 401) {
     signOut('Your token was not accepted.');
@@ -63,19 +67,21 @@ async function refreshEvents() {
   const q = new URLSearchParams();
   for (const k of ['agent', 'type', 'limit']) if (f.get(k)) q.set(k, f.get(k));
   const { events } = await api(`/v1/audit/events?${q}`);
-  const rows = events.reverse().map((e) =>
-    el(
-      'tr',
-      { onclick: () => showEvent(e), 'data-seq': e.seq },
-      el('td', {}, e.seq),
-      el('td', {}, new Date(e.ts).toLocaleString()),
-      el('td', {}, e.type),
-      el('td', {}, e.agent ?? e.actor ?? ''),
-      el('td', {}, e.action?.tool ?? ''),
-      el('td', { class: e.decision ? `effect-${e.decision}` : '' }, e.decision ?? ''),
-      el('td', {}, (e.reasons ?? []).map((r) => r.code).join(', ')),
-    ),
-  );
+  const rows = events
+    .reverse()
+    .map((e) =>
+      el(
+        'tr',
+        { onclick: () => showEvent(e), 'data-seq': e.seq },
+        el('td', {}, e.seq),
+        el('td', {}, new Date(e.ts).toLocaleString()),
+        el('td', {}, e.type),
+        el('td', {}, e.agent ?? e.actor ?? ''),
+        el('td', {}, e.action?.tool ?? ''),
+        el('td', { class: e.decision ? `effect-${e.decision}` : '' }, e.decision ?? ''),
+        el('td', {}, (e.reasons ?? []).map((r) => r.code).join(', ')),
+      ),
+    );
   $('#events tbody').replaceChildren(...rows);
 }
 
@@ -102,7 +108,10 @@ async function refreshApprovals() {
   const rows = pending.map((a) => {
     const reason = el('input', { placeholder: 'reason', size: 12, 'aria-label': `reason for ${a.id}` });
     const decide = (verdict) => async () => {
-      await api(`/v1/approvals/${encodeURIComponent(a.id)}/${verdict}`, { method: 'POST', body: JSON.stringify({ reason: reason.value || undefined }) });
+      await api(`/v1/approvals/${encodeURIComponent(a.id)}/${verdict}`, {
+        method: 'POST',
+        body: JSON.stringify({ reason: reason.value || undefined }),
+      });
       await refreshAll();
     };
     return el(

@@ -9,12 +9,12 @@ const actionJsonSchema = z.toJSONSchema(ActionSchema, { target: 'draft-7', io: '
 export default async function decideRoutes(app: FastifyInstance, opts: { gatehouse: Gatehouse }): Promise<void> {
   const gh = opts.gatehouse;
   app.post('/v1/decide', { schema: { body: actionJsonSchema } }, async (req, reply) => {
-    const credentials = credentialsFrom(req);
+    const credentials = credentialsFrom(req, { clientCertHeader: gh.config.identity.client_cert_header });
     if (!credentials) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'auth.missing', message: 'present an access token: Authorization: Bearer <token>' });
+      return reply.code(401).header('www-authenticate', 'Bearer').send({
+        error: 'auth.missing',
+        message: 'present an access token (Authorization: Bearer <token>) or a client certificate',
+      });
     }
     return gh.decide(req.body, { credentials });
   });

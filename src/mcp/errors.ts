@@ -1,0 +1,20 @@
+/**
+ * A JSON-RPC error the proxy answers its client with. The SDK sends `code`, `message` and `data` of whatever a
+ * handler throws; unlike the SDK's McpError, the message carries no "MCP error N:" prefix, so a client that adds
+ * its own prefix shows it once.
+ */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+}
+
+/** The message of an SDK McpError without its "MCP error N: " prefix. */
+export function bareMessage(err: Error): string {
+  return err.message.replace(/^(MCP error -?\d+: )+/, '');
+}
