@@ -52,6 +52,9 @@ interface Waiting {
   reject: (e: Error) => void;
 }
 
+/** Longest a busy writer keeps the lease before draining its queue and committing the signed head. */
+const LEASE_MAX_MS = 200;
+
 const TYPE_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
 
 /**
@@ -80,6 +83,7 @@ export class AuditLog {
   /** The head as this process has sequenced it; valid only while the lease is held. */
   private mem: Checkpoint | undefined;
   private yielding = false;
+  private leaseStart = 0;
   private flushing: Promise<void> | undefined;
   private fh: FileHandle | undefined;
   private fhSegment = 0;
@@ -190,6 +194,7 @@ export class AuditLog {
       if (checkHeadLine) this.checkHeadLine();
       const torn = this.recover();
       this.mem = { ...this.currentHead() };
+      this.leaseStart = this.clock.now();
       if (torn) this.sequence({ type: 'audit.torn_tail', actor: 'gatehouse', data: torn }, true, noop, noop);
     } catch (err) {
       this.mem = undefined;
@@ -198,8 +203,20 @@ export class AuditLog {
     }
   }
 
+  /** Writes the signed head (once per lease, not per batch: signing is the costly part) and hands back the lock. */
   private release(): void {
+    const mem = this.mem;
     this.mem = undefined;
+    const committed = this.headStore.read();
+    if (mem && (mem.seq !== committed?.seq || mem.offset !== committed.offset || mem.segment !== committed.segment)) {
+      const ts = new Date(this.clock.now()).toISOString();
+      this.headStore.write({
+        ...mem,
+        ts,
+        kid: this.signer?.kid ?? null,
+        sig: this.signer ? signCheckpoint({ seq: mem.seq, hash: mem.hash, ts }, this.signer) : null,
+      });
+    }
     this.headStore.commit();
   }
 
@@ -215,12 +232,15 @@ export class AuditLog {
           this.queue = [];
           return;
         }
-        if (this.othersWaiting()) this.yielding = true;
+        const others = this.othersWaiting();
+        // Under sustained load the queue may never drain; drain it on purpose now and then so the signed head
+        // keeps up with the log and other processes get their turn.
+        if (others || this.clock.now() - this.leaseStart > LEASE_MAX_MS) this.yielding = true;
         if (this.queue.length === 0) {
           this.release();
           if (this.yielding) {
-            // Let the waiting process in before we take the lease again.
-            await new Promise((r) => setTimeout(r, 2));
+            // Let a waiting process in before we take the lease again.
+            if (others) await new Promise((r) => setTimeout(r, 2));
             this.yielding = false;
             const waiting = this.waiting;
             this.waiting = [];
@@ -256,17 +276,6 @@ export class AuditLog {
     await fh.write(data, 0, data.length, null);
     await fh.datasync();
     mem.offset += data.length;
-    const last = batch[batch.length - 1]!.receipt;
-    const ts = new Date(this.clock.now()).toISOString();
-    this.headStore.write({
-      seq: last.seq,
-      hash: last.hash,
-      segment: mem.segment,
-      offset: mem.offset,
-      ts,
-      kid: this.signer?.kid ?? null,
-      sig: this.signer ? signCheckpoint({ seq: last.seq, hash: last.hash, ts }, this.signer) : null,
-    });
     for (const p of batch) if (p.durable) p.resolve(p.receipt);
   }
 
