@@ -302,6 +302,7 @@ export class Gatehouse {
 
   async close(): Promise<void> {
     this.sandbox.killAll();
+    this.policy.limits.flush();
     await this.audit.close();
     this.store.close();
   }

@@ -2,7 +2,16 @@ import { type KeyObject, sign, verify } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
-/** The signed head of the log: the anchor that makes a truncated tail detectable. */
+/** A signed statement of the log's size and last hash; the anchor that survives an attacker without the key. */
+export interface SignedCheckpoint {
+  seq: number;
+  hash: string;
+  ts: string;
+  kid: string;
+  sig: string;
+}
+
+/** The committed head of the log: where the next batch goes, and the anchor that makes a truncated tail detectable. */
 export interface Checkpoint {
   seq: number;
   hash: string;
@@ -27,7 +36,7 @@ export function signCheckpoint(c: Pick<Checkpoint, 'seq' | 'hash' | 'ts'>, signe
   return sign(null, checkpointMessage(c), signer.privateKey).toString('base64');
 }
 
-export function verifyCheckpoint(c: Checkpoint, publicKey: KeyObject): boolean {
+export function verifyCheckpoint(c: SignedCheckpoint, publicKey: KeyObject): boolean {
   if (!c.sig) return false;
   try {
     return verify(null, checkpointMessage(c), publicKey, Buffer.from(c.sig, 'base64'));
@@ -63,6 +72,10 @@ export class HeadStore {
         id INTEGER PRIMARY KEY CHECK (id = 1),
         seq INTEGER NOT NULL, hash TEXT NOT NULL, segment INTEGER NOT NULL, offset INTEGER NOT NULL,
         ts TEXT NOT NULL, kid TEXT, sig TEXT
+      );
+      CREATE TABLE IF NOT EXISTS signed (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL, hash TEXT NOT NULL, ts TEXT NOT NULL, kid TEXT NOT NULL, sig TEXT NOT NULL
       )`);
     }
     this.readStmt = this.db.prepare('SELECT seq, hash, segment, offset, ts, kid, sig FROM head WHERE id = 1');
@@ -76,6 +89,23 @@ export class HeadStore {
 
   read(): Checkpoint | undefined {
     return this.readStmt.get() as Checkpoint | undefined;
+  }
+
+  readSigned(): SignedCheckpoint | undefined {
+    try {
+      return this.db.prepare('SELECT seq, hash, ts, kid, sig FROM signed WHERE id = 1').get() as SignedCheckpoint | undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  writeSigned(c: SignedCheckpoint): void {
+    this.db
+      .prepare(
+        `INSERT INTO signed (id, seq, hash, ts, kid, sig) VALUES (1, @seq, @hash, @ts, @kid, @sig)
+         ON CONFLICT(id) DO UPDATE SET seq = @seq, hash = @hash, ts = @ts, kid = @kid, sig = @sig`,
+      )
+      .run(c);
   }
 
   /** Takes the cross-process write lock if it is free; false when another process holds it. */

@@ -55,6 +55,9 @@ interface Waiting {
 /** Longest a busy writer keeps the lease before draining its queue and committing the signed head. */
 const LEASE_MAX_MS = 200;
 
+/** Longest time between two signed checkpoints while the log is being written. */
+const SIGN_EVERY_MS = 1000;
+
 const TYPE_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
 
 /**
@@ -84,6 +87,7 @@ export class AuditLog {
   private mem: Checkpoint | undefined;
   private yielding = false;
   private leaseStart = 0;
+  private lastSigned = 0;
   private flushing: Promise<void> | undefined;
   private fh: FileHandle | undefined;
   private fhSegment = 0;
@@ -154,6 +158,15 @@ export class AuditLog {
 
   async close(): Promise<void> {
     await this.flush();
+    if (this.signer && !this.failure) {
+      // Sign whatever the log holds now, so a closed log always ends at a signed checkpoint.
+      try {
+        this.acquire();
+        this.release(true);
+      } catch {
+        this.headStore.rollback();
+      }
+    }
     this.closed = true;
     await this.fh?.close();
     this.fh = undefined;
@@ -203,21 +216,38 @@ export class AuditLog {
     }
   }
 
-  /** Writes the signed head (once per lease, not per batch: signing is the costly part) and hands back the lock. */
-  private release(): void {
+  /**
+   * Commits the head and hands back the lock. The head is signed at most every SIGN_EVERY_MS (and on close):
+   * an Ed25519 signature per batch would sit on the decision path of every single-caller decision.
+   */
+  private release(forceSign = false): void {
     const mem = this.mem;
     this.mem = undefined;
     const committed = this.headStore.read();
     if (mem && (mem.seq !== committed?.seq || mem.offset !== committed.offset || mem.segment !== committed.segment)) {
-      const ts = new Date(this.clock.now()).toISOString();
-      this.headStore.write({
-        ...mem,
-        ts,
-        kid: this.signer?.kid ?? null,
-        sig: this.signer ? signCheckpoint({ seq: mem.seq, hash: mem.hash, ts }, this.signer) : null,
-      });
+      this.headStore.write({ ...mem, ts: new Date(this.clock.now()).toISOString(), kid: null, sig: null });
+    }
+    const head = mem ?? committed;
+    const now = this.clock.now();
+    if (this.signer && head && head.seq > 0 && (forceSign || now - this.lastSigned >= SIGN_EVERY_MS)) {
+      if (this.headStore.readSigned()?.seq !== head.seq) {
+        const ts = new Date(now).toISOString();
+        this.headStore.writeSigned({
+          seq: head.seq,
+          hash: head.hash,
+          ts,
+          kid: this.signer.kid,
+          sig: signCheckpoint({ seq: head.seq, hash: head.hash, ts }, this.signer),
+        });
+      }
+      this.lastSigned = now;
     }
     this.headStore.commit();
+  }
+
+  /** The kid of the key that signed the latest checkpoint. */
+  checkpointKid(): string | undefined {
+    return this.headStore.readSigned()?.kid;
   }
 
   private async flushLoop(): Promise<void> {
@@ -425,16 +455,7 @@ export class AuditLog {
       }
     }
     if (seq !== head.seq || offset !== head.offset || segment !== head.segment) {
-      const ts = new Date(this.clock.now()).toISOString();
-      this.headStore.write({
-        seq,
-        hash,
-        segment,
-        offset,
-        ts,
-        kid: this.signer?.kid ?? null,
-        sig: this.signer ? signCheckpoint({ seq, hash, ts }, this.signer) : null,
-      });
+      this.headStore.write({ seq, hash, segment, offset, ts: new Date(this.clock.now()).toISOString(), kid: null, sig: null });
     }
     return torn;
   }

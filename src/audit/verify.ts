@@ -1,7 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Checkpoint, HeadStore, verifyCheckpoint } from './checkpoint.js';
+import { type Checkpoint, HeadStore, type SignedCheckpoint, verifyCheckpoint } from './checkpoint.js';
 import { type AuditEvent, GENESIS_HASH, HASH_SUFFIX_LENGTH } from './event.js';
 import { forEachLine, listSegments } from './segments.js';
 
@@ -30,11 +30,11 @@ export interface VerifyResult {
  * crash in the middle of a write) is reported as such.
  */
 export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): VerifyResult {
-  const head = readHead(dir);
+  const { head, signed } = readAnchors(dir);
   let seq = 0;
   let prev = GENESIS_HASH;
   let events = 0;
-  let hashAtCheckpoint: string | undefined;
+  const hashAt = new Map<number, string>();
   let failure: Omit<VerifyResult, 'events' | 'lastSeq' | 'lastHash' | 'unanchored' | 'ok'> | undefined;
 
   for (const seg of listSegments(dir)) {
@@ -59,34 +59,33 @@ export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): Ve
       seq = problem.seq;
       prev = problem.hash;
       events += 1;
-      if (head && seq === head.seq) hashAtCheckpoint = prev;
+      if (seq === head?.seq || seq === signed?.seq) hashAt.set(seq, prev);
       return true;
     });
     if (failure) break;
   }
 
   const base = { events, lastSeq: seq, lastHash: prev };
-  const checkpoint = head
+  const checkpoint = signed
     ? {
-        seq: head.seq,
-        signed: head.sig !== null,
-        ...(opts.publicKey && head.sig !== null ? { signatureValid: verifyCheckpoint(head, opts.publicKey) } : {}),
+        seq: signed.seq,
+        signed: true,
+        ...(opts.publicKey ? { signatureValid: verifyCheckpoint(signed, opts.publicKey) } : {}),
       }
-    : undefined;
-  const unanchored = head ? Math.max(0, seq - head.seq) : seq;
+    : head
+      ? { seq: head.seq, signed: false }
+      : undefined;
+  // The committed head and the signed checkpoint both anchor the end of the log; the further one decides truncation.
+  const anchors: { seq: number; hash: string }[] = [];
+  for (const a of [head, signed]) if (a && a.seq > 0) anchors.push({ seq: a.seq, hash: a.hash });
+  const reach = Math.max(0, ...anchors.map((x) => x.seq));
+  const unanchored = Math.max(0, seq - reach);
   const withCp = checkpoint ? { checkpoint } : {};
   if (failure) return { ok: false, ...base, ...failure, ...withCp, unanchored };
   if (checkpoint?.signatureValid === false) {
-    return {
-      ok: false,
-      status: 'tampered',
-      ...base,
-      ...withCp,
-      unanchored,
-      message: 'checkpoint signature is invalid',
-    };
+    return { ok: false, status: 'tampered', ...base, ...withCp, unanchored, message: 'checkpoint signature is invalid' };
   }
-  if (head && seq < head.seq) {
+  if (seq < reach) {
     return {
       ok: false,
       status: 'truncated',
@@ -94,19 +93,21 @@ export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): Ve
       firstBadSeq: seq + 1,
       ...withCp,
       unanchored: 0,
-      message: `log ends at seq ${seq} but the signed checkpoint records ${head.seq}: events ${seq + 1}..${head.seq} are missing`,
+      message: `log ends at seq ${seq} but its checkpoint records ${reach}: events ${seq + 1}..${reach} are missing`,
     };
   }
-  if (head && head.seq > 0 && hashAtCheckpoint !== head.hash) {
-    return {
-      ok: false,
-      status: 'tampered',
-      ...base,
-      firstBadSeq: head.seq,
-      ...withCp,
-      unanchored,
-      message: `seq ${head.seq}: hash differs from the checkpoint (the chain was rewritten)`,
-    };
+  for (const anchor of anchors.sort((x, y) => x.seq - y.seq)) {
+    if (hashAt.get(anchor.seq) !== anchor.hash) {
+      return {
+        ok: false,
+        status: 'tampered',
+        ...base,
+        firstBadSeq: anchor.seq,
+        ...withCp,
+        unanchored,
+        message: `seq ${anchor.seq}: hash differs from the checkpoint (the chain was rewritten)`,
+      };
+    }
   }
   if (events === 0) return { ok: true, status: 'empty', ...base, ...withCp, unanchored, message: 'audit log is empty' };
   return {
@@ -119,12 +120,12 @@ export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): Ve
   };
 }
 
-function readHead(dir: string): Checkpoint | undefined {
+function readAnchors(dir: string): { head: Checkpoint | undefined; signed: SignedCheckpoint | undefined } {
   const file = join(dir, 'head.sqlite');
-  if (!existsSync(file)) return undefined;
+  if (!existsSync(file)) return { head: undefined, signed: undefined };
   const hs = new HeadStore(file, true);
   try {
-    return hs.read();
+    return { head: hs.read(), signed: hs.readSigned() };
   } finally {
     hs.close();
   }

@@ -28,7 +28,7 @@ function checkpointKey(cmd: Command, dir: string, pubkeyFile: string | undefined
   const headFile = join(dir, 'head.sqlite');
   if (!existsSync(headFile)) return undefined;
   const hs = new HeadStore(headFile, true);
-  const kid = hs.read()?.kid;
+  const kid = hs.readSigned()?.kid;
   hs.close();
   const dbFile = join(resolve(globalOptions(cmd).data), 'gatehouse.db');
   if (!kid || !existsSync(dbFile)) return undefined;

@@ -61,6 +61,9 @@ interface WindowBudget {
   egress?: boolean;
 }
 
+/** Longest delay before usage counted in this process is written to the shared store. */
+const FLUSH_MS = 100;
+
 export class Limits {
   private readonly buckets = new Map<string, Bucket>();
   private readonly grantCalls = new Map<string, number[]>();
@@ -221,14 +224,42 @@ export class Limits {
 
   private usage(budget: string, key: string, start: number): { calls: number; cost: number } {
     if (this.store) {
-      return (
+      const stored =
         this.store.get<{ calls: number; cost: number }>(
           'SELECT calls, cost FROM limits_usage WHERE budget = ? AND key = ? AND window_start = ?',
           [budget, key, start],
-        ) ?? { calls: 0, cost: 0 }
-      );
+        ) ?? { calls: 0, cost: 0 };
+      const p = this.pending.get(`${budget}\u0000${key}\u0000${start}`);
+      return p ? { calls: stored.calls + p.calls, cost: stored.cost + p.cost } : stored;
     }
     return this.memUsage.get(`${budget}\u0000${key}\u0000${start}`) ?? { calls: 0, cost: 0 };
+  }
+
+  /**
+   * Usage not yet written to the store. Writing every increment would put a synchronous, fsynced SQLite commit on
+   * the decision path; instead increments are written together within FLUSH_MS (and on close), so another process
+   * sees this one's usage at most that late.
+   */
+  private readonly pending = new Map<string, { budget: string; key: string; start: number; calls: number; cost: number }>();
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  /** Writes pending usage to the store. Called by a timer, and by Gatehouse.close(). */
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.store || this.pending.size === 0) return;
+    const rows = [...this.pending.values()];
+    this.pending.clear();
+    const store = this.store;
+    store.transaction(() => {
+      for (const r of rows) {
+        store.run(
+          `INSERT INTO limits_usage (budget, key, window_start, calls, cost) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(budget, key, window_start) DO UPDATE SET calls = calls + excluded.calls, cost = cost + excluded.cost`,
+          [r.budget, r.key, r.start, r.calls, r.cost],
+        );
+      }
+    });
   }
 
   private commits = 0;
@@ -240,11 +271,15 @@ export class Limits {
         const longest = Math.max(DAY, ...this.budgets.map((b) => b.window));
         this.store.run('DELETE FROM limits_usage WHERE window_start < ?', [start - 2 * longest]);
       }
-      this.store.run(
-        `INSERT INTO limits_usage (budget, key, window_start, calls, cost) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(budget, key, window_start) DO UPDATE SET calls = calls + excluded.calls, cost = cost + excluded.cost`,
-        [budget, key, start, calls, cost],
-      );
+      const k = `${budget}\u0000${key}\u0000${start}`;
+      const p = this.pending.get(k) ?? { budget, key, start, calls: 0, cost: 0 };
+      p.calls += calls;
+      p.cost += cost;
+      this.pending.set(k, p);
+      if (!this.flushTimer) {
+        this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+        this.flushTimer.unref();
+      }
       return;
     }
     const k = `${budget}\u0000${key}\u0000${start}`;

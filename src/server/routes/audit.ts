@@ -65,7 +65,7 @@ export default async function auditRoutes(
 
   app.get('/v1/audit/verify', { preHandler }, async () => {
     await gh.audit.flush();
-    const kid = gh.audit.head()?.kid;
+    const kid = gh.audit.checkpointKid();
     const publicKey = kid ? publicKeyOf(gh.store, kid) : undefined;
     return verifyLog(dir, publicKey ? { publicKey } : {});
   });
