@@ -1,74 +1,21 @@
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditEvents,
   awsKeyId,
   cli,
   connectProxy,
   FIXTURE,
+  fixtureConfig,
   type Proxied,
+  proxyHarness,
   textOf,
   type Workspace,
   waitFor,
   workspace,
 } from './helpers.js';
 
-function config(extra = ''): (root: string) => string {
-  return () => `version: 1
-identity:
-  agents:
-    claude: { roles: [mcpuser] }
-roles:
-  mcpuser:
-    grants:
-      - tools: ["fs.*", "fix.*", "ev.*"]
-tools:
-  fs.read_text_file: { risk: low, output: untrusted, args: { path: {} } }
-  fs.write_file: { risk: low, args: { path: {} } }
-  fs.list_allowed_directories: { risk: low }
-  fix.echo: { risk: low }
-  fix.deploy: { risk: high }
-  fix.rugpull: { risk: low }
-  fix.pid: { risk: low }
-  fix.env: { risk: low }
-  fix.malformed: { risk: low }
-  fix.slow: { risk: low }
-  fix.mutate: { risk: low }
-  ev.echo: { risk: low, output: untrusted }
-  ev.get-sum: { risk: low }
-policy:
-  workspace: ./root
-  forbid:
-    - { tools: ["fs.write_file"], when: "'untrusted_instructions' in session.labels", reason: "no writes after untrusted input" }
-${extra}`;
-}
-
-const open: Proxied[] = [];
-const spaces: Workspace[] = [];
-
-afterEach(async () => {
-  for (const p of open.splice(0)) await p.close().catch(() => {});
-  for (const w of spaces.splice(0)) w.cleanup();
-});
-
-function ws(extra = ''): Workspace {
-  const w = workspace(config(extra));
-  spaces.push(w);
-  return w;
-}
-
-async function proxy(
-  w: Workspace,
-  server: string[],
-  args: string[] = [],
-  opts: Parameters<typeof connectProxy>[3] = {},
-): Promise<Proxied> {
-  const p = await connectProxy(w, ['--agent', 'claude', ...args], server, opts);
-  open.push(p);
-  return p;
-}
-
-const fixture = (w: Workspace) => proxy(w, [process.execPath, FIXTURE], ['--name', 'fix']);
+const { ws, proxy, fixture } = proxyHarness();
 
 describe('gatehouse mcp tools/call through the pipeline (our test server)', () => {
   it('waits for approval of a high-risk tool and runs it after `gatehouse approvals approve`', async () => {
@@ -121,7 +68,7 @@ describe('gatehouse mcp tools/call: timeouts, credentials, progress, malformed r
   let p: Proxied;
   beforeAll(async () => {
     w = workspace(
-      config(
+      fixtureConfig(
         'mcp:\n  approval_timeout: 1s\ncredentials:\n  env:\n    api_token: { var: TEST_API_TOKEN, agents: ["claude"], tools: ["fix.echo"] }\n',
       ),
     );

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { onTestFailed } from 'vitest';
+import { afterEach, onTestFailed } from 'vitest';
 import { CLI } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
@@ -156,4 +156,77 @@ export async function waitFor<T>(fn: () => T | undefined, timeoutMs = 15_000, wh
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The policy the proxy tests run under; `extra` is appended YAML. */
+export function fixtureConfig(extra = ''): (root: string) => string {
+  return () => `version: 1
+identity:
+  agents:
+    claude: { roles: [mcpuser] }
+roles:
+  mcpuser:
+    grants:
+      - tools: ["fs.*", "fix.*", "ev.*"]
+tools:
+  fs.read_text_file: { risk: low, output: untrusted, args: { path: {} } }
+  fs.write_file: { risk: low, args: { path: {} } }
+  fs.list_allowed_directories: { risk: low }
+  fix.echo: { risk: low }
+  fix.deploy: { risk: high }
+  fix.rugpull: { risk: low }
+  fix.pid: { risk: low }
+  fix.env: { risk: low }
+  fix.malformed: { risk: low }
+  fix.slow: { risk: low }
+  fix.mutate: { risk: low }
+  fix.calc: { risk: low }
+  ev.echo: { risk: low, output: untrusted }
+  ev.get-sum: { risk: low }
+policy:
+  workspace: ./root
+  forbid:
+    - { tools: ["fs.write_file"], when: "'untrusted_instructions' in session.labels", reason: "no writes after untrusted input" }
+${extra}`;
+}
+
+/**
+ * The proxy tests' shared harness: a workspace per test with the fixture policy, proxies connected as agent `claude`,
+ * and everything closed and removed after each test.
+ */
+export function proxyHarness(): {
+  ws: (extra?: string) => Workspace;
+  proxy: (
+    w: Workspace,
+    server: string[],
+    args?: string[],
+    opts?: Parameters<typeof connectProxy>[3],
+  ) => Promise<Proxied>;
+  fixture: (w: Workspace) => Promise<Proxied>;
+  /** Closes a proxy the test connected itself after the test. */
+  track: (p: Proxied) => void;
+} {
+  const open: Proxied[] = [];
+  const spaces: Workspace[] = [];
+  afterEach(async () => {
+    for (const p of open.splice(0)) await p.close().catch(() => {});
+    for (const w of spaces.splice(0)) w.cleanup();
+  });
+  const ws = (extra = ''): Workspace => {
+    const w = workspace(fixtureConfig(extra));
+    spaces.push(w);
+    return w;
+  };
+  const proxy = async (
+    w: Workspace,
+    server: string[],
+    args: string[] = [],
+    opts: Parameters<typeof connectProxy>[3] = {},
+  ): Promise<Proxied> => {
+    const p = await connectProxy(w, ['--agent', 'claude', ...args], server, opts);
+    open.push(p);
+    return p;
+  };
+  const fixture = (w: Workspace) => proxy(w, [process.execPath, FIXTURE], ['--name', 'fix']);
+  return { ws, proxy, fixture, track: (p) => open.push(p) };
 }

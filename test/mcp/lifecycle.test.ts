@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Gatehouse } from '../../src/gatehouse.js';
 import { CLI } from '../helpers/cli.js';
 import {
@@ -9,69 +9,12 @@ import {
   connectProxy,
   EVERYTHING_SERVER,
   FIXTURE,
-  type Proxied,
+  proxyHarness,
   textOf,
-  type Workspace,
   waitFor,
-  workspace,
 } from './helpers.js';
 
-function config(extra = ''): (root: string) => string {
-  return () => `version: 1
-identity:
-  agents:
-    claude: { roles: [mcpuser] }
-roles:
-  mcpuser:
-    grants:
-      - tools: ["fs.*", "fix.*", "ev.*"]
-tools:
-  fs.read_text_file: { risk: low, output: untrusted, args: { path: {} } }
-  fs.write_file: { risk: low, args: { path: {} } }
-  fs.list_allowed_directories: { risk: low }
-  fix.echo: { risk: low }
-  fix.deploy: { risk: high }
-  fix.rugpull: { risk: low }
-  fix.pid: { risk: low }
-  fix.env: { risk: low }
-  fix.malformed: { risk: low }
-  fix.slow: { risk: low }
-  fix.mutate: { risk: low }
-  ev.echo: { risk: low, output: untrusted }
-  ev.get-sum: { risk: low }
-policy:
-  workspace: ./root
-  forbid:
-    - { tools: ["fs.write_file"], when: "'untrusted_instructions' in session.labels", reason: "no writes after untrusted input" }
-${extra}`;
-}
-
-const open: Proxied[] = [];
-const spaces: Workspace[] = [];
-
-afterEach(async () => {
-  for (const p of open.splice(0)) await p.close().catch(() => {});
-  for (const w of spaces.splice(0)) w.cleanup();
-});
-
-function ws(extra = ''): Workspace {
-  const w = workspace(config(extra));
-  spaces.push(w);
-  return w;
-}
-
-async function proxy(
-  w: Workspace,
-  server: string[],
-  args: string[] = [],
-  opts: Parameters<typeof connectProxy>[3] = {},
-): Promise<Proxied> {
-  const p = await connectProxy(w, ['--agent', 'claude', ...args], server, opts);
-  open.push(p);
-  return p;
-}
-
-const fixture = (w: Workspace) => proxy(w, [process.execPath, FIXTURE], ['--name', 'fix']);
+const { ws, fixture, track } = proxyHarness();
 
 describe('gatehouse mcp lifecycle and malformed traffic', () => {
   it('exits cleanly when the upstream dies (on_upstream_exit: exit)', async () => {
@@ -190,7 +133,7 @@ describe('gatehouse mcp identity', () => {
     const byToken = await connectProxy(w, ['--name', 'fix'], [process.execPath, FIXTURE], {
       env: { GATEHOUSE_TOKEN: token },
     });
-    open.push(byToken);
+    track(byToken);
     expect(textOf(await byToken.client.callTool({ name: 'echo', arguments: { text: 'token' } }))).toBe('token');
     expect(textOf(await byToken.client.callTool({ name: 'env', arguments: { name: 'GATEHOUSE_TOKEN' } }))).toBe(
       '(unset)',
@@ -201,7 +144,7 @@ describe('gatehouse mcp identity', () => {
     const byKey = await connectProxy(w, ['--name', 'fix', '--agent', 'keyed'], [process.execPath, FIXTURE], {
       env: { GATEHOUSE_AGENT_KEY: privateKeyPem! },
     });
-    open.push(byKey);
+    track(byKey);
     expect(textOf(await byKey.client.callTool({ name: 'echo', arguments: { text: 'key' } }))).toBe('key');
     expect(textOf(await byKey.client.callTool({ name: 'env', arguments: { name: 'GATEHOUSE_AGENT_KEY' } }))).toBe(
       '(unset)',
@@ -231,7 +174,7 @@ describe('gatehouse mcp with several upstream servers', () => {
     ev: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING_SERVER)}, stdio] }
 `);
     const p = await connectProxy(w, [], [], {});
-    open.push(p);
+    track(p);
     const names = (await p.client.listTools()).tools.map((t) => t.name);
     expect(names).toContain('fix__echo');
     expect(names).toContain('ev__echo');

@@ -1,64 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { auditEvents, cli, connectProxy, FIXTURE, type Proxied, textOf, type Workspace, workspace } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { auditEvents, cli, proxyHarness, textOf } from './helpers.js';
 
-function config(extra = ''): (root: string) => string {
-  return () => `version: 1
-identity:
-  agents:
-    claude: { roles: [mcpuser] }
-roles:
-  mcpuser:
-    grants:
-      - tools: ["fs.*", "fix.*", "ev.*"]
-tools:
-  fs.read_text_file: { risk: low, output: untrusted, args: { path: {} } }
-  fs.write_file: { risk: low, args: { path: {} } }
-  fs.list_allowed_directories: { risk: low }
-  fix.echo: { risk: low }
-  fix.deploy: { risk: high }
-  fix.rugpull: { risk: low }
-  fix.pid: { risk: low }
-  fix.env: { risk: low }
-  fix.malformed: { risk: low }
-  fix.slow: { risk: low }
-  fix.mutate: { risk: low }
-  fix.calc: { risk: low }
-  ev.echo: { risk: low, output: untrusted }
-  ev.get-sum: { risk: low }
-policy:
-  workspace: ./root
-  forbid:
-    - { tools: ["fs.write_file"], when: "'untrusted_instructions' in session.labels", reason: "no writes after untrusted input" }
-${extra}`;
-}
-
-const open: Proxied[] = [];
-const spaces: Workspace[] = [];
-
-afterEach(async () => {
-  for (const p of open.splice(0)) await p.close().catch(() => {});
-  for (const w of spaces.splice(0)) w.cleanup();
-});
-
-function ws(extra = ''): Workspace {
-  const w = workspace(config(extra));
-  spaces.push(w);
-  return w;
-}
-
-async function proxy(
-  w: Workspace,
-  server: string[],
-  args: string[] = [],
-  opts: Parameters<typeof connectProxy>[3] = {},
-): Promise<Proxied> {
-  const p = await connectProxy(w, ['--agent', 'claude', ...args], server, opts);
-  open.push(p);
-  return p;
-}
-
-const fixture = (w: Workspace) => proxy(w, [process.execPath, FIXTURE], ['--name', 'fix']);
+const { ws, fixture } = proxyHarness();
 
 describe('gatehouse mcp tool-definition pins (our test server)', () => {
   it('catches a changed tool description as a pin violation (block), until an operator accepts it', async () => {

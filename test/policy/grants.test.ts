@@ -200,7 +200,9 @@ describe('limits', () => {
     const l1 = new Limits(cfg, store);
     expect(run(l1, 'email.send', 1).ok).toBe(true);
     expect(run(l1, 'email.send', 1).ok).toBe(true);
-    // A new process sees the same usage.
+    // Usage is written behind the decision path; a process flushes it within FLUSH_MS and on close,
+    // after which a new process sees the same usage.
+    l1.flush();
     const l2 = new Limits(cfg, store);
     const third = run(l2, 'email.send', 1);
     expect(third.ok).toBe(false);
