@@ -93,7 +93,9 @@ export class HeadStore {
 
   readSigned(): SignedCheckpoint | undefined {
     try {
-      return this.db.prepare('SELECT seq, hash, ts, kid, sig FROM signed WHERE id = 1').get() as SignedCheckpoint | undefined;
+      return this.db.prepare('SELECT seq, hash, ts, kid, sig FROM signed WHERE id = 1').get() as
+        | SignedCheckpoint
+        | undefined;
     } catch {
       return undefined;
     }

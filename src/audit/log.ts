@@ -455,7 +455,15 @@ export class AuditLog {
       }
     }
     if (seq !== head.seq || offset !== head.offset || segment !== head.segment) {
-      this.headStore.write({ seq, hash, segment, offset, ts: new Date(this.clock.now()).toISOString(), kid: null, sig: null });
+      this.headStore.write({
+        seq,
+        hash,
+        segment,
+        offset,
+        ts: new Date(this.clock.now()).toISOString(),
+        kid: null,
+        sig: null,
+      });
     }
     return torn;
   }

@@ -83,7 +83,14 @@ export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): Ve
   const withCp = checkpoint ? { checkpoint } : {};
   if (failure) return { ok: false, ...base, ...failure, ...withCp, unanchored };
   if (checkpoint?.signatureValid === false) {
-    return { ok: false, status: 'tampered', ...base, ...withCp, unanchored, message: 'checkpoint signature is invalid' };
+    return {
+      ok: false,
+      status: 'tampered',
+      ...base,
+      ...withCp,
+      unanchored,
+      message: 'checkpoint signature is invalid',
+    };
   }
   if (seq < reach) {
     return {

@@ -224,11 +224,10 @@ export class Limits {
 
   private usage(budget: string, key: string, start: number): { calls: number; cost: number } {
     if (this.store) {
-      const stored =
-        this.store.get<{ calls: number; cost: number }>(
-          'SELECT calls, cost FROM limits_usage WHERE budget = ? AND key = ? AND window_start = ?',
-          [budget, key, start],
-        ) ?? { calls: 0, cost: 0 };
+      const stored = this.store.get<{ calls: number; cost: number }>(
+        'SELECT calls, cost FROM limits_usage WHERE budget = ? AND key = ? AND window_start = ?',
+        [budget, key, start],
+      ) ?? { calls: 0, cost: 0 };
       const p = this.pending.get(`${budget}\u0000${key}\u0000${start}`);
       return p ? { calls: stored.calls + p.calls, cost: stored.cost + p.cost } : stored;
     }
@@ -240,7 +239,10 @@ export class Limits {
    * the decision path; instead increments are written together within FLUSH_MS (and on close), so another process
    * sees this one's usage at most that late.
    */
-  private readonly pending = new Map<string, { budget: string; key: string; start: number; calls: number; cost: number }>();
+  private readonly pending = new Map<
+    string,
+    { budget: string; key: string; start: number; calls: number; cost: number }
+  >();
   private flushTimer: NodeJS.Timeout | undefined;
 
   /** Writes pending usage to the store. Called by a timer, and by Gatehouse.close(). */
