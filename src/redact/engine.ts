@@ -3,7 +3,7 @@ import { GatehouseError } from '../core/errors.js';
 import { KeywordAutomaton, type KeywordSpec } from './prefilter.js';
 import { RULES_VERSION, SECRET_RULES } from './rules/secrets.js';
 import type { SecretCategory, SecretRuleDef, ValidatorName } from './rules/types.js';
-import { charClassCount, checksumTokenValid, isPlaceholder, jwtHeaderValid, shannonEntropy } from './validators.js';
+import { charClassCount, checksumTokenValid, isPlaceholder, jwtCheck, shannonEntropy } from './validators.js';
 
 /** A secret found by the rule table. Offsets are UTF-16 code units into the scanned text. */
 export interface SecretHit {
@@ -383,8 +383,9 @@ export class SecretEngine {
     const end = start + secret.length;
     if (secret.length === 0) return undefined;
     for (const a of rule.allow) if (a.test(secret)) return undefined;
-    if (isTokenPlaceholder(secret)) return undefined;
     const def = rule.def;
+    // Binary bodies are not text: the textual placeholder markers (`<…>`, `....`) occur in them by chance.
+    if (def.validator !== 'der' && isTokenPlaceholder(secret)) return undefined;
     if (def.entropy !== undefined && shannonEntropy(secret) < def.entropy) return undefined;
     let verified = false;
     if (def.validator) {
@@ -728,7 +729,25 @@ export function isTokenPlaceholder(secret: string): boolean {
   // A body of counting digits (`0123456789012…`) is a fill-in, not a random token.
   if (/^\d{10,}$/.test(body) && [...body].every((c, i) => i === 0 || Number(c) === (Number(body[i - 1]) + 1) % 10))
     return true;
-  return body.length >= 8 && /^(.)\1+$/.test(body);
+  if (body.length >= 8 && /^(.)\1+$/.test(body)) return true;
+  // Typed-out alphabets (`abcdefghij`, `aBcDeFgH`, `klmnopqr`) and a handful of distinct characters over a
+  // long body (`AAAA-BBBB…`): a random token of this length has neither (P < 1e-10 per token).
+  return hasCountingRun(body, 8) || (body.length >= 16 && shannonEntropy(body) < 2);
+}
+
+/** True when `s` holds `n` consecutive characters that count up by one (`abcdefgh`, `AbCdEfGh`, `23456789`). */
+export function hasCountingRun(s: string, n: number): boolean {
+  let run = 1;
+  let prev = -1;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    const counting = (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+    run = counting && c === prev + 1 ? run + 1 : 1;
+    if (run >= n) return true;
+    prev = counting ? c : -1;
+  }
+  return false;
 }
 
 const PLACEHOLDER_PASSWORDS =
@@ -744,14 +763,24 @@ export function isPlaceholderPassword(value: string): boolean {
   return isPlaceholder(v);
 }
 
+/** A URL password that is a template or a documentation fill-in (`${PASS}`, `{{pass}}`, `YOUR_PASSWORD`, `xxxx`). */
+export function isPlaceholderUserinfo(value: string): boolean {
+  if (value.length < 4) return true;
+  if (/^[$%{<[]|\$\{|\$\(|\{\{|[<>]|passw(?:or)?d|changeme|example|placeholder|your[_-]|replace|redacted/i.test(value))
+    return true;
+  return isPlaceholder(value);
+}
+
 function runValidator(name: ValidatorName, secret: string, m: RegExpExecArray, _text: string): boolean | 'verified' {
   switch (name) {
     case 'github-crc32':
     case 'npm-crc32':
       // A failed checksum still looks exactly like a live token to a reader: redact it, but do not vouch for it.
       return checksumTokenValid(secret) ? 'verified' : true;
-    case 'jwt':
-      return jwtHeaderValid(secret) ? 'verified' : false;
+    case 'jwt': {
+      const v = jwtCheck(secret);
+      return v === 'valid' ? 'verified' : v === 'damaged';
+    }
     case 'not-localhost': {
       if (isPlaceholderPassword(secret)) return false;
       // `postgres:postgres@`, `mongodb:mongodb@`: the user name repeated as password is a default, not a secret.
@@ -766,6 +795,15 @@ function runValidator(name: ValidatorName, secret: string, m: RegExpExecArray, _
       // `user:password` pairs (curl -u) are judged by their password half.
       const colon = secret.indexOf(':');
       return !isPlaceholderPassword(colon >= 0 ? secret.slice(colon + 1) : secret);
+    }
+    case 'der':
+      // The pattern itself walks the DER structure (tags, version, content-type OID).
+      return 'verified';
+    case 'url-userinfo': {
+      // A literal password in a web or file-transfer URL is sent to that host on every request: even a weak one
+      // (`user:pass@`) is a credential. Only templates, fill-ins and a user name repeated as password are not.
+      const user = /:\/\/([^:/@\s]*):/.exec(m[0])?.[1] ?? '';
+      return secret !== user && !isPlaceholderUserinfo(secret);
     }
     case 'userpass': {
       // `user:password` as curl takes it, quoted in any of the ways shells allow; judged by its password half
@@ -799,7 +837,10 @@ function genericValueLooksSecret(name: string, value: string): boolean {
   if (isPassword ? v.length < 8 : v.length < 12) return false;
   if (charClassCount(v) < 2) return false;
   const entropy = shannonEntropy(v);
-  if (entropy < (isPassword ? 2.8 : 3.5)) return false;
+  // A short value cannot reach 3.5 bits/char (12 distinct characters give 3.58): below 24 characters the floor
+  // follows the length, for values that also mix three character classes (`Lj2^5O%xi214`).
+  const floor = isPassword ? 2.8 : v.length < 24 && charClassCount(v) >= 3 ? Math.log2(v.length) - 0.4 : 3.5;
+  if (entropy < Math.min(3.5, floor)) return false;
   if (/^\d+(?:\.\d+)*$/.test(v)) return false;
   if (/^[a-z]+(?:[-_][a-z]+)*$/.test(v) || /^[A-Z]+(?:_[A-Z]+)*$/.test(v)) return false;
   if (/^(?:true|false|null|none|undefined|nil|yes|no|on|off)$/i.test(v)) return false;

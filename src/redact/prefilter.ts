@@ -57,8 +57,9 @@ export class KeywordAutomaton {
     const keywords: string[] = [];
     for (const s of specs) {
       const kw = s.keyword.toLowerCase();
-      if (!/^[\x20-\x7e]+$/.test(kw))
-        throw new GatehouseError('redact.keyword_invalid', `keyword '${kw}' of ${s.owner} is not printable ASCII`);
+      // Control characters are allowed: binary formats (DER) are recognised by their tag bytes.
+      if (!/^[\x01-\x7e]+$/.test(kw))
+        throw new GatehouseError('redact.keyword_invalid', `keyword '${JSON.stringify(kw)}' of ${s.owner} is not ASCII`);
       if (!s.allowWeak && isWeakKeyword(kw)) throw new WeakKeywordError(kw, s.owner);
       keywords.push(kw);
     }

@@ -370,16 +370,35 @@ export function aadhaarValid(digits: string): boolean {
   return /^[2-9]\d{11}$/.test(digits) && verhoeffValid(digits);
 }
 
-/** A JWT candidate whose header segment decodes to a JSON object with a string `alg`. */
-export function jwtHeaderValid(token: string): boolean {
+/**
+ * A JWT candidate whose header segment decodes to a JSON object with a string `alg` ('valid'); or, when the
+ * header is damaged (an edited or mis-pasted `alg` value) but still an object naming `alg`, whose payload decodes
+ * to a JSON object ('damaged': the token still carries its claims). Otherwise false.
+ */
+export function jwtCheck(token: string): 'valid' | 'damaged' | false {
   const dot = token.indexOf('.');
   if (dot < 10) return false;
   const text = Buffer.from(token.slice(0, dot), 'base64url').toString('utf8').trim();
   // Cheap shape test first: most candidates fail it, and a thrown JSON.parse costs microseconds.
   if (!text.startsWith('{') || !text.endsWith('}') || !text.includes('"alg"')) return false;
+  if (parsesToObject(text, 'alg')) return 'valid';
+  const end = token.indexOf('.', dot + 1);
+  const payload = Buffer.from(token.slice(dot + 1, end < 0 ? undefined : end), 'base64url')
+    .toString('utf8')
+    .trim();
+  return payload.startsWith('{') && parsesToObject(payload) ? 'damaged' : false;
+}
+
+/** Back-compatible predicate: the header decodes to a JSON object with a string `alg`. */
+export function jwtHeaderValid(token: string): boolean {
+  return jwtCheck(token) === 'valid';
+}
+
+function parsesToObject(text: string, stringKey?: string): boolean {
   try {
-    const header = JSON.parse(text) as unknown;
-    return typeof header === 'object' && header !== null && typeof (header as { alg?: unknown }).alg === 'string';
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+    return stringKey === undefined || typeof (v as Record<string, unknown>)[stringKey] === 'string';
   } catch {
     return false;
   }

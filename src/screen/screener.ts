@@ -1,6 +1,7 @@
 import RE2 from 're2';
 import { InputError } from '../core/errors.js';
 import { type NormalizeOptions, normalize, type View } from './normalize.js';
+import { Prefilter } from './prefilter.js';
 import { RULES, type Rule } from './rules/index.js';
 import { actionFor, bestWindow, combine, type Hit } from './score.js';
 import type { Category, Finding, NormalizationFlags, ScreenResult, ViewName } from './types.js';
@@ -13,8 +14,6 @@ export interface ScreenOptions extends NormalizeOptions {
   /** Longest input screened in full, in characters; longer input is screened head and tail and marked truncated. */
   maxChars?: number;
 }
-
-type RE2Set = InstanceType<typeof RE2.Set>;
 
 interface CompiledRule {
   rule: Rule;
@@ -40,20 +39,16 @@ const SIGNALS = {
 /** Views whose hits mean the text was disguised: finding instructions there is a signal of its own. */
 const DISGUISED: ReadonlySet<ViewName> = new Set(['decoded', 'rot13', 'hidden', 'collapsed', 'deleet', 'skeleton']);
 
-/**
- * Rules per RE2 set. One set over the whole catalogue builds a DFA so large that its state cache
- * thrashes on varied text (measured p50 2.7 ms per 4 KB); sets of 16 keep p50 near 0.4 ms.
- */
-const SET_SIZE = 16;
-
 interface Compiled {
-  sets: RE2Set[];
   rules: CompiledRule[];
+  /** Says which rules can match a text from the literals it contains; only those run. */
+  prefilter: Prefilter;
 }
 
 function compile(rules: readonly Rule[], boundaries: boolean): Compiled {
   const seen = new Set<string>();
   const compiled: CompiledRule[] = [];
+  const sources: string[] = [];
   for (const rule of rules) {
     if (seen.has(rule.id)) throw new Error(`duplicate screening rule id ${rule.id}`);
     seen.add(rule.id);
@@ -63,17 +58,9 @@ function compile(rules: readonly Rule[], boundaries: boolean): Compiled {
       ? rule.pattern.replaceAll('\\W+', '[^\\w.!?\\n]+')
       : rule.pattern.replace(/\\b/g, '').replaceAll('\\W+', '\\W*');
     compiled.push({ rule, locate: new RE2(src, 'giu') });
+    sources.push(src);
   }
-  const sets: RE2Set[] = [];
-  for (let i = 0; i < compiled.length; i += SET_SIZE) {
-    sets.push(
-      new RE2.Set(
-        compiled.slice(i, i + SET_SIZE).map((c) => c.locate.source),
-        'iu',
-      ),
-    );
-  }
-  return { sets, rules: compiled };
+  return { rules: compiled, prefilter: new Prefilter(sources) };
 }
 
 // Guards run on at most GUARD_CHARS characters before a match, so even backtracking patterns stay bounded.
@@ -179,12 +166,8 @@ export class Screener {
 
   private matchChunk(name: ViewName, text: string, offset: number): Hit[] {
     const compiled = name === 'collapsed' ? this.spaced : this.normal;
-    const matched: number[] = [];
-    compiled.sets.forEach((set, k) => {
-      for (const i of set.match(text)) matched.push(k * SET_SIZE + i);
-    });
     const hits: Hit[] = [];
-    for (const i of matched) {
+    for (const i of compiled.prefilter.candidates(text)) {
       const c = compiled.rules[i]!;
       const re = c.locate;
       re.lastIndex = 0;

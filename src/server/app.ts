@@ -1,3 +1,4 @@
+import { Server as TlsServer } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Gatehouse } from '../gatehouse.js';
 import { errorHandler } from './errors.js';
@@ -14,11 +15,14 @@ import policyRoutes from './routes/policy.js';
 import redactRoutes from './routes/redact.js';
 import responseRoutes from './routes/response.js';
 import scanRoutes from './routes/scan.js';
+import { enforceClientCertificates, type GatewayTls } from './tls.js';
 
 export interface ServerOptions {
   /** Override of the config's body limit, in bytes. */
   bodyLimit?: number;
   logger?: boolean;
+  /** HTTPS (see gatewayTls in ./tls.js); absent: plain HTTP. */
+  tls?: GatewayTls;
 }
 
 /**
@@ -26,11 +30,16 @@ export interface ServerOptions {
  * 400/413 naming the field, before any handler runs.
  */
 export async function buildServer(gatehouse: Gatehouse, opts: ServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({
+  const common = {
     bodyLimit: opts.bodyLimit ?? gatehouse.config.server.body_limit,
     logger: opts.logger ?? false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-  });
+  };
+  // The routes only read the request; an HTTPS instance differs from an HTTP one in its raw server type alone.
+  const app = opts.tls
+    ? (Fastify({ ...common, https: opts.tls.options }) as unknown as FastifyInstance)
+    : Fastify(common);
+  if (opts.tls) secure(app, gatehouse, opts.tls);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` });
@@ -51,4 +60,44 @@ export async function buildServer(gatehouse: Gatehouse, opts: ServerOptions = {}
   await app.register(mcpRoutes, { gatehouse });
   await app.register(dashboardRoutes);
   return app;
+}
+
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** Client-certificate enforcement and, for a Gatehouse-issued certificate, renewal at half-life. */
+function secure(app: FastifyInstance, gatehouse: Gatehouse, tls: GatewayTls): void {
+  const server: unknown = app.server;
+  if (!(server instanceof TlsServer)) throw new Error('fastify did not create a TLS server for the https option');
+  if (tls.clientCerts === 'required') enforceClientCertificates(server, gatehouse);
+  let timer: NodeJS.Timeout | undefined;
+  const wait = (ms: number, then: () => void) => {
+    timer = setTimeout(then, ms);
+    timer.unref();
+  };
+  // setTimeout overflows past ~24.8 days, so a long wait is taken in steps.
+  const renewAt = (current: GatewayTls, at: number): void => {
+    const left = at - gatehouse.clock.now();
+    if (left > MAX_TIMER) {
+      wait(MAX_TIMER, () => renewAt(current, at));
+      return;
+    }
+    wait(Math.max(0, left), () => {
+      const renew = current.renew;
+      if (!renew) return;
+      renew()
+        .then((next) => {
+          server.setSecureContext(next.options);
+          atHalfLife(next);
+        })
+        .catch((err: unknown) => {
+          app.log.error({ err }, 'renewing the gateway TLS certificate failed; retrying in a minute');
+          renewAt(current, gatehouse.clock.now() + 60_000);
+        });
+    });
+  };
+  const atHalfLife = (current: GatewayTls) => {
+    if (current.renew) renewAt(current, gatehouse.clock.now() + (current.notAfter - gatehouse.clock.now()) / 2);
+  };
+  atHalfLife(tls);
+  app.addHook('onClose', async () => clearTimeout(timer));
 }

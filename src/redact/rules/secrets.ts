@@ -79,7 +79,8 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     20,
     {
       entropy: 3,
-      allow: ['EXAMPLE$'],
+      // AWS documentation's example key ID and variants built on it (`AKIAIOSFODNN7EXAMPLE`).
+      allow: ['EXAMPLE$', '^AKIAIOSFODNN7'],
     },
   ),
   assign(
@@ -90,7 +91,8 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     40,
     {
       entropy: 4,
-      allow: ['EXAMPLEKEY$'],
+      // AWS documentation's example secret (`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`) and variants built on it.
+      allow: ['EXAMPLEKEY$', '^wJalrXUtnFEMI/K7MDENG'],
     },
   ),
   assign(
@@ -785,7 +787,7 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     ['http://', 'https://', 'ftp://', 'ftps://', 'sftp://', 'ssh://', 'git://', 'smb://', 'ldap://', 'ldaps://'],
     String.raw`(?i)(?:https?|ftps?|sftp|ssh|git|smb|ldaps?)://[^\s/@:"'<>()]{1,100}:([^\s/@"'<>()]{3,200})@[A-Za-z0-9.-]{1,253}`,
     500,
-    { validator: 'db-password', endBoundary: false },
+    { validator: 'url-userinfo', endBoundary: false },
   ),
 
   // ── Private keys ────────────────────────────────────────────────────────────────────────────────
@@ -810,6 +812,20 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     {
       validator: 'pem-body',
     },
+  ),
+  // A PKCS#12 keystore (.p12/.pfx: GCP service-account keys, code-signing and client certificates) dumped as
+  // text: PFX ::= SEQUENCE { version INTEGER 3, authSafe ContentInfo { contentType pkcs7-data or
+  // signedData, … } } (RFC 7292 §4). Bytes above 0x7f may arrive as themselves (Latin-1) or as U+FFFD (a
+  // lossy UTF-8 decode), and CR as LF. The match runs on over the binary body until 16 printable characters in a
+  // row mark text again.
+  window(
+    'pkcs12-keystore',
+    'private_key',
+    ['\x02\x01\x03'],
+    String.raw`\x02\x01\x030[\s\S]{1,4}\x06\x09\x2a[\x{86}\x{FFFD}]H[\x{86}\x{FFFD}][\x{F7}\x{FFFD}][\r\n]\x01\x07[\x01\x02](?:[^\x20-\x7e]|[\x20-\x7e]{1,15}[^\x20-\x7e])*`,
+    1,
+    16384,
+    { validator: 'der' },
   ),
   window(
     'putty-private-key',

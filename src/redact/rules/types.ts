@@ -21,7 +21,9 @@ export type ValidatorName =
   | 'not-localhost'
   | 'pem-body'
   | 'db-password'
-  | 'userpass';
+  | 'userpass'
+  | 'url-userinfo'
+  | 'der';
 
 /**
  * One credential format. Written from the format's documented facts (prefix, alphabet, length, checksum).
