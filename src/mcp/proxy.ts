@@ -907,8 +907,37 @@ export class McpProxy {
     throw new RpcError(ErrorCode.InvalidParams, 'unknown resource: list resources first');
   }
 
+  /**
+   * Reading a resource or getting a prompt is an action of its own (default deny): `mcp.resource:<server>` with
+   * `{ uri }` and `mcp.prompt:<server>` with `{ name, arguments }`, so a policy can allow a server's tools without
+   * handing out everything the server can read. A review is not waited for here (resource reads carry no progress
+   * token): the client is told which approval to ask for, and the same request succeeds once it is approved.
+   */
+  private async authorizeRead(tool: string, args: Record<string, unknown>): Promise<void> {
+    const d = await this.decide({ kind: 'tool_call', agent: this.agent, session: this.session, tool, args });
+    if (d.effect === 'allow') return;
+    const reasons = decisive(d);
+    await this.audit('mcp.read.blocked', { tool, decision: d.id, outcome: d.effect }, reasons);
+    const held = d.effect === 'review' && d.approvalRequest;
+    throw new RpcError(
+      ErrorCode.InvalidRequest,
+      held
+        ? `Gatehouse holds this ${tool} until approval ${d.approvalRequest} is granted (gatehouse approvals approve ${d.approvalRequest}); then send the same request again`
+        : `Gatehouse denied this ${tool}: ${reasons.map((r) => `${r.code}: ${r.message}`).join('; ')}`,
+      {
+        gatehouse: {
+          effect: d.effect,
+          reasons: reasons.map((r) => r.code),
+          decision: d.id,
+          ...(held ? { approvalRequest: d.approvalRequest } : {}),
+        },
+      },
+    );
+  }
+
   private async readResource(params: { uri: string }, extra: HandlerExtra): Promise<ReadResourceResult> {
     const u = this.forResource(params.uri);
+    await this.authorizeRead(`mcp.resource:${u.name}`, { uri: params.uri });
     let r: ReadResourceResult;
     try {
       r = (await u
@@ -987,6 +1016,7 @@ export class McpProxy {
     extra: HandlerExtra,
   ): Promise<GetPromptResult> {
     const { upstream: u, local } = this.forPrompt(params.name);
+    await this.authorizeRead(`mcp.prompt:${u.name}`, { name: local, arguments: params.arguments ?? {} });
     let r: GetPromptResult;
     try {
       r = (await u

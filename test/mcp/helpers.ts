@@ -167,7 +167,7 @@ identity:
 roles:
   mcpuser:
     grants:
-      - tools: ["fs.*", "fix.*", "ev.*"]
+      - tools: ["fs.*", "fix.*", "ev.*", "mcp.resource:ev", "mcp.prompt:ev"]
 tools:
   fs.read_text_file: { risk: low, output: untrusted, args: { path: {} } }
   fs.write_file: { risk: low, args: { path: {} } }
@@ -183,6 +183,8 @@ tools:
   fix.calc: { risk: low }
   ev.echo: { risk: low, output: untrusted }
   ev.get-sum: { risk: low }
+  "mcp.resource:ev": { risk: low }
+  "mcp.prompt:ev": { risk: low }
 policy:
   workspace: ./root
   forbid:
