@@ -156,7 +156,8 @@ approvals:
 #   risk: { screen_medium_at: 2, screen_high_at: 4, labels: { untrusted_instructions: high } }
 
 # MCP proxy (gatehouse mcp --name fs --agent demo -- npx -y @modelcontextprotocol/server-filesystem DIR).
-# Tools of server NAME are NAME.<tool> in the catalogue and the policy; see docs/mcp.md.
+# Tools of server NAME are NAME.<tool> in the catalogue and the policy; reading its resources is the tool
+# "mcp.resource:NAME" (args: uri) and getting its prompts "mcp.prompt:NAME" (args: name, arguments); see docs/mcp.md.
 mcp:
   on_pin_violation: block        # a tool definition that changed since it was pinned: block, or review (approval)
   # on_poisoned_description: block   # a description carrying instructions for the model: block or flag
