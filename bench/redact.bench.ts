@@ -59,6 +59,9 @@ const ADVERSARIAL: Record<string, string> = {
   'emails without domains': 'a@'.repeat(MiB / 2),
   'generic keywords': 'password=token=secret='.repeat(MiB / 22),
   'jwt-like': 'eyJhbGciOi.eyJ'.repeat(MiB / 14),
+  'dense PFX version fields': '\x02\x01\x030\x82'.repeat(MiB / 6),
+  'PFX header then binary': `\x02\x01\x030\x82\t5\x06\t*\x86H\x86\xf7\r\x01\x07\x01${'\x82\x01'.repeat(MiB / 2)}`,
+  'URL user info without a host': 'https://u:pass@'.repeat(MiB / 15),
 };
 
 /**

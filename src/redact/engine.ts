@@ -228,9 +228,14 @@ export class SecretEngine {
     return v - 2;
   }
 
+  /** Per-scan verdicts of accept() by rule and matched text: repeated matches (config dumps, inputs built to be
+   * slow) run the placeholder tests and validators once. */
+  private verdicts = new Map<string, 0 | 1 | 2>();
+
   /** All secrets in `text`, vendor rules and (when `generic`) the keyword = high-entropy tier. */
   scan(text: string, opts: { generic?: boolean } = {}): SecretHit[] {
     this.valueText = '';
+    this.verdicts.clear();
     this.sawLookup = false;
     const hitsByRule: (number[] | undefined)[] = new Array(this.rules.length);
     const touched: number[] = [];
@@ -249,7 +254,8 @@ export class SecretEngine {
         for (let j = 0; j < list.length; j++) {
           const ri = list[j]!;
           if (ri < 0) {
-            if (ri === -2) this.sawLookup = true;
+            // A lookup command starts a word (`ping`, not `mapping`): the DNS check only runs on real commands.
+            if (ri === -2) this.sawLookup ||= start === 0 || !isWordCharCode(text.charCodeAt(start - 1));
             else if (generic) genericHits.push(start, keywords[ki]!.length);
             continue;
           }
@@ -304,8 +310,22 @@ export class SecretEngine {
           !(boundary === 'word' ? isWordBreak(text.charCodeAt(at - 1)) : isBoundaryBreak(text.charCodeAt(at - 1))),
       );
     }
+    // Work the per-hit matcher may do: maxLen per anchor, or for user-info rules the measured span up to the end of
+    // the host (their patterns cannot scan past it), so dense URLs stay on the cheap per-hit path.
+    let work = anchors.length * rule.def.maxLen;
+    if (rule.def.userinfo) {
+      const kept: number[] = [];
+      work = 0;
+      for (const at of anchors) {
+        const span = userinfoSpan(text, at);
+        if (span < 0) continue;
+        kept.push(at);
+        work += span;
+      }
+      anchors = kept;
+    }
     if (anchors.length === 0) return;
-    if (rule.sticky && anchors.length * rule.def.maxLen <= budget) {
+    if (rule.sticky && work <= budget) {
       const re = rule.sticky;
       let lastEnd = -1;
       for (const at of anchors) {
@@ -325,7 +345,8 @@ export class SecretEngine {
         const hit = this.accept(rule, m, from, text);
         if (hit) {
           out.push(hit);
-          lastEnd = hit.end;
+          // Anchors inside an accepted match start no new one (as on the RE2 path, where matches never overlap).
+          lastEnd = Math.max(hit.end, end);
         }
       }
       return;
@@ -382,18 +403,16 @@ export class SecretEngine {
     const start = abs + Math.max(0, offset);
     const end = start + secret.length;
     if (secret.length === 0) return undefined;
-    for (const a of rule.allow) if (a.test(secret)) return undefined;
     const def = rule.def;
-    // Binary bodies are not text: the textual placeholder markers (`<…>`, `....`) occur in them by chance.
-    if (def.validator !== 'der' && isTokenPlaceholder(secret)) return undefined;
-    if (def.entropy !== undefined && shannonEntropy(secret) < def.entropy) return undefined;
-    let verified = false;
-    if (def.validator) {
-      const v = runValidator(def.validator, secret, m, text);
-      if (v === false) return undefined;
-      verified = v === 'verified';
+    // 0: rejected, 1: accepted, 2: accepted and verified. Keyed by the whole match (validators may read it).
+    const key = m[0].length <= 1024 ? `${rule.index}\u0000${secret}\u0000${m[0]}` : undefined;
+    let verdict = key === undefined ? undefined : this.verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = judge(rule, secret, m, text);
+      if (key !== undefined) this.verdicts.set(key, verdict);
     }
-    return { ruleId: def.id, category: def.category, tier: 'vendor', start, end, verified };
+    if (verdict === 0) return undefined;
+    return { ruleId: def.id, category: def.category, tier: 'vendor', start, end, verified: verdict === 2 };
   }
 
   /** The generic tier: `<credential-like name> <op> <high-entropy value>`. */
@@ -452,6 +471,18 @@ export class SecretEngine {
   }
 }
 
+/** The allowlist, placeholder test, entropy floor and validator of a rule, for one match. */
+function judge(rule: CompiledRule, secret: string, m: RegExpExecArray, text: string): 0 | 1 | 2 {
+  for (const a of rule.allow) if (a.test(secret)) return 0;
+  const def = rule.def;
+  // Binary bodies are not text: the textual placeholder markers (`<…>`, `....`) occur in them by chance.
+  if (def.validator !== 'der' && isTokenPlaceholder(secret)) return 0;
+  if (def.entropy !== undefined && shannonEntropy(secret) < def.entropy) return 0;
+  if (!def.validator) return 1;
+  const v = runValidator(def.validator, secret, m, text);
+  return v === false ? 0 : v === 'verified' ? 2 : 1;
+}
+
 function compileRule(def: SecretRuleDef, index: number): CompiledRule {
   let source = def.pattern;
   let ignoreCase = def.ignoreCase === true;
@@ -494,6 +525,33 @@ function compileRule(def: SecretRuleDef, index: number): CompiledRule {
   } catch (err) {
     throw new GatehouseError('redact.rule_invalid', `rule ${def.id}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * For a URL starting at `at`: the length from `at` to the end of the host after an `@` in its authority, or -1
+ * when the authority (up to the first `/`, space or quote) has no `@`. Only characters that no user-info pattern
+ * admits end the scans, so no match is dropped; they stop at the next URL's `//` at the latest, so all anchors
+ * together stay linear.
+ */
+export function userinfoSpan(text: string, at: number): number {
+  let sep = at;
+  while (sep < at + 16 && sep < text.length && text.charCodeAt(sep) !== 58) sep++;
+  if (text.charCodeAt(sep + 1) !== 47 || text.charCodeAt(sep + 2) !== 47) return -1;
+  let i = sep + 3;
+  for (; ; i++) {
+    if (i >= text.length || i - sep > 304) return -1;
+    const c = text.charCodeAt(i);
+    if (c === 64) break;
+    if (c === 47 || c <= 32 || c === 34 || c === 39) return -1;
+  }
+  const host = i + 1;
+  let j = host;
+  while (j < text.length && j - host < 254) {
+    const c = text.charCodeAt(j);
+    if (c === 47 || c <= 32 || c === 34 || c === 39 || c === 63 || c === 58) break;
+    j++;
+  }
+  return j - at + 1;
 }
 
 function isSpace(c: number): boolean {
@@ -679,6 +737,10 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
+function isWordCharCode(c: number): boolean {
+  return isAlnum(c) || c === 95;
+}
+
 function isLetter(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
@@ -729,25 +791,7 @@ export function isTokenPlaceholder(secret: string): boolean {
   // A body of counting digits (`0123456789012…`) is a fill-in, not a random token.
   if (/^\d{10,}$/.test(body) && [...body].every((c, i) => i === 0 || Number(c) === (Number(body[i - 1]) + 1) % 10))
     return true;
-  if (body.length >= 8 && /^(.)\1+$/.test(body)) return true;
-  // Typed-out alphabets (`abcdefghij`, `aBcDeFgH`, `klmnopqr`) and a handful of distinct characters over a
-  // long body (`AAAA-BBBB…`): a random token of this length has neither (P < 1e-10 per token).
-  return hasCountingRun(body, 8) || (body.length >= 16 && shannonEntropy(body) < 2);
-}
-
-/** True when `s` holds `n` consecutive characters that count up by one (`abcdefgh`, `AbCdEfGh`, `23456789`). */
-export function hasCountingRun(s: string, n: number): boolean {
-  let run = 1;
-  let prev = -1;
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 65 && c <= 90) c += 32;
-    const counting = (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
-    run = counting && c === prev + 1 ? run + 1 : 1;
-    if (run >= n) return true;
-    prev = counting ? c : -1;
-  }
-  return false;
+  return body.length >= 8 && /^(.)\1+$/.test(body);
 }
 
 const PLACEHOLDER_PASSWORDS =

@@ -59,7 +59,10 @@ export class KeywordAutomaton {
       const kw = s.keyword.toLowerCase();
       // Control characters are allowed: binary formats (DER) are recognised by their tag bytes.
       if (!/^[\x01-\x7e]+$/.test(kw))
-        throw new GatehouseError('redact.keyword_invalid', `keyword '${JSON.stringify(kw)}' of ${s.owner} is not ASCII`);
+        throw new GatehouseError(
+          'redact.keyword_invalid',
+          `keyword '${JSON.stringify(kw)}' of ${s.owner} is not ASCII`,
+        );
       if (!s.allowWeak && isWeakKeyword(kw)) throw new WeakKeywordError(kw, s.owner);
       keywords.push(kw);
     }

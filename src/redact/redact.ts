@@ -273,9 +273,22 @@ export class Redactor {
     // A finding (or an encoded payload) inside the data part of a URL to a host not on the allowlist is a leak
     // in transit: the whole URL is blocked, not just the value.
     const machine = destination !== 'chat' && destination !== 'output';
+    // Findings by start, with the smallest end from each index on: "a finding starts in the data part and ends
+    // by the URL's end" is one binary search per URL instead of a pass over all findings.
+    const carriers = out.filter((f) => f.category !== 'exfil').sort((a, b) => a.start - b.start);
+    const minEnd = new Array<number>(carriers.length + 1);
+    minEnd[carriers.length] = Number.POSITIVE_INFINITY;
+    for (let i = carriers.length - 1; i >= 0; i--) minEnd[i] = Math.min(carriers[i]!.end, minEnd[i + 1]!);
     for (const u of urls) {
       if (hostAllowed(u.host, this.allow)) continue;
-      const carried = out.some((f) => f.category !== 'exfil' && f.start >= u.dataStart && f.end <= u.end + 8);
+      let lo = 0;
+      let hi = carriers.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (carriers[mid]!.start < u.dataStart) lo = mid + 1;
+        else hi = mid;
+      }
+      const carried = minEnd[lo]! <= u.end + 8;
       if (carried)
         out.push({
           kind: 'exfil_url',

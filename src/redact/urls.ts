@@ -90,7 +90,7 @@ export function findUrls(text: string): FoundUrl[] {
     let start = -1;
     for (const sch of SCHEMES) {
       const s = sep - sch.length;
-      if (s >= 0 && text.slice(s, sep).toLowerCase() === sch && (s === 0 || !isWordChar(text.charCodeAt(s - 1)))) {
+      if (s >= 0 && endsWithScheme(text, sep, sch) && (s === 0 || !isWordChar(text.charCodeAt(s - 1)))) {
         start = s;
         break;
       }
@@ -105,18 +105,48 @@ export function findUrls(text: string): FoundUrl[] {
     // Host by hand (scheme://[userinfo@]host[:port]): URL parsing per link would dominate the cost of long texts.
     const hm = HOST_RE.exec(raw);
     if (!hm) continue;
-    const host = hm[1]!.toLowerCase().replace(/^\[|\]$/g, '');
-    const schemeEnd = sep + 3 - start;
-    const authEnd = raw.slice(schemeEnd).search(/[/?#]/);
-    const dataStart = authEnd < 0 ? start + raw.length : start + schemeEnd + authEnd;
+    const h = hm[1]!.toLowerCase();
+    const host = h.charCodeAt(0) === 91 ? h.replace(/^\[|\]$/g, '') : h;
+    let dataStart = sep + 3;
+    for (; dataStart < end; dataStart++) {
+      const c = text.charCodeAt(dataStart);
+      if (c === 47 || c === 63 || c === 35) break;
+    }
     out.push({ start, end, host, dataStart, autoLoad: autoLoading(text, start) });
     from = end;
   }
   return out;
 }
 
+/** `text` has the scheme `sch` (lower case) right before `sep`, in any case: no slice per candidate. */
+function endsWithScheme(text: string, sep: number, sch: string): boolean {
+  const s = sep - sch.length;
+  for (let i = 0; i < sch.length; i++) if ((text.charCodeAt(s + i) | 32) !== sch.charCodeAt(i)) return false;
+  return true;
+}
+
 function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/** Whether the `]` at `close` ends the alt text of a markdown image: `![` within 200 characters on the same line. */
+function markdownImageBefore(text: string, close: number): boolean {
+  for (let i = close - 1; i >= 0 && close - i <= 201; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 93 || c === 10) return false;
+    if (c === 91) return i > 0 && text.charCodeAt(i - 1) === 33;
+  }
+  return false;
+}
+
+/** A `<` with no `>` after it within the 210 characters before `at` (bounded: no scan back over the text). */
+function openTagBefore(text: string, at: number): boolean {
+  for (let i = at - 1; i >= 0 && at - i <= 210; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 62) return false;
+    if (c === 60) return true;
+  }
+  return false;
 }
 
 function autoLoading(text: string, urlStart: number): boolean {
@@ -125,6 +155,13 @@ function autoLoading(text: string, urlStart: number): boolean {
   while (j >= 0 && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j--;
   const p = j >= 0 ? text.charCodeAt(j) : 0;
   if (p !== 40 && p !== 34 && p !== 39 && p !== 61 && p !== 60 && p !== 58) return false;
+  // After `(`, only a markdown image `![…](` or CSS `url(` loads by itself; a plain markdown link `[…](` (most
+  // links in prose) is settled without the regexes below.
+  if (p === 40 && j > 0 && text.charCodeAt(j - 1) === 93 && !markdownImageBefore(text, j - 1)) return false;
+  // After a quote or `=`, the HTML contexts below need an open tag within 200 characters; without one only CSS
+  // `url("…")` is left (prose quotes and links outside tags are settled without the tag regexes).
+  if ((p === 34 || p === 39 || p === 61) && !openTagBefore(text, urlStart))
+    return /\burl\(\s*["']?$/i.test(text.slice(Math.max(0, urlStart - 200), urlStart));
   const before = text.slice(Math.max(0, urlStart - 200), urlStart);
   if (/!\[[^\]\n]{0,200}\]\(\s*<?$/.test(before)) return true;
   if (/^\s*\[[^\]\n]{1,100}\]:\s*$/m.test(before.slice(before.lastIndexOf('\n') + 1)) && /!\[/.test(text)) return true;

@@ -18,6 +18,10 @@ const ADVERSARIAL: Record<string, string> = {
   'generic keywords': 'password=token=secret='.repeat(MB / 22),
   'jwt-like': 'eyJhbGciOi.eyJ'.repeat(MB / 14),
   'unicode escapes': '\\u0041'.repeat(MB / 6),
+  // DER tag bytes of a PKCS#12 header with no content-type OID after them, and an unterminated binary body.
+  'dense PFX version fields': '\x02\x01\x030\x82'.repeat(MB / 6),
+  'PFX header then binary': `\x02\x01\x030\x82\t5\x06\t*\x86H\x86\xf7\r\x01\x07\x01${'\x82\x01'.repeat(MB / 2)}`,
+  'URL user info without a host': 'https://u:pass@'.repeat(MB / 15),
 };
 
 describe('linear time on adversarial input', () => {

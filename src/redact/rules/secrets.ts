@@ -6,7 +6,7 @@ import type { SecretCategory, SecretRuleDef } from './types.js';
  * Each rule is written from the format's documented facts (prefix, alphabet, length, checksum), cross-checked
  * against the public rule sets of gitleaks and secretlint (both MIT).
  */
-export const RULES_VERSION = '2026.11.1';
+export const RULES_VERSION = '2026.12.1';
 
 type Extra = Partial<Omit<SecretRuleDef, 'id' | 'category' | 'keywords' | 'mode' | 'pattern' | 'maxLen'>>;
 
@@ -722,7 +722,7 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     // Each class excludes the delimiter that ends it, so the match is found without backtracking across parts.
     String.raw`(?i)(?:postgres(?:ql)?|mysqlx?|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse|cockroachdb|neo4j(?:\+s)?|couchbase)://[^:/\s"'@]{0,100}:([^@/\s"']{1,200})@([^/\s"'?:]{1,100})`,
     420,
-    { validator: 'not-localhost', endBoundary: false },
+    { validator: 'not-localhost', endBoundary: false, userinfo: true },
   ),
   window(
     'jdbc-password',
@@ -787,7 +787,7 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     ['http://', 'https://', 'ftp://', 'ftps://', 'sftp://', 'ssh://', 'git://', 'smb://', 'ldap://', 'ldaps://'],
     String.raw`(?i)(?:https?|ftps?|sftp|ssh|git|smb|ldaps?)://[^\s/@:"'<>()]{1,100}:([^\s/@"'<>()]{3,200})@[A-Za-z0-9.-]{1,253}`,
     500,
-    { validator: 'url-userinfo', endBoundary: false },
+    { validator: 'url-userinfo', endBoundary: false, userinfo: true },
   ),
 
   // ── Private keys ────────────────────────────────────────────────────────────────────────────────

@@ -53,4 +53,9 @@ export interface SecretRuleDef {
   boundary?: boolean | 'word';
   /** The character after a prefix match must not be a letter or digit (default true). */
   endBoundary?: boolean;
+  /**
+   * The match needs `user:password@` right after the keyword's `://`: anchors whose authority has no `@` before
+   * its first `/`, space, quote or bracket are dropped without running the pattern (most URLs in text).
+   */
+  userinfo?: boolean;
 }
