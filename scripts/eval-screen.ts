@@ -7,15 +7,25 @@
  * then the obfuscation suite: each transform applied to the detected attacks, with the share still
  * detected. With --leave-source-out the learned model (src/screen/model.ts) is trained on all sources
  * but one and scored on the held-out one, for every source in turn and again for every source family,
- * and the combined rule + model score is reported from those held-out scores only.
+ * and the combined rule + model score is reported from those held-out scores (an in-distribution
+ * figure is printed too, labelled as not a result), with a rule-features-only ablation.
  * Evaluation data is read from the path given and never copied into the project.
  */
 import { loadConfigFile } from '../src/config/load.js';
 import { ScreeningSchema } from '../src/config/sections/screening.js';
 import { rot13 } from '../src/screen/decode.js';
-import { ScreenModel } from '../src/screen/model.js';
 import { Screener } from '../src/screen/screener.js';
-import { type Observed, observe, type Row, readRows, train, UNTRAINED_GROUPS } from './train-screen.js';
+import { ScreenModel } from './screen-model.js';
+import {
+  DEFAULTS,
+  type Observed,
+  observe,
+  type Row,
+  readRows,
+  type TrainOptions,
+  train,
+  UNTRAINED_GROUPS,
+} from './train-screen.js';
 
 const args = process.argv.slice(2);
 const path = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--config' && args[i - 1] !== '--limit');
@@ -54,14 +64,19 @@ interface Scored {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+/** Thresholds are printed to 6 significant digits; model scores crowd near 10. */
+const num = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(6))) : 'none');
 const share = (xs: readonly { score: number }[], thr: number) =>
   xs.length ? xs.filter((x) => x.score >= thr).length / xs.length : Number.NaN;
 
-/** Lowest threshold whose FPR on `negatives` is at most `fpr` (scores are discrete, so sweep them). */
+/** Lowest threshold (midway between two observed scores) whose FPR on `negatives` is at most `fpr`. */
 function thresholdAt(negatives: readonly { score: number }[], fpr: number): number {
-  const cands = [...new Set([...negatives.map((n) => n.score), 0])].map((s) => s + 0.005).sort((a, b) => a - b);
-  for (const t of cands) if (share(negatives, t) <= fpr) return Math.round(t * 1000) / 1000;
-  return 10.005;
+  const u = [...new Set([0, ...negatives.map((n) => n.score)])].sort((a, b) => a - b);
+  for (const [i, s] of u.entries()) {
+    const t = i + 1 < u.length ? (s + u[i + 1]!) / 2 : s + 1e-3;
+    if (share(negatives, t) <= fpr) return t;
+  }
+  return Number.POSITIVE_INFINITY;
 }
 
 const isCalibration = (r: Scored) => CALIBRATION.includes(r.group) && r.label === 0;
@@ -78,8 +93,8 @@ function operatingPoints(fit: readonly Scored[]): { thr1: number; thrBoth: numbe
 function report(scored: readonly Scored[], fixed: boolean): { thr1: number; thrBoth: number } {
   const { thr1, thrBoth } = operatingPoints(scored);
   console.log(
-    `1 % FPR operating point (on ${CALIBRATION.join(' + ')}): score >= ${thr1}; meeting both FPR targets ` +
-      `(<= 1 % on that pool, <= 2 % on hard_negative_system_prompts): score >= ${thrBoth}\n`,
+    `1 % FPR operating point (on ${CALIBRATION.join(' + ')}): score >= ${num(thr1)}; meeting both FPR targets ` +
+      `(<= 1 % on that pool, <= 2 % on hard_negative_system_prompts): score >= ${num(thrBoth)}\n`,
   );
   const cols = (xs: readonly Scored[]) => [
     String(xs.length),
@@ -92,8 +107,8 @@ function report(scored: readonly Scored[], fixed: boolean): { thr1: number; thrB
     'label',
     'n',
     ...(fixed ? [`>=review(${reviewAt})`, `>=block(${blockAt})`] : []),
-    `@1%FPR(>=${thr1})`,
-    `@targets(>=${thrBoth})`,
+    `@1%FPR(>=${num(thr1)})`,
+    `@targets(>=${num(thrBoth)})`,
   ];
   const table: string[][] = [];
   for (const g of [...new Set(scored.map((r) => r.group))].sort()) {
@@ -130,7 +145,10 @@ function family(source: string): string {
  * Trains one model per held-out unit on every other unit's rows and scores the held-out rows with it.
  * Returns every row's held-out combined score and the model that produced it.
  */
-function crossFit(unitOf: (r: { source: string }) => string): { scored: Scored[]; modelOf: ScreenModel[] } {
+function crossFit(
+  unitOf: (r: { source: string }) => string,
+  opts: TrainOptions,
+): { scored: Scored[]; modelOf: ScreenModel[] } {
   const units = [...new Set(rows.map(unitOf))].sort();
   const scored: Scored[] = new Array(rows.length);
   const modelOf: ScreenModel[] = new Array(rows.length);
@@ -140,11 +158,12 @@ function crossFit(unitOf: (r: { source: string }) => string): { scored: Scored[]
       train(
         trainIdx.map((i) => rows[i]!),
         trainIdx.map((i) => seen[i]!),
+        opts,
       ),
     );
     rows.forEach((r, i) => {
       if (unitOf(r) !== u) return;
-      scored[i] = { ...r, score: model.score(seen[i]!.canonical, seen[i]!.rules, 0).score };
+      scored[i] = { ...r, score: model.score(seen[i]!.canonical, seen[i]!.rules, { top: 0 }).score };
       modelOf[i] = model;
     });
   }
@@ -175,12 +194,12 @@ function perUnit(scored: readonly Scored[], unitOf: (r: { source: string }) => s
             ),
           )}`
         : pct(share(held, thr));
-    body.push([u.slice(0, 60), metric, String(held.length), String(thr1), rate(thr1), String(thrBoth), rate(thrBoth)]);
+    body.push([u.slice(0, 60), metric, String(held.length), num(thr1), rate(thr1), num(thrBoth), rate(thrBoth)]);
   }
   printTable(['held-out', 'metric', 'n', 'thr@1%', 'rate', 'thr@targets', 'rate'], body);
 }
 
-let combined: { scored: Scored[]; modelOf: ScreenModel[]; thrBoth: number } | undefined;
+let combined: { scored: Scored[]; modelOf: ScreenModel[]; thr1: number } | undefined;
 if (args.includes('--leave-source-out')) {
   console.log(
     '\nRULES ONLY, per held-out source (rules are fixed; only the operating point is fitted, on the other sources):',
@@ -189,31 +208,38 @@ if (args.includes('--leave-source-out')) {
 
   const untrained = [...UNTRAINED_GROUPS].join(', ');
   console.log(
-    `\nIN-DISTRIBUTION (optimistic: the model is trained on every row it scores; ${untrained} never trained on). ` +
-      'Combined score = model score over n-grams and the rule output:',
+    `\nIN-DISTRIBUTION, NOT A RESULT (optimistic: the model is trained on every row it scores; ${untrained} never ` +
+      'trained on). Combined score = ScreenModel.score over n-grams of the canonical view and the rule output:',
   );
   const all = new ScreenModel(train(rows, seen));
   report(
-    rows.map((r, i) => ({ ...r, score: all.score(seen[i]!.canonical, seen[i]!.rules, 0).score })),
+    rows.map((r, i) => ({ ...r, score: all.score(seen[i]!.canonical, seen[i]!.rules, { top: 0 }).score })),
     true,
   );
 
-  for (const [name, unitOf] of [
+  const variants = [
+    ['n-grams + rule features', DEFAULTS],
+    ['rule features only (ablation)', { ...DEFAULTS, ngrams: false }],
+  ] as const;
+  const units = [
     ['SOURCE', (r: { source: string }) => r.source],
     ['SOURCE FAMILY', (r: { source: string }) => family(r.source)],
-  ] as const) {
-    const t = performance.now();
-    const fit = crossFit(unitOf);
-    console.log(
-      `\nLEAVE-${name.replace(' ', '-')}-OUT combined score: every row scored by a model trained without its ${name.toLowerCase()} ` +
-        `(${((performance.now() - t) / 1000).toFixed(0)} s). Pooled held-out scores:`,
-    );
-    const points = report(fit.scored, true);
-    console.log(
-      `\nper held-out ${name.toLowerCase()}, operating point fitted on the other ${name.toLowerCase()}s' held-out scores:`,
-    );
-    perUnit(fit.scored, unitOf);
-    if (name === 'SOURCE FAMILY') combined = { ...fit, thrBoth: points.thrBoth };
+  ] as const;
+  for (const [model, trainOpts] of variants) {
+    for (const [name, unitOf] of units) {
+      const t = performance.now();
+      const fit = crossFit(unitOf, trainOpts);
+      console.log(
+        `\nLEAVE-${name.replace(' ', '-')}-OUT, model: ${model}. Every row scored by a model trained without its ` +
+          `${name.toLowerCase()} (${((performance.now() - t) / 1000).toFixed(0)} s). Pooled held-out scores:`,
+      );
+      const points = report(fit.scored, false);
+      console.log(
+        `\nper held-out ${name.toLowerCase()}, operating point fitted on the other ${name.toLowerCase()}s' held-out scores:`,
+      );
+      perUnit(fit.scored, unitOf);
+      if (trainOpts === DEFAULTS && name === 'SOURCE FAMILY') combined = { ...fit, thr1: points.thr1 };
+    }
   }
 }
 // The transforms of the obfuscation suite (research note section 2), written independently of the normaliser.
@@ -303,15 +329,16 @@ if (!args.includes('--no-obfuscation')) {
   );
   if (combined) {
     const c = combined;
+    // The both-targets point is out of reach held out, so the suite runs at the 1 % FPR point.
     obfuscation(
-      'obfuscation suite, COMBINED (leave-family-out models: each attack rescored by the model that never saw its family)',
+      'obfuscation suite, COMBINED n-grams + rule features (each attack rescored by the leave-family-out model that never saw its family)',
       (i, t) => {
         const o = observe(screener, t, opts);
-        return c.modelOf[i]!.score(o.canonical, o.rules, 0).score;
+        return c.modelOf[i]!.score(o.canonical, o.rules, { top: 0 }).score;
       },
       c.scored.map((r) => r.score),
-      c.thrBoth,
-      `the both-targets operating point ${c.thrBoth}`,
+      c.thr1,
+      `the pooled held-out 1 % FPR point ${num(c.thr1)}`,
     );
   }
 }

@@ -2,15 +2,16 @@
  * A deterministic linear model over hashed character n-grams plus the rule engine's own output,
  * scored per window like the rules so a long document cannot dilute an attack. Pure and linear in
  * the input: one pass hashes every 3..5-gram into a fixed table of learned weights; no model call,
- * no network. The weights are trained by `scripts/train-screen.ts`; they hold no text.
+ * no network. Weights come from `scripts/train-screen.ts` as JSON (hashed buckets, no text); none ship
+ * with the screener, because none has yet beaten the rules on held-out sources (eval-screen.ts).
  */
 import { z } from 'zod';
-import { GatehouseError } from '../core/errors.js';
-import { CONFUSABLES } from './confusables.js';
-import { WINDOW_CHARS } from './score.js';
-import type { Category } from './types.js';
+import { GatehouseError } from '../src/core/errors.js';
+import { CONFUSABLES } from '../src/screen/confusables.js';
+import { WINDOW_CHARS } from '../src/screen/score.js';
+import type { Category } from '../src/screen/types.js';
 
-/** The shipped weights do not parse or do not fit this code's feature layout. */
+/** The weights do not parse or do not fit this code's feature layout. */
 export class ModelError extends GatehouseError {
   constructor(message: string) {
     super('screen.model_invalid', message);
@@ -59,11 +60,18 @@ export interface ModelContribution {
 }
 
 export interface ModelResult {
-  /** 0..10: ten times the probability of injection for the best window. */
+  /** 0..10: ten times the logistic of the best window's logit (class-balanced training, so 5 is even odds). */
   score: number;
   logit: number;
   /** The features that pushed the best window towards injection, strongest first. */
   features: ModelContribution[];
+}
+
+export interface ExplainOptions {
+  /** How many contributions to return (default 8; 0 for none). */
+  top?: number;
+  /** Explain only at or above this score: explanations cost about twice the scoring itself. */
+  minScore?: number;
 }
 
 const WeightsSchema = z
@@ -184,6 +192,9 @@ export class ScreenModel {
   private readonly table: Float32Array;
   private readonly bias: number;
   private readonly dense: Float64Array;
+  /** Scratch for explanations, all zero between calls. */
+  private readonly sums: Float64Array;
+  private readonly seen: Uint8Array;
 
   constructor(weights: unknown) {
     const parsed = WeightsSchema.safeParse(weights);
@@ -206,15 +217,19 @@ export class ScreenModel {
     for (let i = 0; i < this.table.length; i++) this.table[i] = raw.readInt16LE(2 * i) * w.scale;
     this.bias = w.bias;
     this.dense = Float64Array.from(DENSE_FEATURES, (n) => w.dense[n]!);
+    this.sums = new Float64Array(1 << w.bits);
+    this.seen = new Uint8Array(1 << w.bits);
   }
 
   /**
    * Scores `text` (the screener's canonical view) together with the rule engine's output for it.
    * @example
-   * const m = shippedModel();
-   * m.score('Ignore all previous instructions.', { score: 6, findings: [...] }).score; // high
+   * const model = new ScreenModel(JSON.parse(readFileSync('weights.json', 'utf8')));
+   * const r = screener.screen(text);
+   * model.score(canonicalView, r).features; // [{ feature: 'ngram:"gnore"', weight: 0.41 }, …]
    */
-  score(text: string, rules: RuleFeatures, explain = 8): ModelResult {
+  score(text: string, rules: RuleFeatures, opts: ExplainOptions = {}): ModelResult {
+    const top = opts.top ?? 8;
     if (typeof text !== 'string') throw new ModelError('text must be a string');
     const dv = denseFeatures(rules);
     let base = this.bias;
@@ -223,7 +238,7 @@ export class ScreenModel {
     const blocks = Math.max(1, Math.ceil(units.length / STRIDE));
     const sums = new Float64Array(blocks);
     const counts = new Float64Array(blocks);
-    const table = this.table;
+    const { table } = this;
     forEachNgram(units, this.bits, (b, start) => {
       const k = Math.floor(start / STRIDE);
       sums[k]! += table[b]!;
@@ -239,28 +254,58 @@ export class ScreenModel {
         best = w;
       }
     }
-    const score = Math.round(1000 * sigmoid(bestZ)) / 100;
-    return { score, logit: bestZ, features: explain > 0 ? this.explain(units, best, dv, explain) : [] };
+    // Not rounded: attacks crowd near 10, and rounding there would merge scores a threshold must separate.
+    const score = 10 * sigmoid(bestZ);
+    const explain = top > 0 && score >= (opts.minScore ?? 0);
+    return { score, logit: bestZ, features: explain ? this.explain(units, best, dv, top) : [] };
   }
 
-  /** The strongest positive contributions in window `w`: n-grams summed per bucket, and rule features. */
+  /**
+   * The strongest positive contributions in window `w`: n-grams summed per bucket, and rule features.
+   * Sums go into reused scratch arrays and only the winners' n-gram text is materialised.
+   */
   private explain(units: Uint16Array, w: number, dv: Float64Array, k: number): ModelContribution[] {
     const lo = w * STRIDE;
     const slice = units.subarray(lo, Math.min(units.length, lo + 2 * STRIDE + MAX_N - 1));
     const starts = Math.min(slice.length, 2 * STRIDE);
-    const per = new Map<number, { text: string; sum: number }>();
+    const { sums, seen, table } = this;
+    const touched: number[] = [];
     let n = 0;
-    forEachNgram(slice, this.bits, (b, start, length) => {
+    forEachNgram(slice, this.bits, (b, start) => {
       if (start >= starts) return;
       n++;
-      const e = per.get(b);
-      if (e) e.sum += this.table[b]!;
-      else per.set(b, { text: String.fromCharCode(...slice.subarray(start, start + length)), sum: this.table[b]! });
+      if (seen[b] === 0) {
+        seen[b] = 1;
+        touched.push(b);
+      }
+      sums[b]! += table[b]!;
     });
     const norm = n > 0 ? 1 / Math.sqrt(n) : 0;
+    // Top k by insertion into a short sorted list: O(touched × k), cheaper than sorting every bucket.
+    const top: number[] = [];
+    for (const b of touched) {
+      const v = sums[b]!;
+      if (v <= 0 || (top.length === k && v <= sums[top[k - 1]!]!)) continue;
+      let i = top.length === k ? k - 1 : top.length;
+      while (i > 0 && sums[top[i - 1]!]! < v) {
+        top[i] = top[i - 1]!;
+        i--;
+      }
+      top[i] = b;
+    }
     const out: ModelContribution[] = [];
-    for (const e of per.values())
-      if (e.sum > 0) out.push({ feature: `ngram:${JSON.stringify(e.text)}`, weight: e.sum * norm });
+    const texts = new Map<number, string>();
+    const wanted = new Set(top);
+    forEachNgram(slice, this.bits, (b, start, length) => {
+      if (start < starts && wanted.has(b) && !texts.has(b)) {
+        texts.set(b, String.fromCharCode(...slice.subarray(start, start + length)));
+      }
+    });
+    for (const b of top) out.push({ feature: `ngram:${JSON.stringify(texts.get(b))}`, weight: sums[b]! * norm });
+    for (const b of touched) {
+      sums[b] = 0;
+      seen[b] = 0;
+    }
     DENSE_FEATURES.forEach((name, i) => {
       const c = dv[i]! * this.dense[i]!;
       if (c > 0) out.push({ feature: name, weight: c });
