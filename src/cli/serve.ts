@@ -67,9 +67,8 @@ export function registerServe(program: Command): void {
           throw err;
         }
         const server = app;
-        const mode = tlsSettings ? `, client certificates ${tlsSettings.client_certs}` : '';
-        process.stderr.write(`gatehouse listening on ${address} (policy epoch ${gh.policyEpoch}${mode})\n`);
-        await new Promise<void>((done) => {
+        // Handlers go in before the "listening" line: a supervisor may stop us as soon as it reads it.
+        const stopped = new Promise<void>((done) => {
           const stop = () => {
             process.off('SIGINT', stop);
             process.off('SIGTERM', stop);
@@ -81,6 +80,9 @@ export function registerServe(program: Command): void {
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);
         });
+        const mode = tlsSettings ? `, client certificates ${tlsSettings.client_certs}` : '';
+        process.stderr.write(`gatehouse listening on ${address} (policy epoch ${gh.policyEpoch}${mode})\n`);
+        await stopped;
         return 0;
       }),
     );

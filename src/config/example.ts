@@ -10,6 +10,11 @@ server:
   host: 127.0.0.1          # the gateway listens on loopback only unless you change this
   port: 7878
   body_limit: 1MiB         # larger request bodies are refused with 413
+  # tls:                   # HTTPS (or gatehouse serve --tls); see docs/identity.md and docs/operations.md
+  #   client_certs: optional       # off, optional (certificate or token), required (agents with a certificate only)
+  #   dns: [gatehouse.internal]    # names of the server certificate Gatehouse's own CA issues at start
+  #   # cert_file: /etc/gatehouse/tls.crt   # or your own PKI's chain and key (relative paths: to this file)
+  #   # key_file: /etc/gatehouse/tls.key
 
 # Agent identity. Remote callers (HTTP, MCP) present an access token or a client certificate; the local CLI
 # and the in-process library act as the host for the agent an action names, which must be registered

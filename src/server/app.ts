@@ -1,5 +1,6 @@
 import { Server as TlsServer } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { describeError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { errorHandler } from './errors.js';
 import { OperatorDirectory } from './operators.js';
@@ -90,7 +91,13 @@ function secure(app: FastifyInstance, gatehouse: Gatehouse, tls: GatewayTls): vo
           atHalfLife(next);
         })
         .catch((err: unknown) => {
-          app.log.error({ err }, 'renewing the gateway TLS certificate failed; retrying in a minute');
+          // Logged even without a logger: the certificate in use runs out if this keeps failing.
+          process.emitWarning(
+            `renewing the gateway TLS certificate failed, retrying in a minute: ${describeError(err)}`,
+            {
+              code: 'GATEHOUSE_TLS_RENEWAL',
+            },
+          );
           renewAt(current, gatehouse.clock.now() + 60_000);
         });
     });

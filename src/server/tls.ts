@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions, type TLSSocket, type Server as TlsServer } from 'node:tls';
@@ -44,7 +44,7 @@ export async function gatewayTls(gh: Gatehouse, settings: TlsSettings, baseDir =
     const keyFile = resolvePath(baseDir, settings.key_file);
     const chain = readCertificateChain(certFile, names.cert, gh.clock.now());
     const key = readPrivateKey(keyFile, names.key);
-    if (!chain.leaf.checkPrivateKey(key.object)) {
+    if (!chain.leaf.checkPrivateKey(key.object) || !proves(key.object, chain.leaf)) {
       throw new ConfigError(keyFile, undefined, names.key, `the key does not match the certificate in ${certFile}`);
     }
     const options = { ...client, key: key.pem, cert: chain.pem, minVersion: 'TLSv1.2' as const };
@@ -158,6 +158,16 @@ function readCertificateChain(file: string, name: string, now: number): { pem: s
       throw new ConfigError(file, undefined, name, `certificate ${i + 1} is not valid PEM: ${describeError(err)}`);
     }
   });
+  for (let i = 0; i + 1 < certs.length; i++) {
+    if (!certs[i]!.checkIssued(certs[i + 1]!) || !certs[i]!.verify(certs[i + 1]!.publicKey)) {
+      throw new ConfigError(
+        file,
+        undefined,
+        name,
+        `certificate ${i + 1} is not signed by certificate ${i + 2}: the chain must run leaf first, each followed by its issuer`,
+      );
+    }
+  }
   const leaf = certs[0]!;
   if (now < Date.parse(leaf.validFrom)) {
     throw new ConfigError(file, undefined, name, `the certificate is not valid before ${leaf.validFrom}`);
@@ -178,5 +188,19 @@ function readPrivateKey(file: string, name: string): { pem: string; object: KeyO
     return { pem, object };
   } catch (err) {
     throw new ConfigError(file, undefined, name, `not a PEM private key: ${describeError(err)}`);
+  }
+}
+
+/**
+ * A signature made with the key verifies under the certificate's public key. checkPrivateKey alone can be fooled
+ * by a damaged key whose embedded public part is intact (PKCS#8 EC keys carry one).
+ */
+function proves(key: KeyObject, cert: X509Certificate): boolean {
+  const data = randomBytes(32);
+  const digest = key.asymmetricKeyType === 'ed25519' || key.asymmetricKeyType === 'ed448' ? null : 'sha256';
+  try {
+    return verify(digest, data, cert.publicKey, sign(digest, data, key));
+  } catch {
+    return false;
   }
 }
