@@ -143,9 +143,16 @@ export class Gatehouse {
     this.approvals = new Approvals(this.store, this.clock, this.config.approvals, this.audit, parts.env);
     this.responder = new Responder(this.store, this.audit, this.clock, {
       quarantine: async (agent, reason) => {
-        if (!this.identity.registry.get(agent)) return [];
-        await this.identity.setStatus(agent, 'quarantined', { actor: 'response', reason });
-        const done = ['identity: status quarantined, tokens and refresh families revoked'];
+        const status = this.identity.registry.get(agent)?.status;
+        if (!status) return [];
+        // A compromised or revoked agent is already denied and its tokens are dead; quarantining it must not give
+        // it a status that `restore` could turn back into `active` with the stolen key.
+        const done: string[] = [];
+        if (status === 'compromised' || status === 'revoked') done.push(`identity: status stays ${status}`);
+        else {
+          await this.identity.setStatus(agent, 'quarantined', { actor: 'response', reason });
+          done.push('identity: status quarantined, tokens and refresh families revoked');
+        }
         const killed = this.sandbox.killAgent(agent);
         if (killed > 0) done.push(`sandbox: ${killed} running sandbox(es) killed`);
         return done;

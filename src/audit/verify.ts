@@ -31,6 +31,8 @@ export interface VerifyResult {
  */
 export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): VerifyResult {
   const { head, signed } = readAnchors(dir);
+  // A line at or below a committed anchor was on disk before the anchor was written: a crash cannot tear it.
+  const committed = Math.max(head?.seq ?? 0, signed?.seq ?? 0);
   let seq = 0;
   let prev = GENESIS_HASH;
   let events = 0;
@@ -45,14 +47,17 @@ export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): Ve
       const expected = seq + 1;
       const problem = checkEvent(buf.subarray(a, b), expected, prev);
       if (typeof problem === 'string') {
-        const torn = !terminated && b === buf.length;
+        const cut = !terminated && b === buf.length;
+        const torn = cut && expected > committed;
         failure = {
-          status: torn ? 'torn_tail' : 'tampered',
+          status: torn ? 'torn_tail' : cut ? 'truncated' : 'tampered',
           firstBadSeq: expected,
           location: { file: seg.file, line: lineNo },
           message: torn
             ? `torn last line at seq ${expected} (${b - a} bytes, a crash during a write); events up to ${seq} are intact`
-            : `seq ${expected}: ${problem}`,
+            : cut
+              ? `seq ${expected} is cut short, but the checkpoint records events up to ${committed}: the log was truncated`
+              : `seq ${expected}: ${problem}`,
         };
         return false;
       }

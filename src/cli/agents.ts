@@ -229,7 +229,11 @@ export function registerAgents(program: Command): void {
         ),
       );
   statusCommand('suspend', 'suspended', 'suspend an agent: its tokens stop working at once; resume undoes it');
-  statusCommand('resume', 'active', 'return a suspended, quarantined, compromised or expired agent to active');
+  statusCommand(
+    'resume',
+    'active',
+    'return a suspended, quarantined or expired agent to active (a compromised one needs agents rotate)',
+  );
   statusCommand('revoke', 'revoked', 'revoke an agent for good: tokens, refresh tokens and certificates die');
   statusCommand('quarantine', 'quarantined', 'quarantine an agent pending investigation');
 

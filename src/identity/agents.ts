@@ -90,13 +90,14 @@ const COLUMNS =
 
 /**
  * Allowed status changes. `revoked` is final. A `compromised` agent returns to `active` only through a key
- * rotation (its old key is presumed stolen); every other state can be returned to `active` by an operator.
+ * rotation (its old key is presumed stolen), so it cannot pass through another state that an operator may
+ * then resume; every other state can be returned to `active` by an operator.
  */
 const TRANSITIONS: Record<AgentStatus, readonly AgentStatus[]> = {
   active: ['suspended', 'revoked', 'quarantined', 'expired', 'compromised'],
   suspended: ['active', 'revoked', 'quarantined', 'compromised'],
   quarantined: ['active', 'suspended', 'revoked', 'compromised'],
-  compromised: ['suspended', 'revoked', 'quarantined'],
+  compromised: ['revoked'],
   expired: ['active', 'suspended', 'revoked', 'compromised'],
   revoked: [],
 };

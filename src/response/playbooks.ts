@@ -21,8 +21,15 @@ export interface Quarantine {
  * and the hooks revoke its tokens and kill its running sandboxes. Restore lifts it. Both are audited durably
  * with what each hook did.
  */
+/**
+ * How long a cached quarantine lookup is trusted. Another process (the CLI, a second gateway) may quarantine or
+ * restore an agent; this bounds how long this process takes to see it. The identity stage's own change feed
+ * denies a quarantined registered agent within its poll interval as well.
+ */
+const CACHE_MS = 1000;
+
 export class Responder {
-  private readonly cache = new Map<string, Quarantine | null>();
+  private readonly cache = new Map<string, { q: Quarantine | null; at: number }>();
 
   constructor(
     private readonly store: Store,
@@ -41,12 +48,12 @@ export class Responder {
 
   /** The agent's quarantine, if any. Read through a cache: this is on the decision path. */
   quarantined(agent: string): Quarantine | undefined {
-    let q = this.cache.get(agent);
-    if (q === undefined) {
-      q =
-        this.store.get<Quarantine>('SELECT agent, reason, by, since FROM quarantine WHERE agent = ?', [agent]) ?? null;
-      this.cache.set(agent, q);
-    }
+    const now = this.clock.now();
+    const hit = this.cache.get(agent);
+    if (hit && now - hit.at < CACHE_MS) return hit.q ?? undefined;
+    const q =
+      this.store.get<Quarantine>('SELECT agent, reason, by, since FROM quarantine WHERE agent = ?', [agent]) ?? null;
+    this.cache.set(agent, { q, at: now });
     return q ?? undefined;
   }
 
@@ -60,7 +67,7 @@ export class Responder {
       'INSERT INTO quarantine (agent, reason, by, since) VALUES (?, ?, ?, ?) ON CONFLICT(agent) DO UPDATE SET reason = excluded.reason, by = excluded.by, since = excluded.since',
       [agent, reason, by, q.since],
     );
-    this.cache.set(agent, q);
+    this.cache.set(agent, { q, at: q.since });
     const done = await runHook(() => this.hooks.quarantine?.(agent, reason));
     await this.audit.append({
       type: 'response.quarantined',

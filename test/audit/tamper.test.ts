@@ -155,6 +155,16 @@ describe('audit verify', () => {
     expect(r).toMatchObject({ ok: false, status: 'torn_tail', firstBadSeq: 11, lastSeq: 10 });
   });
 
+  it('reports a committed event cut in the middle as truncation, not as a crash', async () => {
+    await writeEvents(10);
+    const text = readFileSync(segFile(), 'utf8');
+    // Cut event 10 in half: the checkpoint says it was on disk before it was committed, so no crash tore it.
+    writeFileSync(segFile(), text.slice(0, text.length - 40));
+    const r = verifyLog(dir);
+    expect(r).toMatchObject({ ok: false, status: 'truncated', firstBadSeq: 10, lastSeq: 9 });
+    expect(r.message).toMatch(/truncated/);
+  });
+
   it('opening a log with a torn tail moves the fragment aside and records it in the chain', async () => {
     await writeEvents(10);
     const goodBytes = readFileSync(segFile()).length;

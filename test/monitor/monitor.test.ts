@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { queryLog } from '../../src/audit/query.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -5,6 +7,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { Gatehouse } from '../../src/gatehouse.js';
 import { compileAlerts } from '../../src/monitor/alerts.js';
 import { Welford } from '../../src/monitor/baseline.js';
+import { gatehouse } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let dir: string;
@@ -135,6 +138,55 @@ describe('the response stage on its own', () => {
     const d = await gh.decide(read('ghost'));
     expect(d.effect).toBe('deny');
     expect(d.reasons.map((r) => r.code)).toContain('response.agent_quarantined');
+    await gh.close();
+  });
+  it('a quarantine or restore made by another process reaches this one within a second', async () => {
+    const clock = new ManualClock(Date.now());
+    const file = join(dir, 'gatehouse.yaml');
+    writeFileSync(
+      file,
+      `version: 1
+identity: { unregistered_agents: allow }
+roles: { worker: { grants: [{ tools: ["fs.read"] }] } }
+policy: { grants: [{ agents: [ghost], tools: ["fs.read"] }] }
+tools: { fs.read: { risk: low } }
+`,
+    );
+    const data = join(dir, 'data');
+    const gh = await Gatehouse.open({ config: file, data, clock });
+    const cli = async (...args: string[]) => {
+      // spawnSync blocks this event loop: let this process finish its audit batch (and hand back the lease) first.
+      await gh.audit.flush();
+      const r = gatehouse(['--config', file, '--data', data, ...args], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+    };
+    expect((await gh.decide(read('ghost'))).effect).toBe('allow');
+    await cli('response', 'quarantine', 'ghost', '--reason', 'from the CLI');
+    clock.advance(1001);
+    const d = await gh.decide(read('ghost'));
+    expect(d.reasons.map((r) => r.code)).toContain('response.agent_quarantined');
+    await cli('response', 'restore', 'ghost');
+    clock.advance(1001);
+    expect((await gh.decide(read('ghost'))).effect).toBe('allow');
+    await gh.close();
+  });
+
+  it('quarantining a compromised agent leaves it compromised, so a restore cannot revive its stolen key', async () => {
+    const gh = await Gatehouse.open({ config: config(), data: dir });
+    await gh.identity.setStatus('a1', 'compromised', { actor: 'operator:test', reason: 'key leaked' });
+    await gh.responder.quarantine('a1', 'incident', 'operator:test');
+    expect(gh.identity.registry.get('a1')?.status).toBe('compromised');
+    await gh.responder.restore('a1', 'operator:test');
+    expect(gh.identity.registry.get('a1')?.status).toBe('compromised');
+    const d = await gh.decide(read('a1'));
+    expect(d.effect).toBe('deny');
+    expect(d.reasons.map((r) => r.code)).toContain('identity.agent_compromised');
+    // Nor can it be parked in a state that an operator may resume.
+    for (const to of ['suspended', 'quarantined', 'active'] as const) {
+      await expect(gh.identity.setStatus('a1', to, { actor: 'operator:test' })).rejects.toThrow(
+        /cannot go from compromised/,
+      );
+    }
     await gh.close();
   });
 });
