@@ -13,8 +13,14 @@ type EvidenceKind =
   | 'detections'
   | 'data_protection'
   | 'containment'
+  | 'incident_response'
+  | 'operator_access'
+  | 'tool_integrity'
   | 'log_integrity'
   | 'time_source';
+
+/** Status changes that are a response to an incident, not routine lifecycle. */
+const INCIDENT_STATUSES = new Set(['quarantined', 'compromised', 'revoked', 'suspended']);
 
 const EVIDENCE: Record<EvidenceKind, { title: string; matches: (e: AuditEvent) => boolean }> = {
   identity_lifecycle: {
@@ -33,7 +39,10 @@ const EVIDENCE: Record<EvidenceKind, { title: string; matches: (e: AuditEvent) =
     title: 'Runtime grants, delegation and revocation',
     matches: (e) => e.type.startsWith('grant.') || e.type.startsWith('policy.grant'),
   },
-  policy_changes: { title: 'Policy and configuration changes (epochs)', matches: (e) => e.type.startsWith('policy.') },
+  policy_changes: {
+    title: 'Policy and configuration changes (epochs)',
+    matches: (e) => e.type.startsWith('policy.') && !e.type.startsWith('policy.grant'),
+  },
   detections: {
     title: 'Detections: injection findings, denials, anomalies',
     matches: (e) =>
@@ -49,15 +58,40 @@ const EVIDENCE: Record<EvidenceKind, { title: string; matches: (e: AuditEvent) =
       (e.reasons ?? []).some((r) => r.code.startsWith('redact.')),
   },
   containment: { title: 'Sandboxed execution and egress control', matches: (e) => e.type.startsWith('sandbox.') },
+  incident_response: {
+    title: 'Incident response: quarantines, restores, alert actions, agents suspended, revoked or marked compromised',
+    matches: (e) =>
+      e.type.startsWith('response.') ||
+      e.type === 'monitor.alert' ||
+      e.type === 'identity.refresh_reuse_detected' ||
+      (e.type === 'identity.agent_status_changed' &&
+        INCIDENT_STATUSES.has(String((e.data as { to?: unknown } | undefined)?.to))),
+  },
+  operator_access: {
+    title: 'Operator accounts for the admin API and dashboard: added, revoked',
+    matches: (e) => e.type.startsWith('operator.'),
+  },
+  tool_integrity: {
+    title: 'Tool definition integrity: MCP pins, rug pulls, poisoned or shadowed tools',
+    matches: (e) => e.type.startsWith('mcp.pin.') || e.type === 'mcp.tool.poisoned' || e.type === 'mcp.tool.shadowed',
+  },
   log_integrity: { title: 'Tamper-evident log: hash chain and signed checkpoint verified', matches: () => false },
-  time_source: { title: 'Timestamp on every record (UTC, ISO 8601)', matches: (e) => typeof e.ts === 'string' },
+  time_source: {
+    title:
+      "Timestamp on every record (UTC, ISO 8601); clock synchronization itself is the host's (NTP evidence comes from elsewhere)",
+    matches: (e) => typeof e.ts === 'string',
+  },
 };
 
 interface Control {
   id: string;
   title: string;
   evidence: EvidenceKind[];
+  /** What the log cannot show for this control: the auditor needs evidence from elsewhere too. */
+  partial?: string;
 }
+
+const CLOCK_SYNC = 'the log shows timestamps, not that the host clock was synchronized: add NTP/chrony evidence';
 
 /** Control ids as known from the standards; confirm against the licensed texts before publishing a report. */
 const CATALOG: Record<Framework, { name: string; controls: Control[] }> = {
@@ -65,7 +99,11 @@ const CATALOG: Record<Framework, { name: string; controls: Control[] }> = {
     name: 'SOC 2 (Trust Services Criteria 2017)',
     controls: [
       { id: 'CC6.1', title: 'Logical access security', evidence: ['identity_lifecycle', 'access_decisions'] },
-      { id: 'CC6.2', title: 'Registration and authorization of users', evidence: ['identity_lifecycle'] },
+      {
+        id: 'CC6.2',
+        title: 'Registration and authorization of users',
+        evidence: ['identity_lifecycle', 'operator_access'],
+      },
       {
         id: 'CC6.3',
         title: 'Role-based access, least privilege, removal',
@@ -78,8 +116,9 @@ const CATALOG: Record<Framework, { name: string; controls: Control[] }> = {
         evidence: ['detections', 'log_integrity', 'time_source'],
       },
       { id: 'CC7.3', title: 'Evaluation of security events', evidence: ['detections', 'human_approvals'] },
-      { id: 'CC7.4', title: 'Response to security incidents', evidence: ['detections', 'identity_lifecycle'] },
-      { id: 'CC8.1', title: 'Change management', evidence: ['policy_changes'] },
+      { id: 'CC7.1', title: 'Detection of configuration changes', evidence: ['tool_integrity', 'policy_changes'] },
+      { id: 'CC7.4', title: 'Response to security incidents', evidence: ['incident_response'] },
+      { id: 'CC8.1', title: 'Change management', evidence: ['policy_changes', 'tool_integrity'] },
     ],
   },
   iso27001: {
@@ -89,15 +128,20 @@ const CATALOG: Record<Framework, { name: string; controls: Control[] }> = {
       { id: 'A.5.16', title: 'Identity management', evidence: ['identity_lifecycle'] },
       { id: 'A.5.17', title: 'Authentication information', evidence: ['identity_lifecycle'] },
       { id: 'A.5.18', title: 'Access rights', evidence: ['grants', 'access_decisions'] },
+      { id: 'A.5.26', title: 'Response to information security incidents', evidence: ['incident_response'] },
       { id: 'A.5.28', title: 'Collection of evidence', evidence: ['log_integrity'] },
       { id: 'A.5.33', title: 'Protection of records', evidence: ['log_integrity'] },
       { id: 'A.5.34', title: 'Privacy and protection of PII', evidence: ['data_protection'] },
-      { id: 'A.8.2', title: 'Privileged access rights', evidence: ['access_decisions', 'human_approvals'] },
+      {
+        id: 'A.8.2',
+        title: 'Privileged access rights',
+        evidence: ['operator_access', 'human_approvals', 'access_decisions'],
+      },
       { id: 'A.8.5', title: 'Secure authentication', evidence: ['identity_lifecycle'] },
       { id: 'A.8.15', title: 'Logging', evidence: ['log_integrity', 'access_decisions'] },
       { id: 'A.8.16', title: 'Monitoring activities', evidence: ['detections'] },
-      { id: 'A.8.17', title: 'Clock synchronization', evidence: ['time_source'] },
-      { id: 'A.8.32', title: 'Change management', evidence: ['policy_changes'] },
+      { id: 'A.8.17', title: 'Clock synchronization', evidence: ['time_source'], partial: CLOCK_SYNC },
+      { id: 'A.8.32', title: 'Change management', evidence: ['policy_changes', 'tool_integrity'] },
     ],
   },
   hipaa: {
@@ -108,6 +152,7 @@ const CATALOG: Record<Framework, { name: string; controls: Control[] }> = {
         title: 'Information system activity review',
         evidence: ['detections', 'access_decisions'],
       },
+      { id: '164.308(a)(6)(ii)', title: 'Security incident response and reporting', evidence: ['incident_response'] },
       { id: '164.312(a)(1)', title: 'Access control', evidence: ['access_decisions'] },
       { id: '164.312(a)(2)(i)', title: 'Unique user identification', evidence: ['identity_lifecycle'] },
       { id: '164.312(b)', title: 'Audit controls', evidence: ['log_integrity', 'access_decisions'] },
@@ -140,8 +185,13 @@ const CATALOG: Record<Framework, { name: string; controls: Control[] }> = {
       { id: '10.3.2', title: 'Audit logs protected from modification', evidence: ['log_integrity'] },
       { id: '10.3.4', title: 'File integrity monitoring on audit logs', evidence: ['log_integrity'] },
       { id: '10.4', title: 'Audit logs reviewed to identify anomalies', evidence: ['detections'] },
-      { id: '10.6', title: 'Time synchronization', evidence: ['time_source'] },
+      { id: '10.6', title: 'Time synchronization', evidence: ['time_source'], partial: CLOCK_SYNC },
       { id: '10.7', title: 'Failures of critical security controls detected', evidence: ['detections', 'containment'] },
+      {
+        id: '12.10',
+        title: 'Suspected and confirmed security incidents are responded to',
+        evidence: ['incident_response'],
+      },
     ],
   },
   gdpr: {
@@ -160,7 +210,12 @@ const CATALOG: Record<Framework, { name: string; controls: Control[] }> = {
         title: 'Security of processing',
         evidence: ['identity_lifecycle', 'access_decisions', 'log_integrity', 'containment'],
       },
-      { id: 'Art. 33', title: 'Notification of a personal data breach (scope)', evidence: ['detections'] },
+      {
+        id: 'Art. 33',
+        title: 'Notification of a personal data breach (scope)',
+        evidence: ['detections', 'incident_response'],
+        partial: 'the log helps scope a breach; the notification itself is outside Gatehouse',
+      },
     ],
   },
 };
@@ -190,6 +245,8 @@ export interface ComplianceReport {
     title: string;
     status: 'evidence' | 'no_evidence';
     evidence: { kind: string; title: string; events: number; sampleSeqs: number[] }[];
+    /** Set when the log alone cannot evidence the control. */
+    partial?: string;
   }[];
   disclaimer: string;
 }
@@ -233,6 +290,7 @@ export function buildReport(
       title: c.title,
       status: evidence.some((x) => x.events > 0) ? ('evidence' as const) : ('no_evidence' as const),
       evidence,
+      ...(c.partial ? { partial: c.partial } : {}),
     };
   });
   return {
@@ -289,7 +347,7 @@ export function reportMarkdown(r: ComplianceReport): string {
       (c) =>
         `| ${c.id} | ${c.title} | ${c.status === 'evidence' ? 'evidence' : '**no evidence**'} | ${c.evidence
           .map((e) => `${e.kind}: ${e.events}${e.sampleSeqs.length ? ` (seq ${e.sampleSeqs.join(', ')})` : ''}`)
-          .join('; ')} |`,
+          .join('; ')}${c.partial ? ` (partial: ${c.partial})` : ''} |`,
     ),
     '',
     `_${r.disclaimer}_`,
