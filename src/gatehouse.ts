@@ -42,6 +42,12 @@ export interface OpenOptions {
   data?: string;
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Whether opening with a changed config makes it the live policy (a new epoch and a `policy.loaded` event).
+   * Default true; what-if tools (`policy replay`, `policy explain`) open with false so trying a candidate
+   * config on live data changes nothing.
+   */
+  recordPolicyLoad?: boolean;
 }
 
 export interface DecideOptions {
@@ -212,7 +218,7 @@ export class Gatehouse {
         credentials,
         redactionKey,
       });
-      await gh.recordPolicyLoad();
+      if (opts.recordPolicyLoad !== false) await gh.recordPolicyLoad();
       return gh;
     } catch (err) {
       store.close();

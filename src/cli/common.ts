@@ -19,11 +19,15 @@ export function globalOptions(cmd: Command): GlobalOptions {
 }
 
 /** Opens Gatehouse with the global options, runs `fn`, and always closes it. */
-export async function withGatehouse<T>(cmd: Command, fn: (gh: Gatehouse) => Promise<T>): Promise<T> {
+export async function withGatehouse<T>(
+  cmd: Command,
+  fn: (gh: Gatehouse) => Promise<T>,
+  opts: { recordPolicyLoad?: boolean } = {},
+): Promise<T> {
   const g = globalOptions(cmd);
   // Loaded on first use: `--help` and commands that need no pipeline start without it.
   const { Gatehouse } = await import('../gatehouse.js');
-  const gh = await Gatehouse.open({ config: g.config, data: g.data });
+  const gh = await Gatehouse.open({ config: g.config, data: g.data, ...opts });
   try {
     return await fn(gh);
   } finally {

@@ -186,6 +186,8 @@ function runCases(file: string, config: Config, dir: string): CaseResult[] {
 }
 
 export function registerPolicy(program: Command): void {
+  /** What-if commands read live data under a candidate config without making that config the live policy. */
+  const WHAT_IF = { recordPolicyLoad: false };
   const policy = program.command('policy').description('policy work: validate, explain, test, replay');
   policy
     .command('validate')
@@ -239,13 +241,17 @@ export function registerPolicy(program: Command): void {
           if (!(LABELS as readonly string[]).includes(l))
             throw new InputError('--label', `expected one of ${LABELS.join(', ')}`);
         }
-        return withGatehouse(cmd, async (gh) => {
-          const roles = opts.role ?? gh.identity.registry.get(act.agent)?.roles ?? [];
-          const x = explain(gh.policy, gh.config, act, [...roles], opts.label ?? []);
-          if (opts.json) printJson(x);
-          else printExplanation(x);
-          return x.outcome === 'allow' ? EXIT.ok : x.outcome === 'deny' ? EXIT.denied : EXIT.review;
-        });
+        return withGatehouse(
+          cmd,
+          async (gh) => {
+            const roles = opts.role ?? gh.identity.registry.get(act.agent)?.roles ?? [];
+            const x = explain(gh.policy, gh.config, act, [...roles], opts.label ?? []);
+            if (opts.json) printJson(x);
+            else printExplanation(x);
+            return x.outcome === 'allow' ? EXIT.ok : x.outcome === 'deny' ? EXIT.denied : EXIT.review;
+          },
+          WHAT_IF,
+        );
       }),
     );
 
@@ -276,7 +282,9 @@ export function registerPolicy(program: Command): void {
 
   policy
     .command('replay')
-    .description('re-run recorded decisions under the current policy and list those whose policy outcome changes')
+    .description(
+      're-run recorded decisions under the policy of --config (not made live) and list those whose policy outcome changes',
+    )
     .option('--since <iso>', 'only decisions at or after this time')
     .option('--limit <n>', 'at most this many recent decisions', '1000')
     .option('--json', 'print {replayed, changed: [...]} as JSON')
@@ -287,61 +295,65 @@ export function registerPolicy(program: Command): void {
         const since = opts.since === undefined ? undefined : Date.parse(opts.since);
         if (since !== undefined && Number.isNaN(since))
           throw new InputError('--since', 'expected an ISO 8601 date-time');
-        return withGatehouse(cmd, async (gh) => {
-          const events = queryLog(join(gh.dataDir, 'audit'), {
-            type: 'decision',
-            ...(since !== undefined ? { since } : {}),
-            limit,
-          });
-          const changed: Array<Record<string, unknown>> = [];
-          let replayed = 0;
-          for (const ev of events) {
-            const summary = (ev.action ?? {}) as { kind?: string; tool?: string };
-            if (summary.kind !== 'tool_call' || !summary.tool || !ev.agent) continue;
-            const codes = new Set((ev.reasons ?? []).map((r) => r.code));
-            const was = codes.has('policy.permit')
-              ? 'permit'
-              : codes.has('policy.no_permit') || codes.has('policy.forbid.matched')
-                ? 'deny'
-                : undefined;
-            if (!was) continue;
-            replayed++;
-            // Arguments are not in the audit log (only their keys): replay re-runs roles, grants, forbids and
-            // conditions at the recorded time, without the argument rules.
-            const roles = gh.identity.registry.get(ev.agent)?.roles ?? [];
-            const now = gh.policy.authorizeRecorded({
-              agent: ev.agent,
-              roles: [...roles],
-              tool: summary.tool,
-              session: ev.session ?? 'default',
-              at: Date.parse(ev.ts),
+        return withGatehouse(
+          cmd,
+          async (gh) => {
+            const events = queryLog(join(gh.dataDir, 'audit'), {
+              type: 'decision',
+              ...(since !== undefined ? { since } : {}),
+              limit,
             });
-            const is = now.decision === 'allow' ? 'permit' : 'deny';
-            if (is !== was) {
-              changed.push({
-                seq: ev.seq,
-                ts: ev.ts,
+            const changed: Array<Record<string, unknown>> = [];
+            let replayed = 0;
+            for (const ev of events) {
+              const summary = (ev.action ?? {}) as { kind?: string; tool?: string };
+              if (summary.kind !== 'tool_call' || !summary.tool || !ev.agent) continue;
+              const codes = new Set((ev.reasons ?? []).map((r) => r.code));
+              const was = codes.has('policy.permit')
+                ? 'permit'
+                : codes.has('policy.no_permit') || codes.has('policy.forbid.matched')
+                  ? 'deny'
+                  : undefined;
+              if (!was) continue;
+              replayed++;
+              // Arguments are not in the audit log (only their keys): replay re-runs roles, grants, forbids and
+              // conditions at the recorded time, without the argument rules.
+              const roles = gh.identity.registry.get(ev.agent)?.roles ?? [];
+              const now = gh.policy.authorizeRecorded({
                 agent: ev.agent,
+                roles: [...roles],
                 tool: summary.tool,
-                epoch: ev.epoch ?? null,
-                was,
-                now: is,
-                rules: [...now.permits, ...now.forbids],
+                session: ev.session ?? 'default',
+                at: Date.parse(ev.ts),
               });
+              const is = now.decision === 'allow' ? 'permit' : 'deny';
+              if (is !== was) {
+                changed.push({
+                  seq: ev.seq,
+                  ts: ev.ts,
+                  agent: ev.agent,
+                  tool: summary.tool,
+                  epoch: ev.epoch ?? null,
+                  was,
+                  now: is,
+                  rules: [...now.permits, ...now.forbids],
+                });
+              }
             }
-          }
-          if (opts.json) printJson({ replayed, policyEpoch: gh.policyEpoch, changed });
-          else {
-            for (const c of changed)
+            if (opts.json) printJson({ replayed, policyEpoch: gh.policyEpoch, changed });
+            else {
+              for (const c of changed)
+                process.stdout.write(
+                  `#${c.seq} ${c.ts} ${c.agent} ${c.tool}: ${c.was} (epoch ${c.epoch}) → ${c.now} now\n`,
+                );
               process.stdout.write(
-                `#${c.seq} ${c.ts} ${c.agent} ${c.tool}: ${c.was} (epoch ${c.epoch}) → ${c.now} now\n`,
+                `${replayed} decisions replayed under policy epoch ${gh.policyEpoch}; ${changed.length} would change\n`,
               );
-            process.stdout.write(
-              `${replayed} decisions replayed under policy epoch ${gh.policyEpoch}; ${changed.length} would change\n`,
-            );
-          }
-          return EXIT.ok;
-        });
+            }
+            return EXIT.ok;
+          },
+          WHAT_IF,
+        );
       }),
     );
 }

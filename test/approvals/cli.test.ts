@@ -145,6 +145,14 @@ describe('CLI: approvals, grants and policy work', () => {
     expect(replay.changed).toEqual([
       expect.objectContaining({ agent: 'intern', tool: 'fs.read', was: 'permit', now: 'deny' }),
     ]);
+    // A candidate config replays against live data without becoming the live policy.
+    const candidate = join(cwd, 'candidate.yaml');
+    writeFileSync(candidate, CONFIG.replace('tools: ["fs.read"]', 'tools: ["fs.read", "email.send"]'));
+    const loadsBefore = run(['audit', 'query', '--type', 'policy.loaded', '--json']).stdout;
+    const tried = run(['--config', candidate, 'policy', 'replay', '--json']);
+    expect(tried.code, tried.stderr).toBe(0);
+    expect(JSON.parse(tried.stdout).policyEpoch).toBe(replay.policyEpoch);
+    expect(run(['audit', 'query', '--type', 'policy.loaded', '--json']).stdout).toBe(loadsBefore);
     const bad = tempDir();
     writeFileSync(
       join(bad.dir, 'gatehouse.yaml'),
