@@ -109,6 +109,24 @@ export function registerAudit(program: Command): void {
       }),
     );
   audit
+    .command('pubkey')
+    .description('print the public key that signed the latest checkpoint (PEM), to pin off-host for verify --pubkey')
+    .option('--json', 'print {kid, pem} as JSON')
+    .action(
+      action(async (opts: { json?: boolean }, cmd: Command) => {
+        const dir = auditDir(cmd);
+        const hs = new HeadStore(join(dir, 'head.sqlite'), true);
+        const kid = hs.readSigned()?.kid;
+        hs.close();
+        const key = checkpointKey(cmd, dir, undefined);
+        if (!kid || !key) throw new NotFoundError('a signed audit checkpoint (append an event first)');
+        const pem = key.export({ type: 'spki', format: 'pem' }).toString();
+        if (opts.json) printJson({ kid, pem });
+        else process.stdout.write(pem);
+        return EXIT.ok;
+      }),
+    );
+  audit
     .command('tail')
     .description('print the last events, one JSON object per line')
     .option('-n, --lines <n>', 'how many events', '20')

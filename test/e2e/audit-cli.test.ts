@@ -1,4 +1,5 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +66,22 @@ describe('audit export, prove and report', () => {
     expect(openNote(forged, 'gatehouse', createPublicKey(pem))).toBeUndefined();
     expect(run(['audit', 'prove', '999']).code).toBe(1);
     expect(run(['audit', 'prove', 'abc']).code).toBe(2);
+  });
+
+  it('prints the checkpoint key to pin; verify accepts it and refuses another key', () => {
+    const pub = run(['audit', 'pubkey']);
+    expect(pub.code, pub.stderr).toBe(0);
+    expect(pub.stdout).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/);
+    writeFileSync(join(cwd, 'audit.pub'), pub.stdout);
+    expect(run(['audit', 'verify', '--pubkey', 'audit.pub']).code).toBe(0);
+    const other = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    writeFileSync(join(cwd, 'other.pub'), other);
+    const forged = run(['audit', 'verify', '--pubkey', 'other.pub']);
+    expect(forged.code).toBe(3);
+    expect(forged.stderr).toContain('checkpoint signature is invalid');
+    expect(JSON.parse(run(['audit', 'pubkey', '--json']).stdout)).toMatchObject({
+      kid: expect.stringMatching(/^audit-/),
+    });
   });
 
   it('builds compliance reports for every framework from the log', () => {
