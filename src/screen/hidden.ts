@@ -1,4 +1,5 @@
 import RE2 from 're2';
+import { foldText, LiteralGate } from './prefilter.js';
 
 // Each pattern is RE2 (linear time) with bounded captures, so hostile markup cannot make extraction slow.
 const CHANNELS: readonly RE2[] = [
@@ -21,6 +22,9 @@ const CHANNELS: readonly RE2[] = [
   new RE2('!\\[([^\\]\\n]{8,1000})\\]\\(', 'g'),
 ];
 
+// Most text has none of the literals a channel needs (comment markers, attribute names): skip those passes.
+const GATES = CHANNELS.map((re) => new LiteralGate(re.source));
+
 /**
  * Text an agent sees but a human reviewing the rendered page usually does not: HTML comments,
  * alt/title/aria attributes, elements hidden by CSS, markdown link titles and image alt text.
@@ -29,7 +33,9 @@ const CHANNELS: readonly RE2[] = [
 export function extractHiddenChannels(text: string, maxPieces = 256): string[] {
   const out: string[] = [];
   if (!/[<\]=]/.test(text)) return out;
-  for (const re of CHANNELS) {
+  const folded = foldText(text);
+  for (const [k, re] of CHANNELS.entries()) {
+    if (!GATES[k]!.mayMatch(folded)) continue;
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const piece = m[1]?.trim().slice(0, 8000);

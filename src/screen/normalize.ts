@@ -38,18 +38,25 @@ const isEmojiBase = (cp: number): boolean => cp >= 0x2190 && cp !== 0xfe0f && !(
  * and decodes variation-selector byte smuggling. Counts each for the flags.
  */
 function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]): string {
-  const parts: string[] = [];
-  let tagPayload = '';
+  // Written unit by unit into one buffer: a part per kept run made megabytes of interleaved
+  // zero-width or tag characters cost more in garbage collection than in work. A variation-selector
+  // run of n >= 4 units decodes to at most n units plus two spaces, so twice the input suffices.
+  const out = new Uint16Array(text.length * 2 + 8);
+  let n = 0;
+  const tags = new Uint16Array(text.length >> 1);
+  let tagCount = 0;
   let vsBytes: number[] = [];
   let prev = 0;
   let inFlag = false;
-  let runStart = 0;
+  let loneSurrogate = false;
   const flushVs = () => {
     if (vsBytes.length >= 4) {
       const s = Buffer.from(vsBytes).toString('utf8');
       if (!s.includes('\uFFFD')) {
         hidden.push(s);
-        parts.push(` ${s} `);
+        out[n++] = 0x20;
+        for (let k = 0; k < s.length; k++) out[n++] = s.charCodeAt(k);
+        out[n++] = 0x20;
       }
     }
     vsBytes = [];
@@ -66,17 +73,17 @@ function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]
         w = 2;
       }
     }
-    const removed =
-      (cp >= 0xe0000 && cp <= 0xe01ef) || (cp >= 0xfe00 && cp <= 0xfe0f) || ZERO_WIDTH.has(cp) || BIDI.has(cp);
+    const removed = w === 2 ? cp >= 0xe0000 && cp <= 0xe01ef : REMOVED[c] === 1;
+    if (w === 1 && c >= 0xd800 && c <= 0xdfff) loneSurrogate = true;
     if (!removed) {
       if (vsBytes.length) flushVs();
       inFlag = cp === 0x1f3f4;
       prev = cp;
+      out[n++] = c;
+      if (w === 2) out[n++] = text.charCodeAt(i + 1);
       i += w;
       continue;
     }
-    if (i > runStart) parts.push(text.slice(runStart, i));
-    runStart = i + w;
     i += w;
     if (cp >= 0xe0000 && cp <= 0xe007f) {
       // Subdivision flags (black flag + tag letters + cancel tag) are the one legitimate use.
@@ -87,9 +94,8 @@ function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]
       inFlag = false;
       flags.tagChars++;
       if (cp >= 0xe0020 && cp <= 0xe007e) {
-        const a = String.fromCharCode(cp - 0xe0000);
-        tagPayload += a;
-        parts.push(a);
+        tags[tagCount++] = cp - 0xe0000;
+        out[n++] = cp - 0xe0000;
       }
       continue;
     }
@@ -112,17 +118,35 @@ function canonicalPass(text: string, flags: NormalizationFlags, hidden: string[]
     flags.bidi++;
   }
   if (vsBytes.length) flushVs();
-  if (runStart < text.length) parts.push(text.slice(runStart));
+  const tagPayload = fromUnits(tags.subarray(0, tagCount));
   if (tagPayload.trim()) hidden.push(tagPayload.slice(0, 64 * 1024));
+  const units = out.subarray(0, n);
+  return loneSurrogate ? exactString(units) : fromUnits(units);
+}
+
+/** Code units to a string unchanged, lone surrogates included (a UTF-16 decoder would replace them). */
+function exactString(units: Uint16Array): string {
+  const parts: string[] = [];
+  for (let k = 0; k < units.length; k += 8192) parts.push(String.fromCharCode(...units.subarray(k, k + 8192)));
   return parts.join('');
 }
 
+// Single-class scans (linear, no backtracking) that let ASCII text skip whole per-character passes.
+const BEYOND_AC = /[^\x00-\xac]/;
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** BMP code units the canonical pass removes: zero-width, bidi controls, variation selectors. */
+const REMOVED = new Uint8Array(0x10000);
+for (const c of [...ZERO_WIDTH, ...BIDI]) REMOVED[c] = 1;
+for (let c = 0xfe00; c <= 0xfe0f; c++) REMOVED[c] = 1;
+
 /** Fast check: does the text hold any character the slow pass handles (tag/VS surrogates, zero-width, bidi)? */
 function needsPass(text: string): boolean {
+  if (!BEYOND_AC.test(text)) return false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0xad) continue;
-    if (c === 0xdb40 || (c >= 0xfe00 && c <= 0xfe0f) || ZERO_WIDTH.has(c) || BIDI.has(c)) return true;
+    if (c === 0xdb40 || REMOVED[c] === 1) return true;
   }
   return false;
 }
@@ -136,6 +160,8 @@ function fromUnits(units: Uint16Array): string {
 
 /** Maps look-alike letters to Latin (one code unit to one), counting words that mix scripts. */
 function skeleton(text: string, flags: NormalizationFlags): string | undefined {
+  // Every look-alike is past ASCII, and without one no word can mix scripts.
+  if (!NON_ASCII.test(text)) return undefined;
   let units: Uint16Array | undefined;
   let wordLatin = false;
   let wordConf = false;
@@ -182,7 +208,11 @@ const LEET: Record<string, string> = {
 
 const LEET_CODES = new Map<number, number>(Object.entries(LEET).map(([k, v]) => [k.charCodeAt(0), v.charCodeAt(0)]));
 const isAsciiLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-const isTokenChar = (c: number): boolean => isAsciiLetter(c) || (c >= 0x30 && c <= 0x39) || LEET_CODES.has(c);
+// A table instead of a map lookup per character: this runs on every character of leet-looking text.
+const TOKEN_CHAR = new Uint8Array(0x10000);
+for (let c = 0; c < 0x80; c++) if (isAsciiLetter(c) || (c >= 0x30 && c <= 0x39)) TOKEN_CHAR[c] = 1;
+for (const c of LEET_CODES.keys()) TOKEN_CHAR[c] = 1;
+const isTokenChar = (c: number): boolean => TOKEN_CHAR[c] === 1;
 
 /**
  * Maps leet characters inside tokens that also contain letters (so plain numbers stay numbers).
@@ -229,17 +259,91 @@ function deleet(text: string): string | undefined {
 // attempt backtracks at most three characters.
 const SPACED_CHARS = /(?:\S {1,3}){3,}\S/g;
 const SPACED_RUN = /(?:\p{L}[ ._*\-|/·,]{1,3}){3,}\p{L}/gu;
-const SEPARATOR = /[ ._*\-|/·,]/gu;
-const WIDE_GAP = /[ ._*\-|/·,]{2,}/gu;
 // A leet character between two letters ("pr3vious", "1gn0re" has "n0r"); version strings such as
 // "utf8" or "v2" do not qualify, so ordinary technical prose does not pay for a de-leet view.
 const LEET_HINT = /[A-Za-z][0134579@$€][A-Za-z]/g;
+
+const isSeparator = (c: number): boolean =>
+  c === 0x20 ||
+  c === 0x2e ||
+  c === 0x5f ||
+  c === 0x2a ||
+  c === 0x2d ||
+  c === 0x7c ||
+  c === 0x2f ||
+  c === 0xb7 ||
+  c === 0x2c;
+const isAsciiLetterOrWide = (c: number): boolean => isAsciiLetter(c) || (c >= 0x80 && c !== 0xb7);
+const isBreakingSpace = (c: number): boolean => c >= 0x09 && c <= 0x0d;
+
+const isSpace = (c: number): boolean => c === 0x20;
+
+/**
+ * Drops single separators and turns each run of two or more into one space, in one pass over a
+ * run that may be megabytes long; a NUL, which a run of single characters may hold, also becomes
+ * a space (as it did when NUL marked the wide gaps).
+ */
+function joinGaps(body: string, sep: (c: number) => boolean): string {
+  const out = new Uint16Array(body.length);
+  let n = 0;
+  let gap = 0;
+  let surrogate = false;
+  for (let i = 0; i <= body.length; i++) {
+    const c = i < body.length ? body.charCodeAt(i) : -1;
+    if (c !== -1 && sep(c)) {
+      gap++;
+      continue;
+    }
+    if (gap >= 2) out[n++] = 0x20;
+    gap = 0;
+    if (c === -1) continue;
+    if (c >= 0xd800 && c <= 0xdfff) surrogate = true;
+    out[n++] = c === 0 ? 0x20 : c;
+  }
+  const units = out.subarray(0, n);
+  return surrogate ? exactString(units) : fromUnits(units);
+}
+
+/**
+ * One pass that says whether SPACED_CHARS or SPACED_RUN can match at all; most text has no run of
+ * four single characters with short gaps, and then neither regex runs. Both need four single
+ * characters (non-space ones, or letters) each one to three separators from the next; any code
+ * unit past ASCII may be a letter, and any that is not an ASCII control may be non-space.
+ */
+function maySpace(text: string): boolean {
+  let chars = 0;
+  let spaces = 0;
+  let letters = 0;
+  let seps = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20) {
+      spaces = chars > 0 ? spaces + 1 : 0;
+      if (spaces > 3) chars = 0;
+    } else if (isBreakingSpace(c)) chars = 0;
+    else {
+      chars = spaces > 0 && chars > 0 ? chars + 1 : 1;
+      spaces = 0;
+      if (chars >= 4) return true;
+    }
+    if (isSeparator(c)) {
+      seps = letters > 0 ? seps + 1 : 0;
+      if (seps > 3) letters = 0;
+    } else if (isAsciiLetterOrWide(c)) {
+      letters = seps > 0 && letters > 0 ? letters + 1 : 1;
+      seps = 0;
+      if (letters >= 4) return true;
+    } else letters = 0;
+  }
+  return false;
+}
 
 /**
  * Joins letter-spaced text ("i g n o r e", "i.g.n.o.r.e") back into words. A run needs at least
  * four single letters; wider gaps inside a run become one space.
  */
 function collapseSpacing(text: string): string | undefined {
+  if (!maySpace(text)) return undefined;
   let changed = false;
   const spaced = text.replace(SPACED_CHARS, (run: string, offset: number, whole: string) => {
     const prev = offset > 0 ? whole.charCodeAt(offset - 1) : 0x20;
@@ -247,10 +351,7 @@ function collapseSpacing(text: string): string | undefined {
     const next = whole.charCodeAt(offset + run.length);
     const body = !Number.isNaN(next) && next !== 0x20 && next !== 0x0a && next !== 0x09 ? run.slice(0, -1) : run;
     changed = true;
-    const joined = body
-      .replace(/ {2,}/g, '\u0000')
-      .replace(/ /g, '')
-      .replace(/\u0000/g, ' ');
+    const joined = joinGaps(body, isSpace);
     return body === run ? joined : `${joined} ${run.slice(body.length)}`;
   });
   const out = spaced.replace(SPACED_RUN, (run: string, offset: number, whole: string) => {
@@ -261,10 +362,7 @@ function collapseSpacing(text: string): string | undefined {
     const prev = offset > 0 ? whole.charCodeAt(offset - 1) : Number.NaN;
     if (!Number.isNaN(prev) && /\p{L}/u.test(String.fromCharCode(prev))) return run;
     changed = true;
-    const joined = body
-      .replace(WIDE_GAP, '\u0000')
-      .replace(SEPARATOR, '')
-      .replace(/\u0000/g, ' ');
+    const joined = joinGaps(body, isSeparator);
     return body === run ? joined : `${joined} ${run.slice(body.length)}`;
   });
   return changed ? out : undefined;

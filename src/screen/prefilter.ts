@@ -156,30 +156,67 @@ const CONTROL: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11, a: 7
 /** The pattern cannot be analysed: the caller must treat the rule as always a candidate. */
 export class PrefilterParseError extends Error {}
 
+/** What the prefilter knows about one pattern. */
+export interface Analysis {
+  /** Literals every match contains. */
+  formula: Formula;
+  /**
+   * True when no match can contain a line feed and the pattern has no start- or end-of-text
+   * anchor: every match then lies inside one line, and a line looks the same to the pattern
+   * whether it is searched alone or in its text (its edges are non-word, line-start, line-end).
+   */
+  lineBound: boolean;
+}
+
 /**
  * Parses an RE2 pattern into the formula its matches satisfy. Throws PrefilterParseError on syntax
  * it does not know rather than guess.
  */
 export function requiredLiterals(pattern: string): Formula {
+  return analyse(pattern).formula;
+}
+
+/** Whether a class member can be a line feed: surely, surely not, or not known. */
+type NL = 'yes' | 'no' | 'maybe';
+
+const classEscapeNL = (c: string, name: string): NL => {
+  if (c === 's' || c === 'W' || c === 'D') return 'yes';
+  if (c === 'S' || c === 'w' || c === 'd') return 'no';
+  if (c === 'p' && /^[LN]/.test(name)) return 'no';
+  return 'maybe';
+};
+
+/** Parses a pattern (see requiredLiterals) and also says whether its matches stay on one line. */
+export function analyse(pattern: string): Analysis {
   let i = 0;
+  let multiline = false;
+  let dotAll = false;
+  let crossesLine = false;
+  let anchored = false;
+  let lastEscapeName = '';
   const fail = (what: string): never => {
     throw new PrefilterParseError(`${what} at offset ${i} of pattern`);
   };
 
   /** Reads one escape (after the backslash) outside a class; returns a literal code unit or a kind. */
-  const escape = (): { lit: number } | { kind: 'class' | 'empty' } => {
+  const readEscape = (): { lit: number } | { kind: 'class' | 'empty' } => {
     const c = pattern[i];
     if (c === undefined) return fail('trailing backslash');
     i++;
     if (CLASS_ESCAPES.has(c)) {
+      lastEscapeName = '';
       if ((c === 'p' || c === 'P') && pattern[i] === '{') {
         const end = pattern.indexOf('}', i);
         if (end < 0) fail('unclosed \\p{');
+        lastEscapeName = pattern.slice(i + 1, end);
         i = end + 1;
-      } else if (c === 'p' || c === 'P') i++;
+      } else if (c === 'p' || c === 'P') lastEscapeName = pattern[i++] ?? '';
       return { kind: 'class' };
     }
-    if (ZERO_WIDTH_ESCAPES.has(c)) return { kind: 'empty' };
+    if (ZERO_WIDTH_ESCAPES.has(c)) {
+      if (c === 'A' || c === 'z') anchored = true;
+      return { kind: 'empty' };
+    }
     if (c in CONTROL) return { lit: CONTROL[c]! };
     if (c === 'x') {
       if (pattern[i] === '{') {
@@ -209,19 +246,27 @@ export function requiredLiterals(pattern: string): Formula {
     const chars = new Set<number>();
     let broad = negated;
     let first = true;
+    let nl = 'no' as NL;
+    const addNL = (x: NL) => {
+      if (x === 'yes' || (x === 'maybe' && nl === 'no')) nl = x;
+    };
     const member = (): number | undefined => {
       const c = pattern[i];
       if (c === undefined) return fail('unclosed character class');
       if (c === '\\') {
         i++;
-        const e = escape();
+        const esc = pattern[i]!;
+        const e = readEscape();
         if ('lit' in e) return e.lit;
+        addNL(classEscapeNL(esc, lastEscapeName));
         broad = true;
         return undefined;
       }
       if (c === '[' && pattern[i + 1] === ':') {
         const end = pattern.indexOf(':]', i + 2);
         if (end < 0) fail('unclosed [:class:]');
+        const name = pattern.slice(i + 2, end);
+        addNL(name === 'space' || name === 'cntrl' ? 'yes' : name.startsWith('^') ? 'maybe' : 'no');
         i = end + 2;
         broad = true;
         return undefined;
@@ -237,11 +282,16 @@ export function requiredLiterals(pattern: string): Formula {
         i++;
         const hi = member();
         if (hi === undefined || hi < lo) fail('bad class range');
+        if (lo <= 10 && hi! >= 10) addNL('yes');
         if (hi! - lo > 16) broad = true;
         else for (let c = lo; c <= hi!; c++) chars.add(c);
-      } else if (lo !== undefined) chars.add(lo);
+      } else if (lo !== undefined) {
+        if (lo === 10) addNL('yes');
+        chars.add(lo);
+      }
     }
     i++;
+    if (negated ? nl !== 'yes' : nl !== 'no') crossesLine = true;
     if (broad || chars.size === 0) return ANY();
     const folded = new Set([...chars].map((c) => String.fromCharCode(fold(c))));
     return folded.size <= MAX_EXACT ? exactInfo(folded) : ANY();
@@ -291,6 +341,10 @@ export function requiredLiterals(pattern: string): Formula {
             i = end + 1;
           } else {
             const m = /^[imsU-]*/.exec(pattern.slice(i))!;
+            const on = m[0].split('-')[0]!;
+            // Conservative: a flag turned on anywhere counts for the whole pattern.
+            if (on.includes('m')) multiline = true;
+            if (on.includes('s')) dotAll = true;
             i += m[0].length;
             if (pattern[i] === ')') {
               // Flags for the rest of the group: matches nothing itself.
@@ -315,13 +369,23 @@ export function requiredLiterals(pattern: string): Formula {
           i = end < 0 ? pattern.length : end + 2;
           atom = exactInfo([foldString(lit)]);
         } else {
-          const e = escape();
-          atom = 'lit' in e ? exactInfo([String.fromCharCode(fold(e.lit))]) : e.kind === 'empty' ? EMPTY() : ANY();
+          const esc = pattern[i]!;
+          const e = readEscape();
+          if ('lit' in e) {
+            if (e.lit === 10) crossesLine = true;
+            atom = exactInfo([String.fromCharCode(fold(e.lit))]);
+          } else if (e.kind === 'empty') atom = EMPTY();
+          else {
+            if (classEscapeNL(esc, lastEscapeName) !== 'no') crossesLine = true;
+            atom = ANY();
+          }
         }
       } else if (c === '^' || c === '$') {
+        if (!multiline) anchored = true;
         i++;
         atom = EMPTY();
       } else if (c === '.') {
+        if (dotAll) crossesLine = true;
         i++;
         atom = ANY();
       } else if (c === '*' || c === '+' || c === '?') {
@@ -329,6 +393,7 @@ export function requiredLiterals(pattern: string): Formula {
       } else {
         const cp = pattern.codePointAt(i)!;
         const w = cp > 0xffff ? 2 : 1;
+        if (cp === 10) crossesLine = true;
         atom = exactInfo([w === 2 ? pattern.slice(i, i + 2) : String.fromCharCode(fold(cp))]);
         i += w;
       }
@@ -340,7 +405,7 @@ export function requiredLiterals(pattern: string): Formula {
 
   const top = alternation();
   if (i !== pattern.length) fail('unbalanced parenthesis');
-  return toMatch(top);
+  return { formula: toMatch(top), lineBound: !crossesLine && !anchored };
 }
 
 /** Every literal a formula mentions. */
@@ -433,63 +498,140 @@ class Automaton {
     }
   }
 
-  /** Marks `seen[id] = stamp` for every literal id occurring in text[start, end) (after folding). */
-  scan(text: string, start: number, end: number, seen: Int32Array, stamp: number): void {
+  /**
+   * Marks `seen[id] = stamp` for every literal id occurring in text[start, end) (after folding),
+   * and lists in `lines[id]` the lines (numbered from 0 at `start`) where it ends, in order.
+   * Returns where each line starts.
+   */
+  scan(text: string, start: number, end: number, seen: Int32Array, stamp: number, lines: number[][]): number[] {
     const { ascii, out, used } = this;
+    const starts = [start];
+    let line = 0;
     let s = 0;
     for (let i = start; i < end; i++) {
       let c = text.charCodeAt(i);
       if (c < 128) {
+        if (c === 10) {
+          line++;
+          starts.push(i + 1);
+        }
         c = FOLD[c]!;
         s = ascii[s * 128 + c]!;
       } else {
+        // A character past ASCII can fold into it (Kelvin sign to "k", long s to "s").
         c = fold(c);
-        s = used[c] ? this.step(s, c) : 0;
+        if (c < 128) s = ascii[s * 128 + c]!;
+        else s = used[c] ? this.step(s, c) : 0;
       }
       const o = out[s];
-      if (o !== undefined) for (let k = 0; k < o.length; k++) seen[o[k]!] = stamp;
+      if (o === undefined) continue;
+      for (let k = 0; k < o.length; k++) {
+        const id = o[k]!;
+        const at = lines[id]!;
+        if (seen[id] !== stamp) {
+          seen[id] = stamp;
+          at.length = 0;
+          at.push(line);
+        } else if (at[at.length - 1] !== line) at.push(line);
+      }
     }
+    return starts;
   }
 }
 
-/** Which of a list of patterns can match a text, from the literals the text contains. */
+/** A rule that may match, and where: the lines to search (start, end offsets), or the whole text. */
+export interface Candidate {
+  index: number;
+  lines?: Array<[number, number]>;
+}
+
+type Lines = number[] | 'all';
+
+function intersect(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    if (a[i]! < b[j]!) i++;
+    else if (a[i]! > b[j]!) j++;
+    else {
+      out.push(a[i]!);
+      i++;
+      j++;
+    }
+  }
+  return out;
+}
+
+function union(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i++]! : b[j++]!;
+    if (out[out.length - 1] !== x) out.push(x);
+  }
+  return out;
+}
+
+/** Which of a list of patterns can match a text, and on which lines, from the literals it contains. */
 export class Prefilter {
   private readonly automaton: Automaton;
   private readonly formulas: Compiled[];
+  private readonly lineBound: boolean[];
   private readonly seen: Int32Array;
+  private readonly lines: number[][];
   private stamp = 0;
-  /** Indices of patterns with no literal requirement: candidates for every text. */
-  readonly unconditional: readonly number[];
 
   constructor(patterns: readonly string[]) {
-    const parsed = patterns.map((p) => {
+    const parsed = patterns.map((p): Analysis => {
       try {
-        return requiredLiterals(p);
+        return analyse(p);
       } catch (e) {
-        if (e instanceof PrefilterParseError) return ALL;
+        if (e instanceof PrefilterParseError) return { formula: ALL, lineBound: false };
         throw e;
       }
     });
     const literals = new Set<string>();
-    for (const f of parsed) literalsOf(f, literals);
+    for (const a of parsed) literalsOf(a.formula, literals);
     const list = [...literals];
     const ids = new Map(list.map((s, k) => [s, k]));
     this.automaton = new Automaton(list);
-    this.formulas = parsed.map((f) => compileFormula(f, ids));
+    this.formulas = parsed.map((a) => compileFormula(a.formula, ids));
+    this.lineBound = parsed.map((a) => a.lineBound);
     this.seen = new Int32Array(list.length);
-    this.unconditional = parsed.flatMap((f, k) => (f.kind === 'all' ? [k] : []));
+    this.lines = list.map(() => []);
   }
 
-  /** Indices of the patterns that may match text[start, end), in ascending order. */
-  candidates(text: string, start = 0, end = text.length): number[] {
+  /**
+   * The patterns that may match text[start, end), in ascending order. A pattern whose matches
+   * stay on one line comes with the lines on which its whole formula holds; one with no such
+   * line is left out.
+   */
+  candidates(text: string, start = 0, end = text.length): Candidate[] {
     this.stamp = (this.stamp + 1) | 0;
     if (this.stamp === 0) {
       this.seen.fill(0);
       this.stamp = 1;
     }
-    this.automaton.scan(text, start, end, this.seen, this.stamp);
-    const out: number[] = [];
-    for (let k = 0; k < this.formulas.length; k++) if (this.holds(this.formulas[k]!)) out.push(k);
+    const starts = this.automaton.scan(text, start, end, this.seen, this.stamp, this.lines);
+    const out: Candidate[] = [];
+    for (let k = 0; k < this.formulas.length; k++) {
+      const f = this.formulas[k]!;
+      if (!this.holds(f)) continue;
+      if (!this.lineBound[k]) {
+        out.push({ index: k });
+        continue;
+      }
+      const at = this.linesWhere(f);
+      if (at === 'all') {
+        out.push({ index: k });
+        continue;
+      }
+      if (at.length === 0) continue;
+      out.push({
+        index: k,
+        lines: at.map((l): [number, number] => [starts[l]!, l + 1 < starts.length ? starts[l + 1]! - 1 : end]),
+      });
+    }
     return out;
   }
 
@@ -506,5 +648,85 @@ export class Prefilter {
         for (const x of f.xs) if (this.holds(x)) return true;
         return false;
     }
+  }
+
+  /** Lines on which the formula holds (its literals found on that line alone). */
+  private linesWhere(f: Compiled): Lines {
+    switch (f.kind) {
+      case 'all':
+        return 'all';
+      case 'lit':
+        return this.seen[f.id] === this.stamp ? this.lines[f.id]! : [];
+      case 'and': {
+        let acc: Lines = 'all';
+        for (const x of f.xs) {
+          const l = this.linesWhere(x);
+          if (l === 'all') continue;
+          acc = acc === 'all' ? l : intersect(acc, l);
+          if (acc.length === 0) return acc;
+        }
+        return acc;
+      }
+      case 'or': {
+        let acc: number[] = [];
+        for (const x of f.xs) {
+          const l = this.linesWhere(x);
+          if (l === 'all') return 'all';
+          acc = union(acc, l);
+        }
+        return acc;
+      }
+    }
+  }
+}
+
+const utf16 = new TextDecoder('utf-16le');
+
+/** The text folded as the prefilter folds literals (one code unit to one, positions kept). */
+export function foldText(text: string): string {
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return text.toLowerCase();
+  const units = new Uint16Array(text.length);
+  for (let i = 0; i < text.length; i++) units[i] = fold(text.charCodeAt(i));
+  return utf16.decode(units);
+}
+
+function holdsIn(f: Formula, folded: string): boolean {
+  switch (f.kind) {
+    case 'all':
+      return true;
+    case 'lit':
+      return folded.includes(f.s);
+    case 'and':
+      return f.xs.every((x) => holdsIn(x, folded));
+    case 'or':
+      return f.xs.some((x) => holdsIn(x, folded));
+  }
+}
+
+/**
+ * For a handful of fixed patterns: says, from substring checks on the folded text, whether the
+ * pattern can match at all, so an expensive regex pass is skipped when it cannot.
+ */
+export class LiteralGate {
+  private readonly formula: Formula;
+  constructor(pattern: string) {
+    try {
+      this.formula = requiredLiterals(pattern);
+    } catch (e) {
+      if (!(e instanceof PrefilterParseError)) throw e;
+      this.formula = ALL;
+    }
+  }
+
+  /** False only when the pattern cannot match a text whose `foldText` is `folded`. */
+  mayMatch(folded: string): boolean {
+    return holdsIn(this.formula, folded);
   }
 }

@@ -39,6 +39,12 @@ const SIGNALS = {
 /** Views whose hits mean the text was disguised: finding instructions there is a signal of its own. */
 const DISGUISED: ReadonlySet<ViewName> = new Set(['decoded', 'rot13', 'hidden', 'collapsed', 'deleet', 'skeleton']);
 
+/** The canonical view's text and its hits per chunk start, for views that share most chunks. */
+interface ChunkHits {
+  text: string;
+  chunks: Map<number, Hit[]>;
+}
+
 interface Compiled {
   rules: CompiledRule[];
   /** Says which rules can match a text from the literals it contains; only those run. */
@@ -83,8 +89,10 @@ function evidence(s: string): string {
 }
 
 /**
- * The compiled rule catalogue. Rules run as a few RE2 sets (linear passes per view); only rules
- * a set reports are run again to locate their matches for windowing and evidence.
+ * The compiled rule catalogue. A literal prefilter (one Aho-Corasick pass per chunk of a view) picks
+ * the rules whose required words occur, and the lines they occur on; only those rules run, each
+ * on those lines or the chunk. One RE2 set over the catalogue thrashed its DFA cache on varied
+ * text, and sets of 16 still scanned every chunk eight times.
  */
 export class Screener {
   private readonly normal: Compiled;
@@ -118,8 +126,9 @@ export class Screener {
     const all = new Map<string, Finding>();
     let disguised: Finding | undefined;
     let canonicalScore = 0;
+    const base: ChunkHits = { text: views[0]!.text, chunks: new Map() };
     for (const view of views) {
-      const hits = this.match(view);
+      const hits = this.match(view, base);
       const w = bestWindow(hits);
       if (view.name === 'canonical') canonicalScore = w.score;
       if (w.score > best.score) best = w;
@@ -144,15 +153,28 @@ export class Screener {
     };
   }
 
-  private match(view: View): Hit[] {
+  /**
+   * Hits of the rules in one view. `base` (the canonical view's text and hits per chunk) lets a view
+   * of the same length reuse the hits of every chunk it leaves unchanged: skeleton and de-leet views
+   * map one code unit to one, so on long text most of their chunks equal the canonical ones.
+   */
+  private match(view: View, base?: ChunkHits): Hit[] {
     const text = view.text;
     if (text.length <= CHUNK_CHARS) return this.matchChunk(view.name, text, 0);
     // Long text is matched in overlapping chunks: RE2's DFA cache stays warm on short inputs instead of
     // falling back to its slower NFA on megabytes of varied text. The overlap exceeds any rule's reach.
     const hits: Hit[] = [];
     const seen = new Set<string>();
+    const reuse = base !== undefined && view.name !== 'collapsed' && base.text.length === text.length;
     for (let start = 0; start < text.length; start += CHUNK_CHARS - CHUNK_OVERLAP) {
-      for (const h of this.matchChunk(view.name, text.slice(start, start + CHUNK_CHARS), start)) {
+      const chunk = text.slice(start, start + CHUNK_CHARS);
+      const same = reuse ? base.chunks.get(start) : undefined;
+      const got =
+        same && base!.text.slice(start, start + CHUNK_CHARS) === chunk
+          ? same.map((h) => ({ index: h.index, finding: { ...h.finding, view: view.name } }))
+          : this.matchChunk(view.name, chunk, start);
+      if (view.name === 'canonical') base?.chunks.set(start, got);
+      for (const h of got) {
         const key = `${h.finding.rule}@${h.index}`;
         if (!seen.has(key)) {
           seen.add(key);
@@ -167,28 +189,60 @@ export class Screener {
   private matchChunk(name: ViewName, text: string, offset: number): Hit[] {
     const compiled = name === 'collapsed' ? this.spaced : this.normal;
     const hits: Hit[] = [];
-    for (const i of compiled.prefilter.candidates(text)) {
-      const c = compiled.rules[i]!;
+    let bytes: Buffer | undefined;
+    for (const cand of compiled.prefilter.candidates(text)) {
+      const c = compiled.rules[cand.index]!;
       const re = c.locate;
-      re.lastIndex = 0;
-      let n = 0;
-      for (let m = re.exec(text); m !== null && n < MAX_HITS_PER_RULE; m = re.exec(text), n++) {
-        if (m[0].length === 0) re.lastIndex++;
-        if (c.rule.guarded && spokenAbout(text, m.index)) continue;
-        hits.push({
-          index: offset + m.index,
-          finding: {
-            rule: c.rule.id,
-            category: c.rule.category,
-            score: c.rule.weight,
-            message: c.rule.message,
-            evidence: evidence(m[0]),
-            view: name,
-          },
-        });
+      const found = { n: 0 };
+      if (cand.lines) {
+        // The rule cannot match across a line feed: search only the lines that hold its literals.
+        for (const [start, end] of cand.lines) {
+          if (found.n >= MAX_HITS_PER_RULE) break;
+          this.locate(c, name, text, text.slice(start, end), start, offset, hits, found);
+        }
+        continue;
       }
+      // Most candidates do not match: test them on one shared UTF-8 copy (RE2 would otherwise convert
+      // the string again for every rule), and locate matches only for those that do.
+      bytes ??= Buffer.from(text, 'utf8');
+      re.lastIndex = 0;
+      if (!re.test(bytes)) continue;
+      this.locate(c, name, text, text, 0, offset, hits, found);
     }
     return hits;
+  }
+
+  /**
+   * Appends the rule's matches in `part` (which starts at `start` in `text`) to `hits`, at most
+   * MAX_HITS_PER_RULE per chunk counted in `found`. Guards read the chunk text before each match.
+   */
+  private locate(
+    c: CompiledRule,
+    name: ViewName,
+    text: string,
+    part: string,
+    start: number,
+    offset: number,
+    hits: Hit[],
+    found: { n: number },
+  ): void {
+    const re = c.locate;
+    re.lastIndex = 0;
+    for (let m = re.exec(part); m !== null && found.n < MAX_HITS_PER_RULE; m = re.exec(part), found.n++) {
+      if (m[0].length === 0) re.lastIndex++;
+      if (c.rule.guarded && spokenAbout(text, start + m.index)) continue;
+      hits.push({
+        index: offset + start + m.index,
+        finding: {
+          rule: c.rule.id,
+          category: c.rule.category,
+          score: c.rule.weight,
+          message: c.rule.message,
+          evidence: evidence(m[0]),
+          view: name,
+        },
+      });
+    }
   }
 
   private signals(flags: NormalizationFlags, disguised: Finding | undefined): Finding[] {
