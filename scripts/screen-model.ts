@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { GatehouseError } from '../src/core/errors.js';
 import { CONFUSABLES } from '../src/screen/confusables.js';
 import { WINDOW_CHARS } from '../src/screen/score.js';
-import type { Category } from '../src/screen/types.js';
+import { CATEGORIES, type Category } from '../src/screen/types.js';
 
 /** The weights do not parse or do not fit this code's feature layout. */
 export class ModelError extends GatehouseError {
@@ -21,22 +21,6 @@ export class ModelError extends GatehouseError {
 export const MIN_N = 3;
 export const MAX_N = 5;
 const STRIDE = WINDOW_CHARS / 2;
-
-const CATEGORIES: readonly Category[] = [
-  'override',
-  'impersonation',
-  'extraction',
-  'jailbreak',
-  'exfiltration',
-  'tool_manipulation',
-  'addressed_to_ai',
-  'envelope',
-  'pressure',
-  'output_forcing',
-  'multilingual',
-  'obfuscation',
-  'session',
-];
 
 /** Names of the rule features, in vector order. The weights file carries one weight per name. */
 export const DENSE_FEATURES: readonly string[] = [

@@ -245,11 +245,6 @@ export class AuditLog {
     this.headStore.commit();
   }
 
-  /** The kid of the key that signed the latest checkpoint. */
-  checkpointKid(): string | undefined {
-    return this.headStore.readSigned()?.kid;
-  }
-
   private async flushLoop(): Promise<void> {
     try {
       while (this.queue.length > 0) {

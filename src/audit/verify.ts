@@ -29,7 +29,17 @@ export interface VerifyResult {
  * or duplicated line, or truncated tail is reported with the first bad sequence number; a torn last line (a
  * crash in the middle of a write) is reported as such.
  */
-export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): VerifyResult {
+export interface VerifyOptions {
+  /** A pinned key: the checkpoint must verify with it. */
+  publicKey?: KeyObject;
+  /**
+   * Looks up the key by the checkpoint's `kid` (the keyring). A kid it does not know fails verification: a rewritten
+   * head naming an unknown key must not skip the signature check.
+   */
+  keyFor?: (kid: string) => KeyObject | undefined;
+}
+
+export function verifyLog(dir: string, opts: VerifyOptions = {}): VerifyResult {
   const { head, signed } = readAnchors(dir);
   // A line at or below a committed anchor was on disk before the anchor was written: a crash cannot tear it.
   const committed = Math.max(head?.seq ?? 0, signed?.seq ?? 0);
@@ -71,11 +81,13 @@ export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): Ve
   }
 
   const base = { events, lastSeq: seq, lastHash: prev };
+  const checking = opts.publicKey !== undefined || opts.keyFor !== undefined;
+  const key = signed ? (opts.publicKey ?? opts.keyFor?.(signed.kid)) : undefined;
   const checkpoint = signed
     ? {
         seq: signed.seq,
         signed: true,
-        ...(opts.publicKey ? { signatureValid: verifyCheckpoint(signed, opts.publicKey) } : {}),
+        ...(checking ? { signatureValid: key !== undefined && verifyCheckpoint(signed, key) } : {}),
       }
     : head
       ? { seq: head.seq, signed: false }
@@ -94,7 +106,9 @@ export function verifyLog(dir: string, opts: { publicKey?: KeyObject } = {}): Ve
       ...base,
       ...withCp,
       unanchored,
-      message: 'checkpoint signature is invalid',
+      message: key
+        ? 'checkpoint signature is invalid'
+        : `checkpoint is signed by key ${signed?.kid}, which is not a known audit key`,
     };
   }
   if (seq < reach) {

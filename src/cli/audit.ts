@@ -8,7 +8,7 @@ import { checkpointBody, signNote } from '../audit/note.js';
 import { toOcsf } from '../audit/ocsf.js';
 import { type AuditQuery, queryLog, tailLog } from '../audit/query.js';
 import { buildReport, FRAMEWORKS, type Framework, reportMarkdown } from '../audit/report.js';
-import { verifyLog } from '../audit/verify.js';
+import { type VerifyOptions, verifyLog } from '../audit/verify.js';
 import { InputError, NotFoundError } from '../core/errors.js';
 import { MasterKey } from '../core/masterkey.js';
 import { Keyring, publicKeyOf } from '../store/keyring.js';
@@ -22,21 +22,41 @@ function auditDir(cmd: Command): string {
   return dir;
 }
 
-/** The key that signed the head: pinned with --pubkey, else the audit key recorded in the store. */
-function checkpointKey(cmd: Command, dir: string, pubkeyFile: string | undefined): KeyObject | undefined {
-  if (pubkeyFile) return createPublicKey(readFileSync(pubkeyFile, 'utf8'));
+/**
+ * How `verifyLog` checks the signed head: with the key pinned by --pubkey, else with the audit keys the store holds
+ * (read up front, so the store is not held open while the log is walked).
+ */
+function verifyOptions(cmd: Command, pubkeyFile?: string): VerifyOptions {
+  if (pubkeyFile) return { publicKey: createPublicKey(readFileSync(pubkeyFile, 'utf8')) };
+  const keys = auditKeys(cmd);
+  return { keyFor: (kid) => keys.get(kid) };
+}
+
+function auditKeys(cmd: Command): Map<string, KeyObject> {
+  const keys = new Map<string, KeyObject>();
+  const dbFile = join(resolve(globalOptions(cmd).data), 'gatehouse.db');
+  if (!existsSync(dbFile)) return keys;
+  const store = new SqliteStore(dbFile);
+  try {
+    for (const { kid } of store.all<{ kid: string }>("SELECT kid FROM keys WHERE purpose = 'audit'")) {
+      const key = publicKeyOf(store, kid, 'audit');
+      if (key) keys.set(kid, key);
+    }
+  } finally {
+    store.close();
+  }
+  return keys;
+}
+
+/** The kid of the latest signed checkpoint. */
+function signedKid(dir: string): string | undefined {
   const headFile = join(dir, 'head.sqlite');
   if (!existsSync(headFile)) return undefined;
   const hs = new HeadStore(headFile, true);
-  const kid = hs.readSigned()?.kid;
-  hs.close();
-  const dbFile = join(resolve(globalOptions(cmd).data), 'gatehouse.db');
-  if (!kid || !existsSync(dbFile)) return undefined;
-  const store = new SqliteStore(dbFile);
   try {
-    return publicKeyOf(store, kid);
+    return hs.readSigned()?.kid;
   } finally {
-    store.close();
+    hs.close();
   }
 }
 
@@ -94,8 +114,7 @@ export function registerAudit(program: Command): void {
     .action(
       action(async (opts: { json?: boolean; pubkey?: string }, cmd: Command) => {
         const dir = auditDir(cmd);
-        const publicKey = checkpointKey(cmd, dir, opts.pubkey);
-        const r = verifyLog(dir, publicKey ? { publicKey } : {});
+        const r = verifyLog(dir, verifyOptions(cmd, opts.pubkey));
         if (opts.json) printJson(r);
         else if (r.ok) process.stdout.write(`ok: ${r.message}\n`);
         else {
@@ -114,12 +133,9 @@ export function registerAudit(program: Command): void {
     .option('--json', 'print {kid, pem} as JSON')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
-        const dir = auditDir(cmd);
-        const hs = new HeadStore(join(dir, 'head.sqlite'), true);
-        const kid = hs.readSigned()?.kid;
-        hs.close();
-        const key = checkpointKey(cmd, dir, undefined);
-        if (!kid || !key) throw new NotFoundError('a signed audit checkpoint (append an event first)');
+        const kid = signedKid(auditDir(cmd));
+        const key = kid ? auditKeys(cmd).get(kid) : undefined;
+        if (!kid || !key) throw new NotFoundError('a signed audit checkpoint whose key the store holds');
         const pem = key.export({ type: 'spki', format: 'pem' }).toString();
         if (opts.json) printJson({ kid, pem });
         else process.stdout.write(pem);
@@ -172,7 +188,7 @@ export function registerAudit(program: Command): void {
         if (!Number.isInteger(seq) || seq < 1)
           throw new InputError('seq', `expected a positive whole number, got "${seqText}"`);
         const dir = auditDir(cmd);
-        const check = verifyLog(dir);
+        const check = verifyLog(dir, verifyOptions(cmd));
         if (!check.ok)
           throw new InputError('audit log', `cannot prove inclusion in a log that does not verify: ${check.message}`);
         const events = queryLog(dir);
@@ -237,11 +253,10 @@ export function registerAudit(program: Command): void {
             ...(opts.since ? { since: opts.since } : {}),
             ...(opts.until ? { until: opts.until } : {}),
           });
-          const publicKey = checkpointKey(cmd, dir, undefined);
           const report = buildReport(
             opts.framework as Framework,
             queryLog(dir, q),
-            verifyLog(dir, publicKey ? { publicKey } : {}),
+            verifyLog(dir, verifyOptions(cmd)),
             {
               ...(q.since !== undefined ? { since: q.since } : {}),
               ...(q.until !== undefined ? { until: q.until } : {}),

@@ -1,18 +1,20 @@
 /** Rule families. Each finding names one; reasons carry it as `screen.<category>.<rule>`. */
-export type Category =
-  | 'override'
-  | 'impersonation'
-  | 'extraction'
-  | 'jailbreak'
-  | 'exfiltration'
-  | 'tool_manipulation'
-  | 'addressed_to_ai'
-  | 'envelope'
-  | 'pressure'
-  | 'output_forcing'
-  | 'multilingual'
-  | 'obfuscation'
-  | 'session';
+export const CATEGORIES = [
+  'override',
+  'impersonation',
+  'extraction',
+  'jailbreak',
+  'exfiltration',
+  'tool_manipulation',
+  'addressed_to_ai',
+  'envelope',
+  'pressure',
+  'output_forcing',
+  'multilingual',
+  'obfuscation',
+  'session',
+] as const;
+export type Category = (typeof CATEGORIES)[number];
 
 /** A named, normalised rendering of the input. Rules run on every view; the maximum counts. */
 export type ViewName = 'canonical' | 'skeleton' | 'deleet' | 'collapsed' | 'decoded' | 'rot13' | 'hidden';

@@ -133,8 +133,11 @@ function toRecord(row: KeyRow): KeyPairRecord {
   };
 }
 
-/** The public key of `kid` straight from the store: verifying needs no master key. */
-export function publicKeyOf(store: Store, kid: string): KeyObject | undefined {
-  const row = store.get<{ public_pem: string }>('SELECT public_pem FROM keys WHERE kid = ?', [kid]);
+/** The public key of `kid` for `purpose`, straight from the store: verifying needs no master key. */
+export function publicKeyOf(store: Store, kid: string, purpose: string): KeyObject | undefined {
+  const row = store.get<{ public_pem: string }>('SELECT public_pem FROM keys WHERE kid = ? AND purpose = ?', [
+    kid,
+    purpose,
+  ]);
   return row ? createPublicKey(row.public_pem) : undefined;
 }

@@ -16,59 +16,37 @@ const verified: VerifyResult = {
 const events = (inputs: AuditEventInput[]): AuditEvent[] =>
   inputs.map((e, i) => ({ ...e, seq: i + 1, ts: '2026-12-01T10:00:00.000Z', prev: '', hash: '' }));
 
+const report = (framework: 'soc2' | 'pci' | 'iso27001', inputs: AuditEventInput[]) =>
+  buildReport(framework, events(inputs), verified, {}, new Date());
 const control = (r: ComplianceReport, id: string) => r.controls.find((c) => c.id === id)!;
 const kind = (r: ComplianceReport, id: string, k: string) => control(r, id).evidence.find((e) => e.kind === k)!;
 
 describe('compliance report evidence', () => {
   it('does not count an agent registration as incident response', () => {
-    const r = buildReport(
-      'soc2',
-      events([{ type: 'identity.agent_registered', agent: 'a' }]),
-      verified,
-      {},
-      new Date(),
-    );
+    const r = report('soc2', [{ type: 'identity.agent_registered', agent: 'a' }]);
     expect(control(r, 'CC7.4').status).toBe('no_evidence');
     expect(control(r, 'CC6.2').status).toBe('evidence');
   });
 
   it('counts quarantines, alerts and incident status changes, but not a resume, as incident response', () => {
-    const r = buildReport(
-      'soc2',
-      events([
-        { type: 'response.quarantined', agent: 'a' },
-        { type: 'monitor.alert', agent: 'a' },
-        { type: 'identity.agent_status_changed', agent: 'a', data: { from: 'active', to: 'compromised' } },
-        { type: 'identity.agent_status_changed', agent: 'a', data: { from: 'suspended', to: 'active' } },
-      ]),
-      verified,
-      {},
-      new Date(),
-    );
+    const r = report('soc2', [
+      { type: 'response.quarantined', agent: 'a' },
+      { type: 'monitor.alert', agent: 'a' },
+      { type: 'identity.agent_status_changed', agent: 'a', data: { from: 'active', to: 'compromised' } },
+      { type: 'identity.agent_status_changed', agent: 'a', data: { from: 'suspended', to: 'active' } },
+    ]);
     expect(control(r, 'CC7.4').status).toBe('evidence');
     expect(kind(r, 'CC7.4', 'incident_response').events).toBe(3);
   });
 
   it('counts a runtime grant as a grant, not also as a policy change', () => {
-    const r = buildReport(
-      'pci',
-      events([{ type: 'policy.grant_created', agent: 'a' }, { type: 'policy.loaded' }]),
-      verified,
-      {},
-      new Date(),
-    );
+    const r = report('pci', [{ type: 'policy.grant_created', agent: 'a' }, { type: 'policy.loaded' }]);
     expect(kind(r, '7.2', 'grants').events).toBe(1);
     expect(kind(r, '7.2', 'policy_changes').events).toBe(1);
   });
 
   it('maps operator accounts and MCP pin events, and marks clock synchronization as partial', () => {
-    const r = buildReport(
-      'iso27001',
-      events([{ type: 'operator.added', actor: 'host' }, { type: 'mcp.pin.violation' }]),
-      verified,
-      {},
-      new Date(),
-    );
+    const r = report('iso27001', [{ type: 'operator.added', actor: 'host' }, { type: 'mcp.pin.violation' }]);
     expect(kind(r, 'A.8.2', 'operator_access').events).toBe(1);
     expect(kind(r, 'A.8.32', 'tool_integrity').events).toBe(1);
     expect(control(r, 'A.8.17').partial).toMatch(/NTP/);

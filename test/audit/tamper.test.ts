@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/log.js';
 import { verifyLog } from '../../src/audit/verify.js';
@@ -145,6 +146,18 @@ describe('audit verify', () => {
     const other = generateKeyPairSync('ed25519');
     const r = verifyLog(dir, { publicKey: other.publicKey });
     expect(r).toMatchObject({ ok: false, status: 'tampered', checkpoint: { signatureValid: false } });
+  });
+
+  it('fails a checkpoint whose kid names no known audit key instead of skipping the signature check', async () => {
+    await writeEvents(3);
+    const keyFor = (kid: string) => (kid === 'k1' ? keys.publicKey : undefined);
+    expect(verifyLog(dir, { keyFor })).toMatchObject({ ok: true, checkpoint: { signatureValid: true } });
+    const head = new Database(join(dir, 'head.sqlite'));
+    head.prepare("UPDATE signed SET kid = 'k-forged' WHERE id = 1").run();
+    head.close();
+    const r = verifyLog(dir, { keyFor });
+    expect(r).toMatchObject({ ok: false, status: 'tampered', checkpoint: { signatureValid: false } });
+    expect(r.message).toContain('k-forged');
   });
 
   it('reports a torn last line as a torn tail, never as valid', async () => {

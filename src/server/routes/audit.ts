@@ -65,8 +65,6 @@ export default async function auditRoutes(
 
   app.get('/v1/audit/verify', { preHandler }, async () => {
     await gh.audit.flush();
-    const kid = gh.audit.checkpointKid();
-    const publicKey = kid ? publicKeyOf(gh.store, kid) : undefined;
-    return verifyLog(dir, publicKey ? { publicKey } : {});
+    return verifyLog(dir, { keyFor: (kid) => publicKeyOf(gh.store, kid, 'audit') });
   });
 }
