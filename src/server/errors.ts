@@ -41,8 +41,9 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
     void reply.code(404).send({ error: err.code, message: err.message });
     return;
   }
-  if (err instanceof GatehouseError && typeof (err as { status?: unknown }).status === 'number') {
-    void reply.code((err as unknown as { status: number }).status).send({ error: err.code, message: err.message });
+  const status = (err as { status?: unknown }).status;
+  if (err instanceof GatehouseError && typeof status === 'number') {
+    void reply.code(status).send({ error: err.code, message: err.message });
     return;
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -1,16 +1,23 @@
 import type { FastifyInstance } from 'fastify';
-import type { ApprovalStatus } from '../../approvals/store.js';
+import { z } from 'zod';
 import { approvalView } from '../../approvals/view.js';
 import type { Gatehouse } from '../../gatehouse.js';
 import { OperatorDirectory, requireOperator } from '../operators.js';
+import { jsonSchema, read } from '../schema.js';
 
-const ID = { type: 'string', pattern: '^apr-[0-9a-f]{16}$' } as const;
-const idParams = { type: 'object', required: ['id'], properties: { id: ID }, additionalProperties: false } as const;
-const decisionBody = {
-  type: 'object',
-  properties: { reason: { type: 'string', maxLength: 1000 } },
-  additionalProperties: false,
-} as const;
+const IdParams = z.strictObject({ id: z.string().regex(/^apr-[0-9a-f]{16}$/) });
+const ListQuery = z.strictObject({
+  status: z.enum(['pending', 'approved', 'denied', 'used', 'expired']).optional(),
+  agent: z.string().min(1).max(256).optional(),
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}$/)
+    .optional(),
+});
+const DecisionBody = z.strictObject({ reason: z.string().max(1000).optional() });
+const DryRunBody = z.strictObject({ result: z.unknown().optional(), error: z.string().max(2000).optional() });
+const WaitBody = z.strictObject({ timeout_ms: z.number().int().min(1).max(60_000).optional() });
+const idParams = jsonSchema(IdParams);
 
 /**
  * The human gate over HTTP (operator token required):
@@ -30,19 +37,11 @@ export default async function approvalsRoutes(
     {
       preHandler,
       schema: {
-        querystring: {
-          type: 'object',
-          properties: {
-            status: { type: 'string', enum: ['pending', 'approved', 'denied', 'used', 'expired'] },
-            agent: { type: 'string', minLength: 1, maxLength: 256 },
-            limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' },
-          },
-          additionalProperties: false,
-        },
+        querystring: jsonSchema(ListQuery),
       },
     },
     async (req) => {
-      const q = req.query as { status?: ApprovalStatus; agent?: string; limit?: string };
+      const q = read(ListQuery, req.query, 'query');
       const list = gh.approvals.list({
         ...(q.status ? { status: q.status } : {}),
         ...(q.agent ? { agent: q.agent } : {}),
@@ -53,16 +52,16 @@ export default async function approvalsRoutes(
   );
 
   app.get('/v1/approvals/:id', { preHandler, schema: { params: idParams } }, async (req) => {
-    return approvalView(gh.approvals.get((req.params as { id: string }).id));
+    return approvalView(gh.approvals.get(read(IdParams, req.params, 'params').id));
   });
 
   for (const verb of ['approve', 'deny'] as const) {
     app.post(
       `/v1/approvals/:id/${verb}`,
-      { preHandler, schema: { params: idParams, body: decisionBody } },
+      { preHandler, schema: { params: idParams, body: jsonSchema(DecisionBody) } },
       async (req) => {
-        const { id } = req.params as { id: string };
-        const reason = (req.body as { reason?: string } | undefined)?.reason;
+        const { id } = read(IdParams, req.params, 'params');
+        const { reason } = read(DecisionBody, req.body, 'body');
         const approver = `operator:${req.operator!.name}`;
         const r =
           verb === 'approve'
@@ -79,16 +78,12 @@ export default async function approvalsRoutes(
       preHandler,
       schema: {
         params: idParams,
-        body: {
-          type: 'object',
-          properties: { result: {}, error: { type: 'string', maxLength: 2000 } },
-          additionalProperties: false,
-        },
+        body: jsonSchema(DryRunBody),
       },
     },
     async (req) => {
-      const body = req.body as { result?: unknown; error?: string };
-      return approvalView(gh.approvals.attachDryRun((req.params as { id: string }).id, body));
+      const body = read(DryRunBody, req.body, 'body');
+      return approvalView(gh.approvals.attachDryRun(read(IdParams, req.params, 'params').id, body));
     },
   );
 
@@ -98,16 +93,12 @@ export default async function approvalsRoutes(
       preHandler,
       schema: {
         params: idParams,
-        body: {
-          type: 'object',
-          properties: { timeout_ms: { type: 'integer', minimum: 1, maximum: 60_000 } },
-          additionalProperties: false,
-        },
+        body: jsonSchema(WaitBody),
       },
     },
     async (req) => {
-      const body = (req.body ?? {}) as { timeout_ms?: number };
-      const id = (req.params as { id: string }).id;
+      const body = read(WaitBody, req.body, 'body');
+      const { id } = read(IdParams, req.params, 'params');
       try {
         return approvalView(await gh.approvals.wait(id, { timeoutMs: body.timeout_ms ?? 30_000 }));
       } catch (err) {

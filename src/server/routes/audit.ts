@@ -1,33 +1,25 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { type AuditQuery, queryLog } from '../../audit/query.js';
 import { verifyLog } from '../../audit/verify.js';
 import { InputError } from '../../core/errors.js';
 import type { Gatehouse } from '../../gatehouse.js';
 import { publicKeyOf } from '../../store/keyring.js';
 import { type OperatorDirectory, requireOperator } from '../operators.js';
+import { jsonSchema, read } from '../schema.js';
 
-const querySchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    agent: { type: 'string', maxLength: 256 },
-    type: { type: 'string', maxLength: 128 },
-    session: { type: 'string', maxLength: 256 },
-    since: { type: 'string', maxLength: 64 },
-    until: { type: 'string', maxLength: 64 },
-    limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
-  },
-} as const;
-
-interface QueryString {
-  agent?: string;
-  type?: string;
-  session?: string;
-  since?: string;
-  until?: string;
-  limit?: string;
-}
+const Query = z.strictObject({
+  agent: z.string().max(256).optional(),
+  type: z.string().max(128).optional(),
+  session: z.string().max(256).optional(),
+  since: z.string().max(64).optional(),
+  until: z.string().max(64).optional(),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,6}$/)
+    .optional(),
+});
 
 function time(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -46,22 +38,19 @@ export default async function auditRoutes(
   const dir = join(gh.dataDir, 'audit');
   const preHandler = requireOperator(opts.operators);
 
-  app.get<{ Querystring: QueryString }>(
-    '/v1/audit/events',
-    { preHandler, schema: { querystring: querySchema } },
-    async (req) => {
-      const q: AuditQuery = { limit: Math.min(Number(req.query.limit ?? '100'), 5000) };
-      if (req.query.agent) q.agent = req.query.agent;
-      if (req.query.type) q.type = req.query.type;
-      if (req.query.session) q.session = req.query.session;
-      const since = time(req.query.since, 'since');
-      const until = time(req.query.until, 'until');
-      if (since !== undefined) q.since = since;
-      if (until !== undefined) q.until = until;
-      await gh.audit.flush();
-      return { events: queryLog(dir, q) };
-    },
-  );
+  app.get('/v1/audit/events', { preHandler, schema: { querystring: jsonSchema(Query) } }, async (req) => {
+    const query = read(Query, req.query, 'query');
+    const q: AuditQuery = { limit: Math.min(Number(query.limit ?? '100'), 5000) };
+    if (query.agent) q.agent = query.agent;
+    if (query.type) q.type = query.type;
+    if (query.session) q.session = query.session;
+    const since = time(query.since, 'since');
+    const until = time(query.until, 'until');
+    if (since !== undefined) q.since = since;
+    if (until !== undefined) q.until = until;
+    await gh.audit.flush();
+    return { events: queryLog(dir, q) };
+  });
 
   app.get('/v1/audit/verify', { preHandler }, async () => {
     await gh.audit.flush();

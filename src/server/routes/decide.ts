@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { ActionSchema } from '../../core/action.js';
 import type { Gatehouse } from '../../gatehouse.js';
 import { credentialsFrom } from '../auth.js';
+import { jsonSchema } from '../schema.js';
 
-const actionJsonSchema = z.toJSONSchema(ActionSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' });
+const actionJsonSchema = jsonSchema(ActionSchema);
 
 export default async function decideRoutes(app: FastifyInstance, opts: { gatehouse: Gatehouse }): Promise<void> {
   const gh = opts.gatehouse;

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Principal } from '../../core/decision.js';
 import { InputError, NotFoundError } from '../../core/errors.js';
 import type { Gatehouse } from '../../gatehouse.js';
@@ -8,33 +9,47 @@ import { KEY_ALGS } from '../../identity/keys.js';
 import { type Identity, JWT_BEARER_ASSERTION, POP_GRANT, type TokenRequest } from '../../identity/service.js';
 import { clientCertificate, credentialsFrom } from '../auth.js';
 import type { OperatorDirectory } from '../operators.js';
+import { jsonSchema, read } from '../schema.js';
 
-const AGENT_ID = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } as const;
-const ROLE = { type: 'string', minLength: 1, maxLength: 128 } as const;
-const PEM_OR_JWK = { type: 'string', minLength: 1, maxLength: 16384 } as const;
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: AGENT_ID },
-  additionalProperties: false,
-} as const;
+const AgentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const PemOrJwk = z.string().min(1).max(16384);
+const KeyAlg = z.enum(KEY_ALGS);
+const IdParams = z.strictObject({ id: AgentId });
 
-const tokenBody = {
-  type: 'object',
-  required: ['grant_type'],
-  properties: {
-    grant_type: { type: 'string', maxLength: 128 },
-    client_assertion_type: { type: 'string', maxLength: 128 },
-    client_assertion: { type: 'string', maxLength: 8192 },
-    refresh_token: { type: 'string', maxLength: 256 },
-    agent: AGENT_ID,
-    proof: { type: 'string', maxLength: 8192 },
-    session: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.:@/-]+$' },
-    client_id: { type: 'string', maxLength: 256 },
-    scope: { type: 'string', maxLength: 1024 },
-  },
-  additionalProperties: false,
-} as const;
+const TokenBody = z.strictObject({
+  grant_type: z.string().max(128),
+  client_assertion_type: z.string().max(128).optional(),
+  client_assertion: z.string().max(8192).optional(),
+  refresh_token: z.string().max(256).optional(),
+  agent: AgentId.optional(),
+  proof: z.string().max(8192).optional(),
+  session: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[A-Za-z0-9_.:@/-]+$/)
+    .optional(),
+  client_id: z.string().max(256).optional(),
+  scope: z.string().max(1024).optional(),
+});
+const RefreshBody = z.strictObject({ refresh_token: z.string().max(256) });
+const RevokeBody = z.strictObject({
+  token: z.string().min(1).max(8192),
+  token_type_hint: z.enum(['access_token', 'refresh_token']).optional(),
+});
+const ChallengeBody = z.strictObject({ agent: AgentId.optional() });
+const RegisterBody = z.strictObject({
+  id: AgentId,
+  roles: z.array(z.string().min(1).max(128)).max(64).optional(),
+  description: z.string().max(500).optional(),
+  public_key: PemOrJwk.optional(),
+  generate_key: KeyAlg.optional(),
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+});
+const StatusBody = z.strictObject({ status: z.enum(AGENT_STATUSES), reason: z.string().max(500).optional() });
+const RotateBody = z.strictObject({ public_key: PemOrJwk.optional(), generate_key: KeyAlg.optional() });
+const CertificateBody = z.strictObject({ renew: z.boolean().optional() });
+const idParams = jsonSchema(IdParams);
 
 /** Public view of an agent: never a private key. */
 function agentView(identity: Identity, a: AgentRecord): Record<string, unknown> {
@@ -145,8 +160,8 @@ export default async function identityRoutes(
     token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'ES384', 'PS256', 'RS256'],
   }));
 
-  app.post('/v1/token', { schema: { body: tokenBody } }, async (req, reply) => {
-    const body = req.body as TokenRequest;
+  app.post('/v1/token', { schema: { body: jsonSchema(TokenBody) } }, async (req, reply) => {
+    const body: TokenRequest = read(TokenBody, req.body, 'body');
     if (body.client_assertion !== undefined && body.client_assertion_type === undefined) {
       body.client_assertion_type = JWT_BEARER_ASSERTION;
     }
@@ -158,17 +173,10 @@ export default async function identityRoutes(
   app.post(
     '/v1/token/refresh',
     {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['refresh_token'],
-          properties: { refresh_token: { type: 'string', maxLength: 256 } },
-          additionalProperties: false,
-        },
-      },
+      schema: { body: jsonSchema(RefreshBody) },
     },
     async (req, reply) => {
-      const { refresh_token } = req.body as { refresh_token: string };
+      const { refresh_token } = read(RefreshBody, req.body, 'body');
       return noStore(reply).send(
         await identity.grant({ grant_type: 'refresh_token', refresh_token }, { actor: 'gateway' }),
       );
@@ -178,21 +186,11 @@ export default async function identityRoutes(
   app.post(
     '/v1/token/revoke',
     {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['token'],
-          properties: {
-            token: { type: 'string', minLength: 1, maxLength: 8192 },
-            token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'] },
-          },
-          additionalProperties: false,
-        },
-      },
+      schema: { body: jsonSchema(RevokeBody) },
     },
     async (req, reply) => {
       // RFC 7009: holding the token is the authority to revoke it, and the answer is 200 whether or not it was live.
-      const { token } = req.body as { token: string; token_type_hint?: string };
+      const { token } = read(RevokeBody, req.body, 'body');
       let revoked = false;
       if (token.startsWith('ghr_')) {
         revoked = await identity.tokens.revokeRefresh(token, 'revoked_by_holder', 'gateway');
@@ -215,13 +213,11 @@ export default async function identityRoutes(
       preValidation: async (req) => {
         if (req.body === undefined || req.body === null) req.body = {};
       },
-      schema: {
-        body: { type: 'object', properties: { agent: AGENT_ID }, additionalProperties: false },
-      },
+      schema: { body: jsonSchema(ChallengeBody) },
     },
     async (req, reply) => {
       const credentials = credentialsFrom(req, certOpts);
-      let agent = (req.body as { agent?: string } | undefined)?.agent;
+      let agent = read(ChallengeBody, req.body, 'body').agent;
       if (credentials) agent = (await identity.authenticateCaller(credentials, { method: 'challenge' })).agent;
       if (!agent) throw new InputError('body.agent', 'is required without credentials');
       if (!identity.registry.get(agent)) throw new NotFoundError(`agent ${agent}`);
@@ -238,32 +234,11 @@ export default async function identityRoutes(
   app.post(
     '/v1/agents',
     {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['id'],
-          properties: {
-            id: AGENT_ID,
-            roles: { type: 'array', items: ROLE, maxItems: 64 },
-            description: { type: 'string', maxLength: 500 },
-            public_key: PEM_OR_JWK,
-            generate_key: { type: 'string', enum: [...KEY_ALGS] },
-            expires_at: { type: 'string', format: 'date-time' },
-          },
-          additionalProperties: false,
-        },
-      },
+      schema: { body: jsonSchema(RegisterBody) },
     },
     async (req, reply) => {
       const p = await admin(req, 'agents:register');
-      const b = req.body as {
-        id: string;
-        roles?: string[];
-        description?: string;
-        public_key?: string;
-        generate_key?: (typeof KEY_ALGS)[number];
-        expires_at?: string;
-      };
+      const b = read(RegisterBody, req.body, 'body');
       const r = await identity.register(
         {
           id: b.id,
@@ -287,7 +262,7 @@ export default async function identityRoutes(
   });
 
   app.get('/v1/agents/:id', { schema: { params: idParams } }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = read(IdParams, req.params, 'params');
     const p = await authority(req, 'agents:show');
     if (p.principal?.agent !== id) requireAdmin(p);
     const a = identity.registry.get(id);
@@ -300,20 +275,12 @@ export default async function identityRoutes(
     {
       schema: {
         params: idParams,
-        body: {
-          type: 'object',
-          required: ['status'],
-          properties: {
-            status: { type: 'string', enum: [...AGENT_STATUSES] },
-            reason: { type: 'string', maxLength: 500 },
-          },
-          additionalProperties: false,
-        },
+        body: jsonSchema(StatusBody),
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
-      const b = req.body as { status: (typeof AGENT_STATUSES)[number]; reason?: string };
+      const { id } = read(IdParams, req.params, 'params');
+      const b = read(StatusBody, req.body, 'body');
       const p = await admin(req, 'agents:status');
       if (!identity.registry.get(id)) throw new NotFoundError(`agent ${id}`);
       const a = await identity.setStatus(id, b.status, { actor: p.actor, ...(b.reason ? { reason: b.reason } : {}) });
@@ -326,16 +293,12 @@ export default async function identityRoutes(
     {
       schema: {
         params: idParams,
-        body: {
-          type: 'object',
-          properties: { public_key: PEM_OR_JWK, generate_key: { type: 'string', enum: [...KEY_ALGS] } },
-          additionalProperties: false,
-        },
+        body: jsonSchema(RotateBody),
       },
     },
     async (req, reply) => {
-      const { id } = req.params as { id: string };
-      const b = (req.body ?? {}) as { public_key?: string; generate_key?: (typeof KEY_ALGS)[number] };
+      const { id } = read(IdParams, req.params, 'params');
+      const b = read(RotateBody, req.body, 'body');
       const p = await authority(req, 'agents:rotate');
       // An agent may rotate its own key only with a fresh proof signed by its current key: a stolen token is not enough.
       const self = p.principal?.agent === id && p.principal.proofOfPossession === true;
@@ -361,14 +324,14 @@ export default async function identityRoutes(
     {
       schema: {
         params: idParams,
-        body: { type: 'object', properties: { renew: { type: 'boolean' } }, additionalProperties: false },
+        body: jsonSchema(CertificateBody),
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = read(IdParams, req.params, 'params');
       const p = await authority(req, 'agents:certificate');
       if (p.principal?.agent !== id) requireAdmin(p);
-      const renew = (req.body as { renew?: boolean } | undefined)?.renew === true;
+      const renew = read(CertificateBody, req.body, 'body').renew === true;
       const c = await identity.certificate(id, p.actor, { renew });
       return {
         serial: c.serial,

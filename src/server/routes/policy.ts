@@ -6,44 +6,39 @@ import { type Gatehouse, parseAction } from '../../gatehouse.js';
 import { grantView } from '../../policy/grants.js';
 import { credentialsFrom } from '../auth.js';
 import { type Operator, OperatorDirectory, requireOperator } from '../operators.js';
+import { jsonSchema, read } from '../schema.js';
 
-const actionJsonSchema = z.toJSONSchema(ActionSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' });
-const GRANT_ID = { type: 'string', pattern: '^g-[0-9a-f]{16}$' } as const;
-const AGENT = { type: 'string', minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.:@/-]+$' } as const;
-const TOOLS = {
-  type: 'array',
-  minItems: 1,
-  maxItems: 64,
-  items: { type: 'string', pattern: '^[A-Za-z0-9_.:/*-]{1,128}$' },
-} as const;
-const RESOURCES = {
-  type: 'array',
-  minItems: 1,
-  maxItems: 64,
-  items: { type: 'string', minLength: 1, maxLength: 1024 },
-} as const;
-const grantParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: GRANT_ID },
-  additionalProperties: false,
-} as const;
-const PARENT_ID = { type: 'string', pattern: '^(g-[0-9a-f]{16}|rule:[A-Za-z0-9_.:@/#-]{1,256})$' } as const;
-const parentParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: PARENT_ID },
-  additionalProperties: false,
-} as const;
-const scope = {
-  tools: TOOLS,
-  resources: RESOURCES,
-  when: { type: 'string', minLength: 1, maxLength: 4096 },
-  ttl_ms: { type: 'integer', minimum: 1000, maximum: 366 * 86_400_000 },
-  delegable: { type: 'boolean' },
-  max_depth: { type: 'integer', minimum: 0, maximum: 16 },
-  reason: { type: 'string', maxLength: 1000 },
-} as const;
+const actionJsonSchema = jsonSchema(ActionSchema);
+const Agent = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9_.:@/-]+$/);
+/** What a grant or a delegation may carry besides who gets it. */
+const Scope = {
+  resources: z.array(z.string().min(1).max(1024)).min(1).max(64).optional(),
+  when: z.string().min(1).max(4096).optional(),
+  ttl_ms: z
+    .number()
+    .int()
+    .min(1000)
+    .max(366 * 86_400_000)
+    .optional(),
+  delegable: z.boolean().optional(),
+  max_depth: z.number().int().min(0).max(16).optional(),
+  reason: z.string().max(1000).optional(),
+};
+const Tools = z
+  .array(z.string().regex(/^[A-Za-z0-9_.:/*-]{1,128}$/))
+  .min(1)
+  .max(64);
+const GrantParams = z.strictObject({ id: z.string().regex(/^g-[0-9a-f]{16}$/) });
+const ParentParams = z.strictObject({ id: z.string().regex(/^(g-[0-9a-f]{16}|rule:[A-Za-z0-9_.:@/#-]{1,256})$/) });
+const AgentParams = z.strictObject({ agent: Agent });
+const GrantsQuery = z.strictObject({ agent: Agent.optional(), all: z.enum(['true', 'false']).optional() });
+const GrantBody = z.strictObject({ agent: Agent, tools: Tools, ...Scope });
+const DelegateBody = z.strictObject({ to: Agent, from: Agent.optional(), tools: Tools.optional(), ...Scope });
+const RevokeQuery = z.strictObject({ reason: z.string().max(1000).optional() });
 
 /**
  * Policy over HTTP. Operators: `GET /v1/policy` (epoch, rules), `POST /v1/policy/explain`, `GET /v1/policy/tools/:agent`
@@ -80,11 +75,11 @@ export default async function policyRoutes(
     {
       preHandler,
       schema: {
-        params: { type: 'object', required: ['agent'], properties: { agent: AGENT }, additionalProperties: false },
+        params: jsonSchema(AgentParams),
       },
     },
     async (req) => {
-      const { agent } = req.params as { agent: string };
+      const { agent } = read(AgentParams, req.params, 'params');
       const roles = gh.identity.registry.get(agent)?.roles ?? [];
       return { agent, tools: gh.policy.visibleTools(agent, [...roles]), policyEpoch: gh.policyEpoch };
     },
@@ -95,15 +90,11 @@ export default async function policyRoutes(
     {
       preHandler,
       schema: {
-        querystring: {
-          type: 'object',
-          properties: { agent: AGENT, all: { type: 'string', enum: ['true', 'false'] } },
-          additionalProperties: false,
-        },
+        querystring: jsonSchema(GrantsQuery),
       },
     },
     async (req) => {
-      const q = req.query as { agent?: string; all?: string };
+      const q = read(GrantsQuery, req.query, 'query');
       const list = gh.policy.grants.list({
         ...(q.agent ? { agent: q.agent } : {}),
         ...(q.all === 'true' ? { all: true } : {}),
@@ -117,25 +108,11 @@ export default async function policyRoutes(
     {
       preHandler,
       schema: {
-        body: {
-          type: 'object',
-          required: ['agent', 'tools'],
-          properties: { agent: AGENT, ...scope },
-          additionalProperties: false,
-        },
+        body: jsonSchema(GrantBody),
       },
     },
     async (req, reply) => {
-      const b = req.body as {
-        agent: string;
-        tools: string[];
-        resources?: string[];
-        when?: string;
-        ttl_ms?: number;
-        delegable?: boolean;
-        max_depth?: number;
-        reason?: string;
-      };
+      const b = read(GrantBody, req.body, 'body');
       const g = await gh.policy.grants.grant({
         agent: b.agent,
         tools: b.tools,
@@ -155,30 +132,15 @@ export default async function policyRoutes(
     '/v1/grants/:id/delegate',
     {
       schema: {
-        params: parentParams,
-        body: {
-          type: 'object',
-          required: ['to'],
-          properties: { to: AGENT, from: AGENT, ...scope },
-          additionalProperties: false,
-        },
+        params: jsonSchema(ParentParams),
+        body: jsonSchema(DelegateBody),
       },
     },
     async (req, reply) => {
       const caller = await callerOf(req, reply);
       if (!caller) return reply;
-      const { id } = req.params as { id: string };
-      const b = req.body as {
-        to: string;
-        from?: string;
-        tools?: string[];
-        resources?: string[];
-        when?: string;
-        ttl_ms?: number;
-        delegable?: boolean;
-        max_depth?: number;
-        reason?: string;
-      };
+      const { id } = read(ParentParams, req.params, 'params');
+      const b = read(DelegateBody, req.body, 'body');
       const g = await gh.policy.delegate({
         parent: id,
         to: b.to,
@@ -202,17 +164,13 @@ export default async function policyRoutes(
     {
       preHandler,
       schema: {
-        params: grantParams,
-        querystring: {
-          type: 'object',
-          properties: { reason: { type: 'string', maxLength: 1000 } },
-          additionalProperties: false,
-        },
+        params: jsonSchema(GrantParams),
+        querystring: jsonSchema(RevokeQuery),
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
-      const { reason } = req.query as { reason?: string };
+      const { id } = read(GrantParams, req.params, 'params');
+      const { reason } = read(RevokeQuery, req.query, 'query');
       const revoked = await gh.policy.grants.revoke(id, `operator:${req.operator!.name}`, reason);
       return { revoked, policyEpoch: gh.policyEpoch };
     },

@@ -1,16 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Gatehouse } from '../../gatehouse.js';
 import { type OperatorDirectory, requireOperator } from '../operators.js';
+import { jsonSchema, read } from '../schema.js';
 
-const agentBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['agent'],
-  properties: {
-    agent: { type: 'string', minLength: 1, maxLength: 256 },
-    reason: { type: 'string', minLength: 1, maxLength: 1000 },
-  },
-} as const;
+const Agent = z.string().min(1).max(256);
+const QuarantineBody = z.strictObject({ agent: Agent, reason: z.string().min(1).max(1000) });
+const RestoreBody = z.strictObject({ agent: Agent });
 
 /** Operator routes: monitoring baselines, quarantine and restore. */
 export default async function responseRoutes(
@@ -21,17 +17,13 @@ export default async function responseRoutes(
   const preHandler = requireOperator(opts.operators);
   app.get('/v1/monitor/baselines', { preHandler }, async () => ({ baselines: gh.monitor.baselineSnapshot() }));
   app.get('/v1/response/quarantine', { preHandler }, async () => ({ quarantined: gh.responder.list() }));
-  app.post<{ Body: { agent: string; reason?: string } }>(
-    '/v1/response/quarantine',
-    { preHandler, schema: { body: { ...agentBody, required: ['agent', 'reason'] } } },
-    async (req) => gh.responder.quarantine(req.body.agent, req.body.reason ?? '', `operator:${req.operator!.name}`),
-  );
-  app.post<{ Body: { agent: string } }>(
-    '/v1/response/restore',
-    { preHandler, schema: { body: agentBody } },
-    async (req) => {
-      await gh.responder.restore(req.body.agent, `operator:${req.operator!.name}`);
-      return { agent: req.body.agent, restored: true };
-    },
-  );
+  app.post('/v1/response/quarantine', { preHandler, schema: { body: jsonSchema(QuarantineBody) } }, async (req) => {
+    const { agent, reason } = read(QuarantineBody, req.body, 'body');
+    return gh.responder.quarantine(agent, reason, `operator:${req.operator!.name}`);
+  });
+  app.post('/v1/response/restore', { preHandler, schema: { body: jsonSchema(RestoreBody) } }, async (req) => {
+    const { agent } = read(RestoreBody, req.body, 'body');
+    await gh.responder.restore(agent, `operator:${req.operator!.name}`);
+    return { agent, restored: true };
+  });
 }
