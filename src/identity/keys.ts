@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import { z } from 'zod';
 import { generateKeyPair, type KeyAlg } from '../store/keyring.js';
 import { IdentityCodes, IdentityError } from './errors.js';
 
@@ -54,7 +55,7 @@ export function parsePublicKey(input: string | JWK): { key: KeyObject; alg: KeyA
         throw new IdentityError(IdentityCodes.keyInvalid, 'a private key was given where a public key is expected');
       }
       key = text.startsWith('{')
-        ? createPublicKey({ key: publicJwk(JSON.parse(text) as JWK), format: 'jwk' })
+        ? createPublicKey({ key: publicJwk(JSON.parse(text)), format: 'jwk' })
         : createPublicKey({ key: text, format: 'pem' });
     } else {
       key = createPublicKey({ key: publicJwk(input), format: 'jwk' });
@@ -67,13 +68,29 @@ export function parsePublicKey(input: string | JWK): { key: KeyObject; alg: KeyA
   return { key, alg: keyAlgOf(key) };
 }
 
-function publicJwk(jwk: JWK): JsonWebKeyInput {
-  if (typeof jwk !== 'object' || jwk === null)
-    throw new IdentityError(IdentityCodes.keyInvalid, 'JWK must be an object');
-  if ('d' in jwk || 'p' in jwk || 'q' in jwk) {
+/** A public JWK of a key type Gatehouse accepts; private members are refused below, with their own message. */
+const PublicJwkSchema = z.looseObject({
+  kty: z.enum(['OKP', 'EC', 'RSA']),
+  crv: z.string().max(16).optional(),
+  x: z.string().max(2048).optional(),
+  y: z.string().max(2048).optional(),
+  n: z.string().max(2048).optional(),
+  e: z.string().max(16).optional(),
+});
+
+function publicJwk(input: unknown): JsonWebKeyInput {
+  const r = PublicJwkSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new IdentityError(
+      IdentityCodes.keyInvalid,
+      `JWK ${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'is invalid'}`,
+    );
+  }
+  if ('d' in r.data || 'p' in r.data || 'q' in r.data) {
     throw new IdentityError(IdentityCodes.keyInvalid, 'a private JWK was given where a public key is expected');
   }
-  return jwk as JsonWebKeyInput;
+  return r.data;
 }
 
 type JsonWebKeyInput = Parameters<typeof createPublicKey>[0] extends infer T

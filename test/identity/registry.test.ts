@@ -61,6 +61,13 @@ describe('agent registry', () => {
     await expect(f.identity.register({ id: 'x', publicKey: privJwk }, 'host')).rejects.toMatchObject({
       code: IdentityCodes.keyInvalid,
     });
+    // A JWK that is not one of the accepted shapes is refused, naming the member.
+    for (const [jwk, where] of [
+      ['{"kty":"oct","k":"c2VjcmV0"}', /JWK kty/],
+      ['{"kty":"OKP","crv":"Ed25519","x":7}', /JWK x/],
+    ] as const) {
+      await expect(f.identity.register({ id: 'x', publicKey: jwk }, 'host')).rejects.toThrow(where);
+    }
     const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
       .publicKey.export({ format: 'pem', type: 'spki' })
       .toString();
