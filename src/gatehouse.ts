@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -6,14 +7,14 @@ import { Approvals } from './approvals/store.js';
 import { AuditLog } from './audit/log.js';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
-import { type Action, type ActionInput, ActionSchema, summarizeAction } from './core/action.js';
+import { type Action, type ActionInput, ActionSchema, bindingHash, summarizeAction } from './core/action.js';
 import { canonicalHash, canonicalize } from './core/canonical.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { Decision } from './core/decision.js';
 import { InputError } from './core/errors.js';
 import { MasterKey } from './core/masterkey.js';
-import { type Credentials, Pipeline, type Stage } from './core/pipeline.js';
-import { SessionTable } from './core/session.js';
+import { type Credentials, type EffectRecord, Pipeline, type PipelineResult, type Stage } from './core/pipeline.js';
+import { SessionState, SessionTable } from './core/session.js';
 import { CredentialBroker } from './credentials/broker.js';
 import { EnvBackend } from './credentials/env.js';
 import { LocalVault } from './credentials/vault.js';
@@ -56,6 +57,11 @@ export interface DecideOptions {
 }
 
 const HOST: Credentials = { kind: 'host' };
+
+/** A decision judged and not committed (`Gatehouse.explain`), with the effects a real decision would commit. */
+export interface Explained extends Decision {
+  effects: EffectRecord[];
+}
 
 /**
  * Gatehouse: one decision pipeline in front of everything an agent does.
@@ -146,7 +152,14 @@ export class Gatehouse {
       registeredRoles: (agent) => this.identity.registry.get(agent)?.roles ?? [],
     });
     this.sandbox = createSandbox(this.config.sandbox, { audit: this.audit, dataDir: this.dataDir });
-    this.approvals = new Approvals(this.store, this.clock, this.config.approvals, this.audit, parts.env);
+    this.approvals = new Approvals(
+      this.store,
+      this.clock,
+      this.config.approvals,
+      this.audit,
+      parts.env,
+      createHmac('sha256', parts.redactionKey).update('gatehouse.approvals.integrity').digest(),
+    );
     this.responder = new Responder(this.store, this.audit, this.clock, {
       quarantine: async (agent, reason) => {
         const status = this.identity.registry.get(agent)?.status;
@@ -236,32 +249,20 @@ export class Gatehouse {
   }
 
   /**
-   * Runs an action through the pipeline, records the decision in the audit log and returns it.
-   * Denies, reviews and flagged decisions are durable before this returns. Malformed actions throw `InputError`.
+   * Runs an action through the pipeline, commits what the final decision allows (limit charges, approval use or
+   * request, session labels), records the decision in the audit log and returns it. Denies, reviews and flagged
+   * decisions are durable before this returns. Malformed actions throw `InputError`.
+   *
+   * @example
+   * const d = await gh.decide({ kind: 'tool_call', agent: 'demo', session: 's1', tool: 'fs.read', args: { path: 'a.txt' } });
    */
-  async decide(input: ActionInput | unknown, opts: DecideOptions = {}): Promise<Decision> {
+  async decide(input: ActionInput, opts: DecideOptions = {}): Promise<Decision> {
     const started = performance.now();
     const action = parseAction(input);
     const credentials = opts.credentials ?? HOST;
-    const session = this.sessions.get(action.agent, action.session);
-    const actionHash = canonicalHash({
-      agent: action.agent,
-      session: action.session,
-      kind: action.kind,
-      tool: action.tool ?? null,
-      args: action.args ?? null,
-      content: action.content ?? null,
-    });
-    const result = await this.pipeline.run({
-      original: action,
-      actionHash,
-      session,
-      clock: this.clock,
-      credentials,
-      facts: { policyEpoch: this.policyEpoch },
-    });
+    const { result, actionHash } = await this.judge(action, credentials, true);
     const epoch = result.facts.policyEpoch ?? this.policyEpoch;
-    const decisionId = `d-${actionHash.slice(0, 16)}-${this.clock.now().toString(36)}`;
+    const decisionId = `d-${actionHash.slice(0, 12)}-${this.clock.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     let auditSeq = -1;
     let effect = result.effect;
     const reasons = [...result.reasons];
@@ -279,9 +280,14 @@ export class Gatehouse {
           flagged: result.flagged,
           reasons: result.reasons,
           epoch,
-          ...(result.facts.approvalRequest || result.approval
-            ? { data: { approvalRequest: result.facts.approvalRequest, approval: result.approval?.id } }
-            : {}),
+          data: {
+            id: decisionId,
+            ...(result.facts.approvalRequest ? { approvalRequest: result.facts.approvalRequest } : {}),
+            ...(result.approval ? { approval: result.approval.id } : {}),
+            ...(result.effects.some((e) => e.committed)
+              ? { effects: result.effects.filter((e) => e.committed).map((e) => e.kind) }
+              : {}),
+          },
         },
         { durable: result.effect !== 'allow' || result.flagged },
       );
@@ -294,28 +300,80 @@ export class Gatehouse {
         message: `the decision could not be recorded: ${(err as Error).message}`,
       });
     }
-    const decision: Decision = {
-      id: decisionId,
+    const decision = this.toDecision(decisionId, effect, reasons, result, epoch, auditSeq);
+    this.metrics.recordDecision(decision, (performance.now() - started) / 1000);
+    if (decision.auditSeq > 0) await this.monitor.observe(decision);
+    return decision;
+  }
+
+  /**
+   * Judges an action exactly as `decide` does (same stages, same fold) and commits nothing: no limit is charged,
+   * no approval used or requested, no session label set, nothing audited. What `policy explain` and the HTTP
+   * explain route show. `effects` lists what a real decision would have committed.
+   *
+   * @example
+   * const x = await gh.explain({ kind: 'tool_call', agent: 'demo', session: 's1', tool: 'email.send', args: { to: 'a@b.c' } });
+   * x.effect; x.reasons; x.effects; // e.g. [{ kind: 'approval.request', committed: false, … }]
+   */
+  async explain(input: ActionInput, opts: DecideOptions = {}): Promise<Explained> {
+    const action = parseAction(input);
+    const { result } = await this.judge(action, opts.credentials ?? HOST, false);
+    const epoch = result.facts.policyEpoch ?? this.policyEpoch;
+    return {
+      ...this.toDecision('explain', result.effect, [...result.reasons], result, epoch, -1),
+      effects: result.effects,
+    };
+  }
+
+  private async judge(
+    action: Action,
+    credentials: Credentials,
+    commit: boolean,
+  ): Promise<{ result: PipelineResult; actionHash: string }> {
+    // Explain must not create a session either: it judges against a copy-free view of the live one, or a new one.
+    const session = commit
+      ? this.sessions.get(action.agent, action.session)
+      : (this.sessions.peek(action.agent, action.session) ??
+        new SessionState(action.session, action.agent, this.clock.now()));
+    const actionHash = bindingHash(action);
+    const result = await this.pipeline.run({
+      original: action,
+      actionHash,
+      session,
+      clock: this.clock,
+      credentials,
+      facts: { policyEpoch: this.policyEpoch },
+      commit,
+    });
+    return { result, actionHash };
+  }
+
+  private toDecision(
+    id: string,
+    effect: Decision['effect'],
+    reasons: Decision['reasons'],
+    result: PipelineResult,
+    epoch: number,
+    auditSeq: number,
+  ): Decision {
+    return {
+      id,
       effect,
       tier: result.tier,
       risk: result.risk,
       flagged: result.flagged,
       reasons,
-      verdicts: result.verdicts,
+      verdicts: result.verdicts.map(({ effects: _effects, ...v }) => v),
       ...(result.approval && effect === 'allow' ? { approval: result.approval } : {}),
       ...(result.facts.approvalRequest && effect === 'review' ? { approvalRequest: result.facts.approvalRequest } : {}),
       policyEpoch: epoch,
       auditSeq,
       action: result.action,
     };
-    this.metrics.recordDecision(decision, (performance.now() - started) / 1000);
-    if (decision.auditSeq > 0) await this.monitor.observe(decision);
-    return decision;
   }
 
   async close(): Promise<void> {
     this.sandbox.killAll();
-    this.policy.limits.flush();
     await this.audit.close();
     this.store.close();
   }
@@ -329,7 +387,6 @@ export class Gatehouse {
       createAuthorizeStage(this.policy),
       createAssessStage({ tools: this.config.tools, risk: this.config.policy.risk }),
       createSandboxStage(this.sandbox),
-      createGateStage({ approvals: this.approvals, tools: this.config.tools }),
       createFilterStage({
         config: this.config.redaction,
         tools: this.config.tools,
@@ -337,6 +394,8 @@ export class Gatehouse {
         clock: this.clock,
         redactor: this.redactor,
       }),
+      // Last: it resolves the review that every other stage's verdicts fold to, and nothing after it can deny.
+      createGateStage({ approvals: this.approvals, tools: this.config.tools }),
     ];
   }
 

@@ -10,7 +10,7 @@
  */
 import 'reflect-metadata';
 
-export { bindingHash } from './approvals/binding.js';
+export { bindingHash } from './core/action.js';
 export { type ApprovalRecord, type ApprovalStatus, Approvals, type DryRunner } from './approvals/store.js';
 export { verifyWebhook } from './approvals/webhook.js';
 export type { AuditEvent, AuditEventInput } from './audit/event.js';

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApprovalsConfig } from '../config/sections/policy.js';
-import type { Action } from '../core/action.js';
+import { type Action, bindingHash } from '../core/action.js';
 import type { Clock } from '../core/clock.js';
 import type { Reason, Tier } from '../core/decision.js';
 import { GatehouseError, InputError, NotFoundError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
-import { bindingHash } from './binding.js';
 import { postWebhook, type WebhookTarget } from './webhook.js';
 
 /**
@@ -90,6 +89,11 @@ const MIGRATIONS = [
     CREATE INDEX approvals_agent ON approvals(agent, created_at);
     CREATE INDEX approvals_status ON approvals(status, created_at);`,
   },
+  {
+    version: 2,
+    name: 'integrity tag of decided approvals',
+    sql: 'ALTER TABLE approvals ADD COLUMN tag TEXT;',
+  },
 ];
 
 interface Row {
@@ -110,6 +114,7 @@ interface Row {
   used_at: number | null;
   epoch: number;
   dry_run_json: string | null;
+  tag?: string | null;
 }
 
 function toRecord(r: Row): ApprovalRecord {
@@ -140,6 +145,7 @@ export type Lookup =
   | { kind: 'denied'; record: ApprovalRecord }
   | { kind: 'expired'; record: ApprovalRecord }
   | { kind: 'pending'; record: ApprovalRecord }
+  | { kind: 'tampered'; record: ApprovalRecord }
   | { kind: 'none' };
 
 const ID_RE = /^apr-[0-9a-f]{16}$/;
@@ -166,6 +172,11 @@ export class Approvals {
     readonly config: ApprovalsConfig,
     private readonly audit: ApprovalAuditSink | undefined,
     env: NodeJS.ProcessEnv = process.env,
+    /**
+     * Key of the integrity tag on decided rows (Gatehouse derives it from the master key). The gate honours an
+     * approval only with a valid tag, so editing the row in the database approves nothing.
+     */
+    private readonly integrityKey: Buffer = randomBytes(32),
   ) {
     store.migrate('approvals', MIGRATIONS);
     const wh = config.webhook;
@@ -224,7 +235,9 @@ export class Approvals {
     );
     for (const r of rows) {
       const rec = toRecord(r);
-      if (rec.status === 'approved' && rec.expiresAt > now) return { kind: 'approved', record: rec };
+      if (rec.status === 'approved' && rec.expiresAt > now) {
+        return this.tagValid(r) ? { kind: 'approved', record: rec } : { kind: 'tampered', record: rec };
+      }
       if (rec.status === 'denied' && rec.expiresAt > now) return { kind: 'denied', record: rec };
       if (rec.status === 'pending' && rec.expiresAt > now) return { kind: 'pending', record: rec };
       if (rec.expiresAt <= now && (rec.status === 'approved' || rec.status === 'pending')) {
@@ -425,9 +438,11 @@ export class Approvals {
     }
     const now = this.clock.now();
     // An approval is valid for one expiry period from the moment it is given.
+    const expiresAt = now + this.config.expiry;
+    const tag = this.tagOf({ id, hash: rec.hash, status, approver, decided_at: now, expires_at: expiresAt });
     const r = this.store.run(
-      `UPDATE approvals SET status = ?, decided_at = ?, approver = ?, decision_reason = ?, expires_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ?`,
-      [status, now, approver, reason ?? null, now + this.config.expiry, id, now],
+      `UPDATE approvals SET status = ?, decided_at = ?, approver = ?, decision_reason = ?, expires_at = ?, tag = ? WHERE id = ? AND status = 'pending' AND expires_at > ?`,
+      [status, now, approver, reason ?? null, expiresAt, tag, id, now],
     );
     if (r.changes !== 1) throw new ApprovalError('approval.not_pending', `approval ${id} is no longer pending`);
     const updated = this.get(id);
@@ -445,6 +460,18 @@ export class Approvals {
     this.notify(status === 'approved' ? 'approval.granted' : 'approval.denied', updated);
     for (const w of this.waiters.get(id) ?? []) w();
     return updated;
+  }
+
+  private tagOf(r: Pick<Row, 'id' | 'hash' | 'status' | 'approver' | 'decided_at' | 'expires_at'>): string {
+    const body = JSON.stringify([r.id, r.hash, r.status, r.approver, r.decided_at, r.expires_at]);
+    return createHmac('sha256', this.integrityKey).update(body).digest('base64url');
+  }
+
+  private tagValid(r: Row): boolean {
+    if (typeof r.tag !== 'string') return false;
+    const want = Buffer.from(this.tagOf(r));
+    const got = Buffer.from(r.tag);
+    return want.length === got.length && timingSafeEqual(want, got);
   }
 
   /** The policy epoch now (the request keeps the epoch it was made under). */

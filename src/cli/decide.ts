@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseAction } from '../gatehouse.js';
 import { action, exitCodeFor, parseJson, printJson, readStdin, runJsonl, withGatehouse } from './common.js';
 
 export function registerDecide(program: Command): void {
@@ -11,10 +12,10 @@ export function registerDecide(program: Command): void {
       action(async (opts: { jsonl?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
           if (opts.jsonl) {
-            await runJsonl(async (obj) => ({ ...(await gh.decide(obj)) }));
+            await runJsonl(async (obj) => ({ ...(await gh.decide(parseAction(obj))) }));
             return 0;
           }
-          const decision = await gh.decide(parseJson(await readStdin(), 'stdin'));
+          const decision = await gh.decide(parseAction(parseJson(await readStdin(), 'stdin')));
           printJson(decision);
           return exitCodeFor(decision.effect);
         }),

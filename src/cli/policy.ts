@@ -58,7 +58,7 @@ function explain(
   labels: readonly string[],
   screenScore?: number,
 ): ExplainResult {
-  const e = engine.evaluate(act, { agent: act.agent, roles }, labels, false);
+  const e = engine.evaluate(act, { agent: act.agent, roles }, labels);
   const tool = act.tool ? config.tools[act.tool] : undefined;
   const risk = tool
     ? assessRisk(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalHash } from './canonical.js';
 
 /**
  * Trust label of where content came from. `tool:<name>` marks a tool's output.
@@ -54,4 +55,23 @@ export function summarizeAction(a: Action): Record<string, unknown> {
   if (a.args) summary.argKeys = Object.keys(a.args).sort();
   if (a.content !== undefined) summary.contentLength = a.content.length;
   return summary;
+}
+
+/**
+ * What an approval is bound to: the SHA-256 of the canonical (RFC 8785) form of the action — agent, session,
+ * kind, tool, arguments and content. Any change to any of them is a different hash, so it needs a new approval.
+ * The pipeline hands every stage this hash as `ctx.actionHash`.
+ *
+ * @example
+ * bindingHash({ kind: 'tool_call', agent: 'a', session: 's', tool: 'email.send', args: { to: 'x@y.z' }, source: 'user' });
+ */
+export function bindingHash(action: Pick<Action, 'agent' | 'session' | 'kind' | 'tool' | 'args' | 'content'>): string {
+  return canonicalHash({
+    agent: action.agent,
+    session: action.session,
+    kind: action.kind,
+    tool: action.tool ?? null,
+    args: action.args ?? null,
+    content: action.content ?? null,
+  });
 }

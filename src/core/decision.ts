@@ -1,4 +1,5 @@
 import type { Action } from './action.js';
+import type { PendingEffect } from './effects.js';
 
 export type Effect = 'allow' | 'deny' | 'review';
 export type Tier = 'low' | 'medium' | 'high';
@@ -68,6 +69,8 @@ export interface Verdict {
   facts?: Facts;
   patch?: ActionPatch;
   approval?: ApprovalRef;
+  /** What this stage would change; committed only if the final decision allows it (see `core/effects.ts`). */
+  effects?: PendingEffect[];
 }
 
 /** The fold of all verdicts: what the caller acts on. */

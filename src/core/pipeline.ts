@@ -1,6 +1,7 @@
 import type { Action, ActionKind } from './action.js';
 import type { Clock } from './clock.js';
-import { type Facts, type Fold, foldVerdicts, type Verdict } from './decision.js';
+import { type Facts, type Fold, foldVerdicts, type Reason, type Verdict } from './decision.js';
+import type { EffectKind, Outcome, PendingEffect } from './effects.js';
 import { describeError } from './errors.js';
 import type { SessionState } from './session.js';
 
@@ -10,7 +11,10 @@ export type Credentials =
   | { kind: 'bearer'; token: string; proof?: string }
   | { kind: 'certificate'; pem: string };
 
-/** What a stage sees. Everything is read-only: a stage influences the rest only through its verdict. */
+/**
+ * What a stage sees. It is read-only in fact: the session refuses writes while stages judge and the facts are frozen. A stage
+ * influences the rest only through its verdict (facts, patch) and changes state only through `effects`.
+ */
 export interface StageContext {
   /** The action as patched by the stages before this one. */
   readonly action: Action;
@@ -18,6 +22,7 @@ export interface StageContext {
   readonly original: Action;
   /** SHA-256 of the canonical original action (agent, session, tool, args, content): what approvals bind to. */
   readonly actionHash: string;
+  /** Read while judging; changes only inside an effect's commit (writes while judging throw). */
   readonly session: SessionState;
   readonly clock: Clock;
   readonly credentials: Credentials;
@@ -25,7 +30,7 @@ export interface StageContext {
   readonly prior: readonly Verdict[];
 }
 
-/** One step of the decision pipeline. */
+/** One step of the decision pipeline: a judge. */
 export interface Stage {
   readonly name: string;
   /** Action kinds this stage judges; other kinds pass it by. Absent means all kinds. */
@@ -33,45 +38,150 @@ export interface Stage {
   run(ctx: StageContext): Verdict | Promise<Verdict>;
 }
 
+/** An effect as reported with the decision: what it would do and whether it was committed. */
+export interface EffectRecord {
+  stage: string;
+  kind: EffectKind;
+  summary: string;
+  committed: boolean;
+}
+
 export interface PipelineResult extends Fold {
   verdicts: Verdict[];
   facts: Facts;
   action: Action;
+  effects: EffectRecord[];
+}
+
+export interface RunInput extends Omit<StageContext, 'action' | 'facts' | 'prior'> {
+  facts?: Facts;
+  /** Commit the effects the final decision allows (decide, the default), or only report them (explain, replay). */
+  commit?: boolean;
 }
 
 /**
- * Runs stages in order, hands each the facts and patches of the ones before, and folds their verdicts.
- * The first deny ends the run: later stages would only judge an action that will not happen.
- * A stage that throws or returns something that is not a verdict is a deny with `internal.error` (fail closed).
+ * Conflict-prone effects commit first, cheapest to undo first; the approval, which cannot be given back to the
+ * operator once used, is consumed last; labels and session bookkeeping cannot conflict and come after.
+ */
+const COMMIT_ORDER: Record<EffectKind, number> = {
+  'nonce.use': 0,
+  'limit.charge': 1,
+  'grant.charge': 2,
+  'transfer.spend': 3,
+  'approval.consume': 4,
+  'approval.request': 5,
+  'session.screen': 6,
+  'session.provenance': 7,
+  'session.label': 8,
+};
+
+/**
+ * Judge, fold, commit. Runs the stages in order (each sees the facts and patches of the ones before), folds their
+ * verdicts, and then commits exactly the effects whose `on` names the final outcome. The first deny ends the
+ * judging: later stages would only judge an action that will not happen. A stage that throws or returns something
+ * that is not a verdict is a deny with `internal.error` (fail closed); so is an effect whose commit throws. An
+ * effect that finds the state moved since judging (a concurrent call took the last unit or the approval) turns
+ * the decision into a deny, and the effects already committed are undone.
  */
 export class Pipeline {
   constructor(readonly stages: readonly Stage[]) {}
 
-  async run(input: Omit<StageContext, 'action' | 'facts' | 'prior'> & { facts?: Facts }): Promise<PipelineResult> {
+  async run(input: RunInput): Promise<PipelineResult> {
     const verdicts: Verdict[] = [];
     let facts: Facts = { ...input.facts };
     let action = input.original;
+    const base = {
+      original: input.original,
+      actionHash: input.actionHash,
+      session: input.session,
+      clock: input.clock,
+      credentials: input.credentials,
+    };
     for (const stage of this.stages) {
       if (stage.kinds && !stage.kinds.includes(action.kind)) continue;
       let verdict: Verdict;
       try {
-        verdict = await stage.run({ ...input, action, facts, prior: verdicts });
+        verdict = await stage.run({ ...base, action, facts: Object.freeze({ ...facts }), prior: verdicts });
         if (!isVerdict(verdict)) throw new Error('returned a value that is not a verdict');
       } catch (err) {
-        verdict = {
-          stage: stage.name,
-          effect: 'deny',
-          risk: 10,
-          reasons: [{ code: 'internal.error', message: `stage ${stage.name} failed: ${describeError(err)}` }],
-        };
+        verdict = internalError(stage.name, `stage ${stage.name} failed: ${describeError(err)}`);
       }
       verdicts.push(verdict);
       if (verdict.facts) facts = { ...facts, ...verdict.facts };
       if (verdict.patch) action = { ...action, ...verdict.patch };
       if (verdict.effect === 'deny') break;
     }
-    return { ...foldVerdicts(verdicts), verdicts, facts, action };
+    let fold = foldVerdicts(verdicts);
+    const pending = verdicts.flatMap((v) =>
+      (v.effects ?? []).map((effect): Pending => ({ stage: v.stage, effect })),
+    );
+    pending.sort((a, b) => COMMIT_ORDER[a.effect.kind] - COMMIT_ORDER[b.effect.kind]);
+    const records: EffectRecord[] = pending.map((p) => ({
+      stage: p.stage,
+      kind: p.effect.kind,
+      summary: p.effect.summary,
+      committed: false,
+    }));
+    if (input.commit === false) return { ...fold, verdicts, facts, action, effects: records };
+
+    const outcome: Outcome = fold.effect;
+    const conflict = await commitAll(input.session, pending, records, outcome);
+    if (conflict) {
+      // The judged outcome no longer holds; what a deny commits (flags, accumulated risk) still lands.
+      const denial: Verdict = { stage: conflict.stage, effect: 'deny', risk: 0, reasons: [conflict.reason] };
+      verdicts.push(denial);
+      fold = foldVerdicts(verdicts);
+      await commitAll(input.session, pending, records, 'deny');
+    } else {
+      for (const [i, p] of pending.entries()) if (records[i]!.committed && p.facts) facts = { ...facts, ...p.facts };
+    }
+    return { ...fold, verdicts, facts, action, effects: records };
   }
+}
+
+interface Pending {
+  stage: string;
+  effect: PendingEffect;
+  facts?: Facts;
+}
+
+async function commitAll(
+  session: SessionState,
+  pending: Pending[],
+  records: EffectRecord[],
+  outcome: Outcome,
+): Promise<{ stage: string; reason: Reason } | undefined> {
+  const done: number[] = [];
+  for (const [i, p] of pending.entries()) {
+    if (records[i]!.committed || !p.effect.on.includes(outcome)) continue;
+    let reason: Reason | undefined;
+    try {
+      const r = await session.writing(() => p.effect.commit());
+      if (r.ok) {
+        records[i]!.committed = true;
+        if (r.facts) p.facts = r.facts;
+        done.push(i);
+        continue;
+      }
+      reason = r.reason;
+    } catch (err) {
+      reason = { code: 'internal.error', message: `committing ${p.effect.kind} failed: ${describeError(err)}` };
+    }
+    for (const j of done.reverse()) {
+      try {
+        await session.writing(async () => pending[j]!.effect.undo?.());
+      } catch {
+        // An undo that fails leaves a unit spent: the safe side of a limit.
+      }
+      records[j]!.committed = false;
+    }
+    return { stage: p.stage, reason };
+  }
+  return undefined;
+}
+
+function internalError(stage: string, message: string): Verdict {
+  return { stage, effect: 'deny', risk: 10, reasons: [{ code: 'internal.error', message }] };
 }
 
 function isVerdict(v: unknown): v is Verdict {
@@ -82,6 +192,7 @@ function isVerdict(v: unknown): v is Verdict {
     (o.effect === 'allow' || o.effect === 'deny' || o.effect === 'review') &&
     typeof o.risk === 'number' &&
     Number.isFinite(o.risk) &&
-    Array.isArray(o.reasons)
+    Array.isArray(o.reasons) &&
+    (o.effects === undefined || Array.isArray(o.effects))
   );
 }

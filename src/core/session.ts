@@ -3,22 +3,32 @@ import type { Clock } from './clock.js';
 /** Trust labels a session picks up from what it has seen. */
 export type TrustLabel = 'untrusted_input' | 'untrusted_instructions' | 'private_data' | 'secret_seen' | 'flagged';
 
+/** A stage tried to change session state while judging; state changes belong in an effect's commit. */
+export class SessionWriteError extends Error {
+  readonly code = 'session.write_while_judging';
+  constructor(what: string) {
+    super(`session ${what} changed outside a commit: stages judge, effects change state`);
+    this.name = 'SessionWriteError';
+  }
+}
+
 /**
  * State carried across the actions of one agent session: accumulated injection risk that decays,
- * trust labels of content seen, and counters for limits and baselines.
+ * trust labels of content seen, and counters for limits and baselines. Readable at any time; writable only
+ * inside `writing()`, which the pipeline's commit step (and code outside the pipeline) uses, so a stage cannot
+ * change the session while it judges.
  */
 export class SessionState {
   readonly id: string;
   readonly agent: string;
   readonly createdAt: number;
   lastSeen: number;
-  readonly labels = new Set<TrustLabel>();
-  /** Accumulated injection risk, 0..10, with the time it was last updated (for decay). */
-  injection = { score: 0, at: 0 };
-  /** Free-form per-session counters (turns, tool calls, bytes out). */
-  readonly counters = new Map<string, number>();
-  /** Stage-owned state, keyed by stage name, for state a stage keeps across turns. */
-  readonly stageState = new Map<string, unknown>();
+  private readonly labelSet = new Set<TrustLabel>();
+  private readonly causes = new Map<TrustLabel, string>();
+  private injectionValue = { score: 0, at: 0 };
+  private readonly counterMap = new Map<string, number>();
+  private readonly stateMap = new Map<string, unknown>();
+  private writers = 0;
 
   constructor(id: string, agent: string, now: number) {
     this.id = id;
@@ -27,14 +37,71 @@ export class SessionState {
     this.lastSeen = now;
   }
 
-  label(l: TrustLabel): void {
-    this.labels.add(l);
+  get labels(): ReadonlySet<TrustLabel> {
+    return this.labelSet;
+  }
+
+  /** Accumulated injection risk, 0..10, with the time it was last updated (for decay). */
+  get injection(): Readonly<{ score: number; at: number }> {
+    return this.injectionValue;
+  }
+
+  /** Free-form per-session counters (turns, tool calls, bytes out). */
+  get counters(): ReadonlyMap<string, number> {
+    return this.counterMap;
+  }
+
+  /** Stage-owned state, keyed by stage name. Values are replaced on commit, never changed in place. */
+  get stageState(): ReadonlyMap<string, unknown> {
+    return this.stateMap;
+  }
+
+  /** Runs `fn` with writes allowed (an effect's commit or undo). */
+  writing<T>(fn: () => T): T {
+    this.writers++;
+    let async = false;
+    try {
+      const r = fn();
+      if (r instanceof Promise) {
+        async = true;
+        return r.finally(() => this.writers--) as T;
+      }
+      return r;
+    } finally {
+      if (!async) this.writers--;
+    }
+  }
+
+  /** What first gave the session each label (a tool result, an input), for explanations and reviews. */
+  get labelCauses(): ReadonlyMap<TrustLabel, string> {
+    return this.causes;
+  }
+
+  label(l: TrustLabel, cause?: string): void {
+    this.guard('labels');
+    this.labelSet.add(l);
+    if (cause !== undefined && !this.causes.has(l)) this.causes.set(l, cause.slice(0, 200));
+  }
+
+  setInjection(score: number, at: number): void {
+    this.guard('injection');
+    this.injectionValue = { score, at };
+  }
+
+  setState(key: string, value: unknown): void {
+    this.guard(`state ${key}`);
+    this.stateMap.set(key, value);
   }
 
   count(name: string, by = 1): number {
-    const v = (this.counters.get(name) ?? 0) + by;
-    this.counters.set(name, v);
+    this.guard('counters');
+    const v = (this.counterMap.get(name) ?? 0) + by;
+    this.counterMap.set(name, v);
     return v;
+  }
+
+  private guard(what: string): void {
+    if (this.writers === 0) throw new SessionWriteError(what);
   }
 }
 

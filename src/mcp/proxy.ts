@@ -40,7 +40,7 @@ import {
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { bindingHash } from '../approvals/binding.js';
+import { bindingHash } from '../core/action.js';
 import type { McpConfig, McpUpstreamConfig } from '../config/sections/mcp.js';
 import type { ActionInput } from '../core/action.js';
 import type { Decision, Reason } from '../core/decision.js';

@@ -433,6 +433,19 @@ export class GrantStore {
   }
 
   /** Admits an agent to a capped role (first come, first served, persisted); false when the role is full. */
+  /** Whether `agent` is, or could now become, one of the at most `max` members of `role`. Changes nothing. */
+  wouldAdmit(role: string, agent: string, max: number): boolean {
+    if (this.isMember(role, agent)) return true;
+    const n =
+      this.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM policy_role_members WHERE role = ?', [role])?.n ?? 0;
+    return n < max;
+  }
+
+  isMember(role: string, agent: string): boolean {
+    if (this.members.has(`${role}\u0000${agent}`)) return true;
+    return this.store.get('SELECT 1 AS x FROM policy_role_members WHERE role = ? AND agent = ?', [role, agent]) !== undefined;
+  }
+
   admitToRole(role: string, agent: string, max: number): boolean {
     // Membership only grows, so a positive answer can be remembered.
     const key = `${role}\u0000${agent}`;

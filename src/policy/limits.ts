@@ -1,14 +1,17 @@
 import type { LimitsConfig } from '../config/sections/policy.js';
 import type { Reason } from '../core/decision.js';
+import { COMMIT_OK, type CommitResult, type PendingEffect } from '../core/effects.js';
 import type { Store } from '../store/store.js';
 import type { Rule } from './compile.js';
 import { matchToolPattern } from './resources.js';
 
 /**
  * Limits: token-bucket rate limits per agent and per tool (in memory, per gateway process), usage budgets per
- * window in calls and cost units, and a per-agent data-transfer budget for egress (persisted in the store so
- * they hold across restarts and across the CLI and the gateway). An exhausted limit denies with a reason that
- * names it. Checks run first and consume only when every limit has room, so a denied call costs nothing.
+ * window in calls and cost units, a per-agent data-transfer budget for egress, and per-grant hourly call caps
+ * (budgets and grant caps live in the store, so they hold exactly across restarts and across processes on one
+ * data directory). An exhausted limit denies with a reason that names it. `check` judges and changes nothing; it
+ * returns the charges as effects that the pipeline commits only for a call that goes ahead, so a denied call
+ * costs nothing. Each charge re-checks at commit inside one store transaction, so concurrent calls cannot overshoot.
  */
 export interface UsageRequest {
   agent: string;
@@ -23,8 +26,8 @@ export interface UsageRequest {
 export interface LimitCheck {
   ok: boolean;
   reasons: Reason[];
-  /** Consumes the checked capacity; call only when the action goes ahead. */
-  commit(): void;
+  /** The charges this call would make, to commit when it goes ahead. */
+  effects: PendingEffect[];
 }
 
 interface Bucket {
@@ -45,6 +48,16 @@ const MIGRATIONS = [
       PRIMARY KEY (budget, key, window_start)
     );`,
   },
+  {
+    version: 2,
+    name: 'grant call log',
+    sql: `CREATE TABLE limits_grant_calls (
+      rule TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      at INTEGER NOT NULL
+    );
+    CREATE INDEX limits_grant_calls_by_rule ON limits_grant_calls (rule, agent, at);`,
+  },
 ];
 
 const HOUR = 3_600_000;
@@ -61,12 +74,9 @@ interface WindowBudget {
   egress?: boolean;
 }
 
-/** Longest delay before usage counted in this process is written to the shared store. */
-const FLUSH_MS = 100;
-
 export class Limits {
   private readonly buckets = new Map<string, Bucket>();
-  private readonly grantCalls = new Map<string, number[]>();
+  private readonly memGrantCalls = new Map<string, number[]>();
   private readonly budgets: WindowBudget[] = [];
 
   constructor(
@@ -107,7 +117,8 @@ export class Limits {
 
   check(req: UsageRequest): LimitCheck {
     const reasons: Reason[] = [];
-    const commits: Array<() => void> = [];
+    const bucketCommits: Array<{ commit: () => boolean; undo: () => void; reason: Reason }> = [];
+    const budgetCharges: BudgetCharge[] = [];
     const pa = this.cfg.per_agent;
     if (req.tool !== undefined && pa?.tool_calls_per_minute !== undefined) {
       this.bucket(
@@ -116,7 +127,7 @@ export class Limits {
         pa.burst ?? pa.tool_calls_per_minute,
         req.now,
         reasons,
-        commits,
+        bucketCommits,
         {
           code: 'limits.rate.agent',
           message: `agent ${req.agent} exceeded tool_calls_per_minute (${pa.tool_calls_per_minute})`,
@@ -133,7 +144,7 @@ export class Limits {
           rate.burst ?? rate.calls_per_minute,
           req.now,
           reasons,
-          commits,
+          bucketCommits,
           {
             code: 'limits.rate.tool',
             message: `tool ${req.tool} exceeded calls_per_minute (${rate.calls_per_minute}) of limits.per_tool.${pattern}`,
@@ -166,32 +177,105 @@ export class Limits {
         });
         continue;
       }
-      commits.push(() => this.addUsage(b.name, key, start, 1, addCost));
+      budgetCharges.push({ budget: b, key, start, calls: 1, cost: addCost });
     }
-    return {
-      ok: reasons.length === 0,
-      reasons,
-      commit: () => {
-        for (const c of commits) c();
-      },
-    };
+    const effects: PendingEffect[] = [];
+    if (reasons.length === 0) {
+      for (const bc of bucketCommits) {
+        effects.push({
+          kind: 'limit.charge',
+          on: ['allow'],
+          summary: `rate limit ${bc.reason.ruleId}: one call`,
+          commit: () => (bc.commit() ? COMMIT_OK : { ok: false, reason: bc.reason }),
+          undo: bc.undo,
+        });
+      }
+      if (budgetCharges.length > 0) {
+        effects.push({
+          kind: 'limit.charge',
+          on: ['allow'],
+          summary: `budgets ${budgetCharges.map((c) => c.budget.name).join(', ')}: ${budgetCharges
+            .map((c) => (c.budget.egress ? `${c.cost} bytes` : `1 call, ${c.cost} cost`))
+            .join('; ')}`,
+          commit: () => this.chargeBudgets(budgetCharges),
+          undo: () => this.refundBudgets(budgetCharges),
+        });
+      }
+    }
+    return { ok: reasons.length === 0, reasons, effects };
   }
 
   /** Calls through a grant with `max_calls_per_hour` by `agent` in the last hour. */
   callsThisHour(rule: Rule, agent: string, now: number): number {
-    const list = this.grantCalls.get(`${rule.id}\u0000${agent}`);
-    if (!list) return 0;
-    while (list.length > 0 && list[0]! <= now - HOUR) list.shift();
-    return list.length;
+    if (this.store) {
+      return (
+        this.store.get<{ n: number }>(
+          'SELECT COUNT(*) AS n FROM limits_grant_calls WHERE rule = ? AND agent = ? AND at > ?',
+          [rule.id, agent, now - HOUR],
+        )?.n ?? 0
+      );
+    }
+    const list = this.memGrantCalls.get(`${rule.id}\u0000${agent}`);
+    return list ? list.filter((t) => t > now - HOUR).length : 0;
   }
 
-  chargeGrants(rules: readonly Rule[], agent: string, now: number): void {
-    for (const r of rules) {
-      const key = `${r.id}\u0000${agent}`;
-      const list = this.grantCalls.get(key) ?? [];
-      this.grantCalls.set(key, list);
-      list.push(now);
-    }
+  /** The charge of one call to each grant with an hourly cap, re-checked against the cap when committed. */
+  grantCharge(rules: readonly Rule[], agent: string, now: number): PendingEffect | undefined {
+    const limited = rules.filter((r) => r.maxCallsPerHour !== undefined);
+    if (limited.length === 0) return undefined;
+    let rowids: number[] = [];
+    return {
+      kind: 'grant.charge',
+      on: ['allow'],
+      summary: `grant call caps ${limited.map((r) => r.id).join(', ')}: one call`,
+      commit: (): CommitResult => {
+        const over = (r: Rule) => this.callsThisHour(r, agent, now) >= r.maxCallsPerHour!;
+        const full = (r: Rule): CommitResult => ({
+          ok: false,
+          reason: {
+            code: 'policy.grant.max_calls',
+            message: `grant ${r.id} reached max_calls_per_hour (${r.maxCallsPerHour}) while this call was judged`,
+            ruleId: r.id,
+          },
+        });
+        const store = this.store;
+        if (!store) {
+          const hit = limited.find(over);
+          if (hit) return full(hit);
+          for (const r of limited) {
+            const key = `${r.id}\u0000${agent}`;
+            const list = (this.memGrantCalls.get(key) ?? []).filter((t) => t > now - HOUR);
+            list.push(now);
+            this.memGrantCalls.set(key, list);
+          }
+          return COMMIT_OK;
+        }
+        return store.transaction(() => {
+          const hit = limited.find(over);
+          if (hit) return full(hit);
+          rowids = limited.map(
+            (r) =>
+              Number(
+                store.get<{ id: number }>(
+                  'INSERT INTO limits_grant_calls (rule, agent, at) VALUES (?, ?, ?) RETURNING rowid AS id',
+                  [r.id, agent, now],
+                )?.id,
+              ),
+          );
+          if (++this.commits % 1000 === 1) store.run('DELETE FROM limits_grant_calls WHERE at < ?', [now - 2 * HOUR]);
+          return COMMIT_OK;
+        });
+      },
+      undo: () => {
+        if (this.store) for (const id of rowids) this.store.run('DELETE FROM limits_grant_calls WHERE rowid = ?', [id]);
+        else
+          for (const r of limited) {
+            const list = this.memGrantCalls.get(`${r.id}\u0000${agent}`);
+            const i = list?.lastIndexOf(now) ?? -1;
+            if (list && i >= 0) list.splice(i, 1);
+          }
+      },
+    };
   }
 
   private bucket(
@@ -200,7 +284,7 @@ export class Limits {
     capacity: number,
     now: number,
     reasons: Reason[],
-    commits: Array<() => void>,
+    commits: Array<{ commit: () => boolean; undo: () => void; reason: Reason }>,
     reason: Reason,
   ): void {
     let b = this.buckets.get(key);
@@ -214,9 +298,21 @@ export class Limits {
       return;
     }
     const bucket = b;
-    commits.push(() => {
-      bucket.tokens = refilled - 1;
-      bucket.at = now;
+    let before: Bucket | undefined;
+    commits.push({
+      reason,
+      // Re-checked at commit: another decision in this process may have taken the last token meanwhile.
+      commit: () => {
+        const tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) * perMinute) / 60_000);
+        if (tokens < 1) return false;
+        before = { ...bucket };
+        bucket.tokens = tokens - 1;
+        bucket.at = Math.max(bucket.at, now);
+        return true;
+      },
+      undo: () => {
+        if (before) Object.assign(bucket, before);
+      },
     });
   }
 
@@ -224,47 +320,64 @@ export class Limits {
 
   private usage(budget: string, key: string, start: number): { calls: number; cost: number } {
     if (this.store) {
-      const stored = this.store.get<{ calls: number; cost: number }>(
-        'SELECT calls, cost FROM limits_usage WHERE budget = ? AND key = ? AND window_start = ?',
-        [budget, key, start],
-      ) ?? { calls: 0, cost: 0 };
-      const p = this.pending.get(`${budget}\u0000${key}\u0000${start}`);
-      return p ? { calls: stored.calls + p.calls, cost: stored.cost + p.cost } : stored;
+      return (
+        this.store.get<{ calls: number; cost: number }>(
+          'SELECT calls, cost FROM limits_usage WHERE budget = ? AND key = ? AND window_start = ?',
+          [budget, key, start],
+        ) ?? { calls: 0, cost: 0 }
+      );
     }
     return this.memUsage.get(`${budget}\u0000${key}\u0000${start}`) ?? { calls: 0, cost: 0 };
   }
 
-  /**
-   * Usage not yet written to the store. Writing every increment would put a synchronous, fsynced SQLite commit on
-   * the decision path; instead increments are written together within FLUSH_MS (and on close), so another process
-   * sees this one's usage at most that late.
-   */
-  private readonly pending = new Map<
-    string,
-    { budget: string; key: string; start: number; calls: number; cost: number }
-  >();
-  private flushTimer: NodeJS.Timeout | undefined;
+  private commits = 0;
 
-  /** Writes pending usage to the store. Called by a timer, and by Gatehouse.close(). */
-  flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (!this.store || this.pending.size === 0) return;
-    const rows = [...this.pending.values()];
-    this.pending.clear();
-    const store = this.store;
-    store.transaction(() => {
-      for (const r of rows) {
-        store.run(
-          `INSERT INTO limits_usage (budget, key, window_start, calls, cost) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT(budget, key, window_start) DO UPDATE SET calls = calls + excluded.calls, cost = cost + excluded.cost`,
-          [r.budget, r.key, r.start, r.calls, r.cost],
-        );
+  /** Charges every budget of one call in one transaction, each re-checked against its maximum. */
+  private chargeBudgets(charges: readonly BudgetCharge[]): CommitResult {
+    const apply = (): CommitResult => {
+      for (const c of charges) {
+        const used = this.usage(c.budget.name, c.key, c.start);
+        const b = c.budget;
+        if (
+          (b.maxCalls !== undefined && !b.egress && used.calls + c.calls > b.maxCalls) ||
+          (b.maxCost !== undefined && used.cost + c.cost > b.maxCost)
+        ) {
+          return {
+            ok: false,
+            reason: {
+              code: b.egress ? 'limits.egress' : 'limits.budget',
+              message: `budget ${b.name} was used up by another call while this one was judged`,
+              ruleId: b.egress ? `limits.per_agent.${b.name}` : `limits.budgets.${b.name}`,
+              evidence: b.name,
+            },
+          };
+        }
       }
-    });
+      for (const c of charges) this.addUsage(c.budget.name, c.key, c.start, c.calls, c.cost);
+      return COMMIT_OK;
+    };
+    if (!this.store) return apply();
+    const store = this.store;
+    // Rolls back (throws) on a conflict so no budget of the call is half charged.
+    try {
+      return store.transaction(() => {
+        const r = apply();
+        if (!r.ok) throw new BudgetConflict(r);
+        return r;
+      });
+    } catch (err) {
+      if (err instanceof BudgetConflict) return err.result;
+      throw err;
+    }
   }
 
-  private commits = 0;
+  private refundBudgets(charges: readonly BudgetCharge[]): void {
+    const apply = () => {
+      for (const c of charges) this.addUsage(c.budget.name, c.key, c.start, -c.calls, -c.cost);
+    };
+    if (this.store) this.store.transaction(apply);
+    else apply();
+  }
 
   private addUsage(budget: string, key: string, start: number, calls: number, cost: number): void {
     if (this.store) {
@@ -273,19 +386,29 @@ export class Limits {
         const longest = Math.max(DAY, ...this.budgets.map((b) => b.window));
         this.store.run('DELETE FROM limits_usage WHERE window_start < ?', [start - 2 * longest]);
       }
-      const k = `${budget}\u0000${key}\u0000${start}`;
-      const p = this.pending.get(k) ?? { budget, key, start, calls: 0, cost: 0 };
-      p.calls += calls;
-      p.cost += cost;
-      this.pending.set(k, p);
-      if (!this.flushTimer) {
-        this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
-        this.flushTimer.unref();
-      }
+      this.store.run(
+        `INSERT INTO limits_usage (budget, key, window_start, calls, cost) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(budget, key, window_start) DO UPDATE SET calls = calls + excluded.calls, cost = cost + excluded.cost`,
+        [budget, key, start, calls, cost],
+      );
       return;
     }
     const k = `${budget}\u0000${key}\u0000${start}`;
     const u = this.memUsage.get(k) ?? { calls: 0, cost: 0 };
     this.memUsage.set(k, { calls: u.calls + calls, cost: u.cost + cost });
+  }
+}
+
+interface BudgetCharge {
+  budget: WindowBudget;
+  key: string;
+  start: number;
+  calls: number;
+  cost: number;
+}
+
+class BudgetConflict extends Error {
+  constructor(readonly result: CommitResult) {
+    super('budget conflict');
   }
 }

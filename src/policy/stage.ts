@@ -4,6 +4,7 @@ import { canonicalize } from '../core/canonical.js';
 import type { Clock } from '../core/clock.js';
 import type { Principal, Reason, Verdict } from '../core/decision.js';
 import { ConfigError, GatehouseError, InputError, NotFoundError } from '../core/errors.js';
+import { COMMIT_OK, type PendingEffect } from '../core/effects.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
 import type { Store } from '../store/store.js';
 import { type CompiledPolicy, compilePolicy } from './compile.js';
@@ -39,6 +40,8 @@ export interface Explanation {
   policy?: Omit<AuthzResult, 'charged'>;
   limits?: { ok: boolean; reasons: Reason[] };
   reasons: Reason[];
+  /** What an allowed call would charge (rate limits, budgets, grant caps, role admissions); nothing is spent here. */
+  effects: PendingEffect[];
 }
 
 /**
@@ -52,6 +55,8 @@ export class PolicyEngine {
   private readonly toolRules = new Map<string, CompiledToolRules>();
   private authorizer!: Authorizer;
   private loadedEpoch = -1;
+  /** Role admissions the evaluation in progress relied on (evaluation is synchronous, so one list suffices). */
+  private admissions: Array<{ role: string; agent: string; max: number }> = [];
 
   constructor(private readonly opts: PolicyEngineOptions) {
     this.grants = new GrantStore(opts.store, opts.clock, opts.audit, opts.config.policy.delegation.max_depth);
@@ -104,7 +109,12 @@ export class PolicyEngine {
         runtimeGrants: this.grants.active(),
       });
       this.authorizer = new Authorizer(compiled, {
-        admitToRole: (role, agent, max) => this.grants.admitToRole(role, agent, max),
+        // Judging only asks whether the agent would be admitted; the admission itself is an effect of an allowed call.
+        admitToRole: (role, agent, max) => {
+          const ok = this.grants.wouldAdmit(role, agent, max);
+          if (ok && !this.grants.isMember(role, agent)) this.admissions.push({ role, agent, max });
+          return ok;
+        },
         callsThisHour: (rule, agent, now) => this.limits.callsThisHour(rule, agent, now),
       });
       this.loadedEpoch = epoch;
@@ -185,14 +195,10 @@ export class PolicyEngine {
   }
 
   /**
-   * Evaluates an action without consuming limits (`commit: false`) or as the pipeline does (`commit: true`).
+   * Judges an action: argument rules, policy, limits. Changes nothing; an allowed result carries the charges it
+   * would make as effects, which the pipeline commits only if the whole decision allows the call.
    */
-  evaluate(
-    action: Action,
-    principal: Pick<Principal, 'agent' | 'roles'>,
-    labels: readonly string[],
-    commit: boolean,
-  ): Explanation {
+  evaluate(action: Action, principal: Pick<Principal, 'agent' | 'roles'>, labels: readonly string[]): Explanation {
     const epoch = this.refresh();
     const now = this.opts.clock.now();
     const roles = this.rolesOf(principal);
@@ -206,14 +212,14 @@ export class PolicyEngine {
           : 0;
     if (action.kind === 'egress') {
       const lim = this.limits.check({ agent: principal.agent, cost: 0, egressBytes, now });
-      if (lim.ok && commit) lim.commit();
       return {
         ...base,
         effect: lim.ok ? 'allow' : 'deny',
         roles,
         args: { ok: true, reasons: [] },
-        limits: lim,
+        limits: { ok: lim.ok, reasons: lim.reasons },
         reasons: lim.reasons,
+        effects: lim.ok ? lim.effects : [],
       };
     }
     const rules = action.tool ? this.toolRules.get(action.tool) : undefined;
@@ -223,14 +229,22 @@ export class PolicyEngine {
         message: `tool "${action.tool ?? ''}" is not in the catalogue`,
         evidence: action.tool ?? '',
       };
-      return { ...base, effect: 'deny', roles, args: { ok: false, reasons: [r] }, reasons: [r] };
+      return { ...base, effect: 'deny', roles, args: { ok: false, reasons: [r] }, reasons: [r], effects: [] };
     }
     const args = rules.check(action.args);
     if (!args.ok) {
       // The arguments alone decide: the policy is not consulted about a resource the action may not address.
-      return { ...base, effect: 'deny', roles, args: { ok: false, reasons: args.reasons }, reasons: args.reasons };
+      return {
+        ...base,
+        effect: 'deny',
+        roles,
+        args: { ok: false, reasons: args.reasons },
+        reasons: args.reasons,
+        effects: [],
+      };
     }
     const resource = args.resource;
+    this.admissions = [];
     const policy = this.authorizer.authorize({
       agent: principal.agent,
       roles,
@@ -250,14 +264,36 @@ export class PolicyEngine {
       args: { ok: args.ok, reasons: args.reasons },
       policy: publicPolicy,
     };
-    if (policy.decision === 'deny') return { ...out, effect: 'deny', reasons: policy.reasons };
+    const admissions = this.admissions;
+    this.admissions = [];
+    if (policy.decision === 'deny') return { ...out, effect: 'deny', reasons: policy.reasons, effects: [] };
     const lim = this.limits.check({ agent: principal.agent, tool: action.tool, cost: tool.cost, egressBytes, now });
-    if (!lim.ok) return { ...out, effect: 'deny', limits: lim, reasons: [...policy.reasons, ...lim.reasons] };
-    if (commit) {
-      lim.commit();
-      this.limits.chargeGrants(charged, principal.agent, now);
-    }
-    return { ...out, effect: 'allow', limits: lim, reasons: policy.reasons };
+    const limits = { ok: lim.ok, reasons: lim.reasons };
+    if (!lim.ok) return { ...out, effect: 'deny', limits, reasons: [...policy.reasons, ...lim.reasons], effects: [] };
+    const effects = [...lim.effects];
+    const grantCharge = this.limits.grantCharge(charged, principal.agent, now);
+    if (grantCharge) effects.push(grantCharge);
+    for (const a of admissions) effects.push(this.admission(a.role, a.agent, a.max));
+    return { ...out, effect: 'allow', limits, reasons: policy.reasons, effects };
+  }
+
+  private admission(role: string, agent: string, max: number): PendingEffect {
+    return {
+      kind: 'grant.charge',
+      on: ['allow'],
+      summary: `admit ${agent} to role ${role} (at most ${max} members)`,
+      commit: () =>
+        this.grants.admitToRole(role, agent, max)
+          ? COMMIT_OK
+          : {
+              ok: false,
+              reason: {
+                code: 'policy.role.full',
+                message: `role ${role} reached its ${max} members while this call was judged`,
+                ruleId: `roles.${role}`,
+              },
+            },
+    };
   }
 }
 
@@ -279,7 +315,7 @@ export function createAuthorizeStage(engine: PolicyEngine): Stage {
           reasons: [{ code: 'policy.no_principal', message: 'no authenticated principal; nothing is permitted' }],
         };
       }
-      const e = engine.evaluate(ctx.action, principal, [...ctx.session.labels], true);
+      const e = engine.evaluate(ctx.action, principal, [...ctx.session.labels]);
       const facts = { policyEpoch: e.epoch };
       if (e.effect === 'deny') {
         const argDeny = !e.args.ok;
@@ -291,6 +327,7 @@ export function createAuthorizeStage(engine: PolicyEngine): Stage {
         risk: 0,
         reasons: e.reasons,
         facts,
+        effects: e.effects,
         ...(e.policy?.verbose ? { flag: true } : {}),
       };
     },

@@ -3,11 +3,11 @@ export { RULES, type Rule } from './rules/index.js';
 export { combine, WINDOW_CHARS } from './score.js';
 export { Screener, type ScreenOptions, screenText } from './screener.js';
 export {
-  accumulate,
+  accumulated,
+  commitTurn,
   decayed,
   fingerprints,
   reappearing,
-  remember,
   type ScreenSessionState,
   screenState,
 } from './session.js';

@@ -9,20 +9,17 @@ export interface ScreenSessionState {
   tail: string;
   tailScore: number;
   /** Fingerprints of instructions seen in untrusted content: URLs, e-mail addresses and word shingles. */
-  marks: Set<string>;
+  marks: ReadonlySet<string>;
 }
 
-const KEY = 'screen';
+export const SCREEN_STATE_KEY = 'screen';
 const MAX_MARKS = 4096;
 const SHINGLE = 5;
+const EMPTY: ScreenSessionState = Object.freeze({ acc: 0, at: 0, tail: '', tailScore: 0, marks: new Set<string>() });
 
+/** The session's screening state as last committed (an empty state for a new session). Read-only. */
 export function screenState(session: SessionState): ScreenSessionState {
-  let s = session.stageState.get(KEY) as ScreenSessionState | undefined;
-  if (!s) {
-    s = { acc: 0, at: 0, tail: '', tailScore: 0, marks: new Set() };
-    session.stageState.set(KEY, s);
-  }
-  return s;
+  return (session.stageState.get(SCREEN_STATE_KEY) as ScreenSessionState | undefined) ?? EMPTY;
 }
 
 /** Exponential decay of accumulated risk: it halves every `halfLifeMs`. */
@@ -32,21 +29,37 @@ export function decayed(acc: number, at: number, now: number, halfLifeMs: number
   return acc * 0.5 ** (dt / halfLifeMs);
 }
 
+/** The accumulated risk after adding one turn's score (what committing the turn would make it). */
+export function accumulated(state: ScreenSessionState, score: number, now: number, halfLifeMs: number): number {
+  return decayed(state.acc, state.at, now, halfLifeMs) + score;
+}
+
+/** One turn's change to the screening state, applied at commit to the state as it then is. */
+export interface ScreenTurn {
+  score?: { value: number; now: number; halfLifeMs: number };
+  tail?: { text: string; score: number };
+  remember?: string;
+}
+
 /**
- * Adds one turn's score to the session and returns the new accumulated risk. The session's shared
- * `injection` field carries it (capped at 10) for the stages and policies that read it.
+ * The state after a turn, as a new object (state is replaced, never changed in place). Also writes the
+ * accumulated risk (capped at 10) to the session's shared `injection` field for the stages and policies that read it.
+ * Call only inside `session.writing()`: the pipeline's commit step.
  */
-export function accumulate(
-  session: SessionState,
-  state: ScreenSessionState,
-  score: number,
-  now: number,
-  halfLifeMs: number,
-): number {
-  state.acc = decayed(state.acc, state.at, now, halfLifeMs) + score;
-  state.at = now;
-  session.injection = { score: Math.min(10, state.acc), at: now };
-  return state.acc;
+export function commitTurn(session: SessionState, turn: ScreenTurn): void {
+  const prev = screenState(session);
+  const next: ScreenSessionState = { ...prev };
+  if (turn.score) {
+    next.acc = accumulated(prev, turn.score.value, turn.score.now, turn.score.halfLifeMs);
+    next.at = turn.score.now;
+    session.setInjection(Math.min(10, next.acc), turn.score.now);
+  }
+  if (turn.tail) {
+    next.tail = turn.tail.text;
+    next.tailScore = turn.tail.score;
+  }
+  if (turn.remember !== undefined) next.marks = remembered(prev.marks, turn.remember);
+  session.setState(SCREEN_STATE_KEY, next);
 }
 
 // Small linear-time scanners over bounded text; no regex backtracking is possible with these shapes.
@@ -69,13 +82,15 @@ export function fingerprints(text: string): string[] {
   return out;
 }
 
-/** Remembers the instructions found in untrusted content (bounded; oldest dropped first). */
-export function remember(state: ScreenSessionState, text: string): void {
+/** The marks with the instructions of `text` added (bounded; oldest dropped first). */
+function remembered(marks: ReadonlySet<string>, text: string): Set<string> {
+  const out = new Set(marks);
   for (const f of fingerprints(text)) {
-    if (state.marks.has(f)) continue;
-    state.marks.add(f);
-    if (state.marks.size > MAX_MARKS) state.marks.delete(state.marks.values().next().value as string);
+    if (out.has(f)) continue;
+    out.add(f);
+    if (out.size > MAX_MARKS) out.delete(out.values().next().value as string);
   }
+  return out;
 }
 
 /**

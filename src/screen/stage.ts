@@ -2,9 +2,11 @@ import type { ScreeningConfig } from '../config/sections/screening.js';
 import type { ToolConfig } from '../config/sections/tools.js';
 import type { Action } from '../core/action.js';
 import type { Effect, Reason, Tier, Verdict } from '../core/decision.js';
+import { COMMIT_OK, type Outcome, type PendingEffect } from '../core/effects.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
+import type { SessionState, TrustLabel } from '../core/session.js';
 import { Screener, type ScreenOptions } from './screener.js';
-import { accumulate, reappearing, remember, screenState } from './session.js';
+import { accumulated, commitTurn, reappearing, type ScreenTurn, screenState } from './session.js';
 import { spotlight } from './spotlight.js';
 import type { Finding, ScreenResult } from './types.js';
 
@@ -97,7 +99,6 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
       },
       ...reasonsFrom(r.findings),
     ];
-    session.label('flagged');
     return {
       stage: 'screen',
       effect: 'review',
@@ -105,6 +106,7 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
       tier: 'high',
       reasons,
       facts: { screenScore: r.score },
+      effects: [labelEffect(session, 'flagged', ANY, 'the tool call carries instructions from untrusted content')],
     };
   }
 
@@ -147,8 +149,10 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
 
     let risk = score;
     let tier: Tier | undefined;
+    const turn: ScreenTurn = {};
     if (config.session.enabled) {
-      const acc = accumulate(session, state, score, now, config.session.half_life);
+      turn.score = { value: score, now, halfLifeMs: config.session.half_life };
+      const acc = accumulated(state, score, now, config.session.half_life);
       if (score > 0 && acc >= config.session.escalate_at && risk < th.blockAt) {
         findings.unshift({
           rule: 'session.escalation',
@@ -163,15 +167,33 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
       }
     }
     if (action.kind === 'input' && carry > 0) {
-      state.tail = `${state.tail} ${text.slice(-carry)}`.slice(-carry);
-      state.tailScore = screener.screen(state.tail, opts).score;
+      const tail = `${state.tail} ${text.slice(-carry)}`.slice(-carry);
+      turn.tail = { text: tail, score: screener.screen(tail, opts).score };
     }
 
-    if (action.kind === 'tool_result' || action.source !== 'owner') session.label('untrusted_input');
-    if (risk >= th.reviewAt && action.kind === 'tool_result') {
+    // What the session learns from this content. Risk and instructions count even when the content is blocked
+    // (a session that was targeted stays suspect); "untrusted input ingested" only when the agent gets the content.
+    const effects: PendingEffect[] = [];
+    const instructions = risk >= th.reviewAt && action.kind === 'tool_result';
+    if (instructions) turn.remember = text;
+    if (turn.score || turn.tail || turn.remember !== undefined) {
+      effects.push({
+        kind: 'session.screen',
+        on: ANY,
+        summary: `screening state: turn score ${score.toFixed(1)}${instructions ? ', instructions remembered' : ''}`,
+        commit: () => {
+          commitTurn(session, turn);
+          return COMMIT_OK;
+        },
+      });
+    }
+    if (action.kind === 'tool_result' || action.source !== 'owner') {
+      const cause = action.kind === 'tool_result' ? `tool result of ${action.tool ?? 'a tool'}` : `${action.source} input`;
+      effects.push(labelEffect(session, 'untrusted_input', ['allow'], cause));
+    }
+    if (instructions) {
       // The authorization stage's risk tiers read this label for the rest of the session.
-      session.label('untrusted_instructions');
-      remember(state, text);
+      effects.push(labelEffect(session, 'untrusted_instructions', ANY, `instructions in the tool result of ${action.tool ?? 'a tool'}`));
     }
 
     let effect: Effect = 'allow';
@@ -193,6 +215,7 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
       risk: Math.min(10, risk),
       reasons,
       facts: { screenScore: risk },
+      effects,
     };
     if (tier) verdict.tier = tier;
     if (effect === 'allow' && findings.length > 0 && score > 0) verdict.flag = true;
@@ -215,6 +238,20 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
       if (!config.enabled) return allow();
       if (ctx.action.kind === 'tool_call') return judgeToolCall(ctx);
       return judgeContent(ctx);
+    },
+  };
+}
+
+const ANY: readonly Outcome[] = ['allow', 'review', 'deny'];
+
+function labelEffect(session: SessionState, label: TrustLabel, on: readonly Outcome[], cause: string): PendingEffect {
+  return {
+    kind: 'session.label',
+    on,
+    summary: `label the session ${label} (${cause})`,
+    commit: () => {
+      session.label(label, cause);
+      return COMMIT_OK;
     },
   };
 }

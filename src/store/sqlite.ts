@@ -100,7 +100,9 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    // IMMEDIATE: a read-then-write transaction takes the write lock up front, so two processes checking the same
+    // budget serialise instead of one failing with SQLITE_BUSY_SNAPSHOT.
+    return this.db.transaction(fn).immediate();
   }
 
   getMeta(key: string): string | undefined {

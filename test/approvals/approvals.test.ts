@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bindingHash } from '../../src/approvals/binding.js';
+import { bindingHash } from '../../src/core/action.js';
 import { Approvals } from '../../src/approvals/store.js';
 import { signWebhook, verifyWebhook } from '../../src/approvals/webhook.js';
 import { ApprovalsSchema } from '../../src/config/sections/policy.js';

@@ -164,7 +164,7 @@ describe('limits', () => {
     const now = Date.UTC(2026, 0, 5);
     const call = (agent: string, tool: string, t = now) => {
       const c = limits.check({ agent, tool, cost: 1, egressBytes: 0, now: t });
-      if (c.ok) c.commit();
+      if (c.ok) for (const e of c.effects) e.commit();
       return c;
     };
     expect(call('a', 'fs.read').ok).toBe(true);
@@ -194,15 +194,13 @@ describe('limits', () => {
     const now = Date.UTC(2026, 0, 5, 10);
     const run = (l: Limits, tool: string, cost: number, egressBytes = 0, t = now) => {
       const c = l.check({ agent: 'a', tool, cost, egressBytes, now: t });
-      if (c.ok) c.commit();
+      if (c.ok) for (const e of c.effects) e.commit();
       return c;
     };
     const l1 = new Limits(cfg, store);
     expect(run(l1, 'email.send', 1).ok).toBe(true);
     expect(run(l1, 'email.send', 1).ok).toBe(true);
-    // Usage is written behind the decision path; a process flushes it within FLUSH_MS and on close,
-    // after which a new process sees the same usage.
-    l1.flush();
+    // Budgets are charged in the store at commit, so another process on the same store sees them at once.
     const l2 = new Limits(cfg, store);
     const third = run(l2, 'email.send', 1);
     expect(third.ok).toBe(false);
@@ -262,7 +260,6 @@ describe('delegation from a delegable grant of the configuration', () => {
         ActionSchema.parse({ kind: 'tool_call', agent: 'helper', tool: 'fs.read', args: { path } }),
         { agent: 'helper', roles: [] },
         [],
-        false,
       ).effect;
     expect(read('docs/a.md')).toBe('deny');
     const child = await engine.delegate({
@@ -295,7 +292,6 @@ describe('delegation from a delegable grant of the configuration', () => {
       ActionSchema.parse({ kind: 'tool_call', agent: 'helper', tool: 'fs.read', args: { path: 'docs/a.md' } }),
       { agent: 'helper', roles: [] },
       [],
-      false,
     );
     expect(readLater.effect).toBe('deny');
     store.close();

@@ -56,7 +56,7 @@ describe('screen stage', () => {
     expect((await run({ kind: 'input', source: 'public', content: text })).effect).toBe('deny');
   });
 
-  it('a tool result with injected instructions labels the session and is denied', async () => {
+  it('a tool result with injected instructions labels the session and is denied; the agent never ingested it', async () => {
     const { run, session } = harness();
     const r = await run({
       kind: 'tool_result',
@@ -67,7 +67,9 @@ describe('screen stage', () => {
     });
     expect(r.effect).toBe('deny');
     expect(session.labels.has('untrusted_instructions')).toBe(true);
-    expect(session.labels.has('untrusted_input')).toBe(true);
+    expect(session.labelCauses.get('untrusted_instructions')).toContain('web.fetch');
+    // Blocked content never reached the agent: the session was targeted, but ingested nothing.
+    expect(session.labels.has('untrusted_input')).toBe(false);
   });
 
   it('output of an untrusted tool is screened even when tool sources are exempt and tool screening is narrowed', async () => {
