@@ -8,7 +8,6 @@
  * console.log(d.effect, d.reasons);
  * await gh.close();
  */
-import 'reflect-metadata';
 
 export { bindingHash } from './core/action.js';
 export { type ApprovalRecord, type ApprovalStatus, Approvals, type DryRunner } from './approvals/store.js';

@@ -152,7 +152,13 @@ export function createGateStage(opts: GateOptions): Stage {
               });
               const runner = approvals.dryRunner;
               if (dryRunTool && runner) {
-                await runDry(approvals, rec.id, runner, { ...original, tool: dryRunTool }, opts.dryRunTimeoutMs ?? 10_000);
+                await runDry(
+                  approvals,
+                  rec.id,
+                  runner,
+                  { ...original, tool: dryRunTool },
+                  opts.dryRunTimeoutMs ?? 10_000,
+                );
               }
               return { ok: true, facts: { approvalRequest: rec.id } };
             },

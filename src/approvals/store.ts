@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApprovalsConfig } from '../config/sections/policy.js';
 import { type Action, bindingHash } from '../core/action.js';
+import type { AuditSink } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Reason, Tier } from '../core/decision.js';
 import { GatehouseError, InputError, NotFoundError } from '../core/errors.js';
@@ -32,22 +33,6 @@ export interface ApprovalRecord {
   usedAt: number | null;
   epoch: number;
   dryRun: { tool: string; status: 'pending' | 'done' | 'failed'; result?: unknown; error?: string } | null;
-}
-
-/** What the audit log offers; structural so this module does not import the audit module. */
-export interface ApprovalAuditSink {
-  append(
-    event: {
-      type: string;
-      agent?: string;
-      session?: string;
-      actor?: string;
-      epoch?: number;
-      data?: Record<string, unknown>;
-      reasons?: Reason[];
-    },
-    opts?: { durable?: boolean },
-  ): Promise<unknown>;
 }
 
 /** An approval operation was refused; `status` is the HTTP status the gateway answers with. */
@@ -170,7 +155,7 @@ export class Approvals {
     private readonly store: Store,
     private readonly clock: Clock,
     readonly config: ApprovalsConfig,
-    private readonly audit: ApprovalAuditSink | undefined,
+    private readonly audit: AuditSink | undefined,
     env: NodeJS.ProcessEnv = process.env,
     /**
      * Key of the integrity tag on decided rows (Gatehouse derives it from the master key). The gate honours an

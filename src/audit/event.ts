@@ -1,23 +1,7 @@
-import type { Effect, Reason, Tier } from '../core/decision.js';
+import type { AuditEventInput } from '../core/audit.js';
 
 /** What a caller records. The log adds seq, ts, prev and hash. */
-export interface AuditEventInput {
-  /** Dotted event type: `decision`, `identity.token_issued`, `approval.granted`, `audit.torn_tail`, … */
-  type: string;
-  agent?: string;
-  session?: string;
-  /** Who performed it when not the agent: `host`, `operator:<name>`, `gateway`. */
-  actor?: string;
-  /** A secret-free summary of the action. */
-  action?: Record<string, unknown>;
-  decision?: Effect;
-  tier?: Tier;
-  risk?: number;
-  flagged?: boolean;
-  reasons?: Reason[];
-  epoch?: number;
-  data?: Record<string, unknown>;
-}
+export type { AuditEventInput };
 
 /** One stored event: `hash = SHA-256(prev ‖ JCS(event without hash))`. */
 export interface AuditEvent extends AuditEventInput {

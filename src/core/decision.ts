@@ -45,6 +45,8 @@ export interface Facts {
   toolTier?: Tier;
   /** Sandbox profile the tool runs in, if any. */
   sandboxProfile?: string;
+  /** How far the agent's behaviour in the current window is above its own baseline (max z-score, 0..10). */
+  anomalyScore?: number;
   /** Id of the pending approval request the gate created for a `review` decision. */
   approvalRequest?: string;
 }

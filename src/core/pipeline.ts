@@ -112,9 +112,7 @@ export class Pipeline {
       if (verdict.effect === 'deny') break;
     }
     let fold = foldVerdicts(verdicts);
-    const pending = verdicts.flatMap((v) =>
-      (v.effects ?? []).map((effect): Pending => ({ stage: v.stage, effect })),
-    );
+    const pending = verdicts.flatMap((v) => (v.effects ?? []).map((effect): Pending => ({ stage: v.stage, effect })));
     pending.sort((a, b) => COMMIT_ORDER[a.effect.kind] - COMMIT_ORDER[b.effect.kind]);
     const records: EffectRecord[] = pending.map((p) => ({
       stage: p.stage,

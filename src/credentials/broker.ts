@@ -1,21 +1,6 @@
-import type { Reason } from '../core/decision.js';
+import type { AuditSink } from '../core/audit.js';
 import { KnownSecrets } from '../redact/known.js';
 import { type CredentialBackend, CredentialError, type CredentialInfo, inScope } from './backend.js';
-
-/** Where the broker records every use and refusal (the audit log satisfies it). */
-export interface AuditSink {
-  append(
-    event: {
-      type: string;
-      agent?: string;
-      session?: string;
-      actor?: string;
-      data?: Record<string, unknown>;
-      reasons?: Reason[];
-    },
-    opts?: { durable?: boolean },
-  ): Promise<unknown>;
-}
 
 export interface ResolveContext {
   agent: string;

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
-import type { AuditEventInput } from '../audit/event.js';
+import type { AuditSink } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { MasterKey } from '../core/masterkey.js';
 import type { Store } from '../store/store.js';
@@ -61,10 +61,6 @@ export interface RegisterResult {
 
 /** Who did it, for the audit log: `host`, `operator:<name>`, `agent:<id>`, `gateway`. */
 export type Actor = string;
-
-export interface AuditSink {
-  append(event: AuditEventInput, opts?: { durable?: boolean }): Promise<unknown>;
-}
 
 interface AgentRow {
   id: string;

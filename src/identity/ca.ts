@@ -1,15 +1,35 @@
-import 'reflect-metadata';
 import { createHash, type KeyObject, randomBytes, sign, webcrypto, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+import type { AuditSink } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { KeyAlg, Keyring } from '../store/keyring.js';
 import type { Store } from '../store/store.js';
-import type { AgentRecord, AuditSink } from './agents.js';
+import type { AgentRecord } from './agents.js';
 import { IdentityCodes, IdentityError } from './errors.js';
 import type { ChangeFeed } from './feed.js';
 import { toCryptoKey, webCryptoParams } from './keys.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+let x509Lib: Promise<typeof X509> | undefined;
+
+/**
+ * @peculiar/x509 is loaded on first use, not at import: it needs a global Reflect metadata polyfill and a global
+ * crypto provider, and importing Gatehouse must change no globals. Only issuing or re-encoding certificates needs it;
+ * verification uses node:crypto.
+ */
+function loadX509(): Promise<typeof X509> {
+  x509Lib ??= (async () => {
+    await import('reflect-metadata');
+    const lib = await import('@peculiar/x509');
+    lib.cryptoProvider.set(webcrypto as unknown as Parameters<typeof lib.cryptoProvider.set>[0]);
+    return lib;
+  })();
+  return x509Lib;
+}
+
+/** The subject as @peculiar/x509 encodes it, to copy byte for byte into the issuer of what it signs. */
+function subjectName(lib: typeof X509, c: CaCert): X509.Name {
+  return new lib.X509Certificate(c.row.pem).subjectName;
+}
 
 const ROOT_PURPOSE = 'ca-root';
 const INTERMEDIATE_PURPOSE = 'ca-intermediate';
@@ -64,8 +84,6 @@ interface CertRow {
 interface CaCert {
   row: CertRow;
   cert: X509Certificate;
-  /** The subject as @peculiar/x509 encodes it, to copy byte for byte into the issuer of what it signs. */
-  subject: x509.Name;
   /** Its subject key identifier (hex): the authority key identifier of what it signs. */
   keyId: string;
 }
@@ -179,6 +197,7 @@ export class CertificateAuthority {
    * intermediate) and should be renewed from `renewAt` (half-life).
    */
   async issue(agent: AgentRecord, publicKey: KeyObject, actor: string): Promise<IssuedCertificate> {
+    const x509 = await loadX509();
     if (!agent.key) throw new IdentityError(IdentityCodes.agentNoKey, `agent ${agent.id} has no key to certify`);
     this.requireReady();
     // A long-running gateway renews the intermediate itself once it is past half its life.
@@ -197,7 +216,7 @@ export class CertificateAuthority {
       {
         serialNumber: serial,
         subject: `CN=${agent.id}, O=${escapeDn(this.opts.trustDomain)}`,
-        issuer: inter.subject,
+        issuer: subjectName(x509, inter),
         notBefore: new Date(notBefore),
         notAfter: new Date(notAfter),
         publicKey: spki,
@@ -260,6 +279,7 @@ export class CertificateAuthority {
     lifetimeMs: number,
     actor: string,
   ): Promise<{ serial: string; pem: string; chainPem: string; notAfter: number }> {
+    const x509 = await loadX509();
     this.requireReady();
     if (this.clock.now() >= renewAt(this.currentIntermediate()!.row)) await this.init('gatehouse');
     const inter = this.currentIntermediate()!;
@@ -272,7 +292,7 @@ export class CertificateAuthority {
       {
         serialNumber: serial,
         subject: `CN=${names.dns[0] ?? names.ips[0] ?? 'gatehouse'}, O=${escapeDn(this.opts.trustDomain)}`,
-        issuer: inter.subject,
+        issuer: subjectName(x509, inter),
         notBefore: new Date(now - 60_000),
         notAfter: new Date(notAfter),
         publicKey: spki,
@@ -466,6 +486,7 @@ export class CertificateAuthority {
 
   /** The CRL (signed by the current intermediate) of every revoked, unexpired certificate. */
   async crlPem(): Promise<string> {
+    const x509 = await loadX509();
     this.requireReady();
     const inter = this.currentIntermediate()!;
     const now = this.clock.now();
@@ -475,7 +496,7 @@ export class CertificateAuthority {
     );
     const signer = await this.intermediateSigner(inter);
     const crl = await x509.X509CrlGenerator.create({
-      issuer: inter.subject,
+      issuer: subjectName(x509, inter),
       thisUpdate: new Date(now),
       nextUpdate: new Date(now + this.opts.crlLifetimeMs),
       signingKey: signer.key,
@@ -528,6 +549,7 @@ export class CertificateAuthority {
   }
 
   private async createRoot(): Promise<void> {
+    const x509 = await loadX509();
     const alg: KeyAlg = this.opts.keyAlgorithm;
     const rec = this.keyring.rotate(ROOT_PURPOSE, alg);
     const now = this.clock.now();
@@ -553,6 +575,7 @@ export class CertificateAuthority {
   }
 
   private async createIntermediate(): Promise<void> {
+    const x509 = await loadX509();
     const root = this.root!;
     const alg: KeyAlg = this.opts.keyAlgorithm;
     const rec = this.keyring.rotate(INTERMEDIATE_PURPOSE, alg);
@@ -563,7 +586,7 @@ export class CertificateAuthority {
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: newSerial(),
       subject: `CN=Gatehouse Agent CA ${new Date(now).toISOString().slice(0, 10)}, O=${escapeDn(this.opts.trustDomain)}`,
-      issuer: root.subject,
+      issuer: subjectName(x509, root),
       notBefore: new Date(now - 60_000),
       notAfter: new Date(Math.min(now + this.opts.intermediateLifetimeMs, root.row.not_after)),
       publicKey: pub,
@@ -633,7 +656,6 @@ export class CertificateAuthority {
     const entry: CaCert = {
       row,
       cert,
-      subject: new x509.X509Certificate(row.pem).subjectName,
       keyId: keyIdentifier(cert.publicKey.export({ format: 'der', type: 'spki' })),
     };
     if (row.kind === 'root') {
@@ -743,7 +765,7 @@ function renewAt(row: { not_before: number; not_after: number }): number {
   return row.not_before + (row.not_after - row.not_before) / 2;
 }
 
-function caRow(cert: x509.X509Certificate, kind: 'root' | 'intermediate', kid: string, now: number): CertRow {
+function caRow(cert: X509.X509Certificate, kind: 'root' | 'intermediate', kid: string, now: number): CertRow {
   return {
     serial: cert.serialNumber.toLowerCase(),
     kind,

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { IdentityConfig } from '../config/sections/identity.js';
 import type { Action } from '../core/action.js';
+import type { AuditSink } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { Principal } from '../core/decision.js';
 import type { MasterKey } from '../core/masterkey.js';
@@ -13,7 +14,6 @@ import {
   type AgentRecord,
   AgentRegistry,
   type AgentStatus,
-  type AuditSink,
   type RegisterInput,
   type RegisterResult,
 } from './agents.js';

@@ -1,9 +1,10 @@
 import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors, exportJWK, type JWK, jwtVerify, SignJWT } from 'jose';
+import type { AuditSink } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
 import type { KeyPairRecord, Keyring } from '../store/keyring.js';
 import type { Store } from '../store/store.js';
-import type { AgentRecord, AgentRegistry, AuditSink } from './agents.js';
+import type { AgentRecord, AgentRegistry } from './agents.js';
 import { type IdentityCode, IdentityCodes, IdentityError } from './errors.js';
 import { verifyCompactJws } from './jws.js';
 import { jwsAlgorithmsFor } from './keys.js';

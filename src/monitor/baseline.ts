@@ -111,6 +111,22 @@ export class Baselines {
     return w;
   }
 
+  /**
+   * How far the agent's current window is above its own baseline: the largest z-score over the metrics with at
+   * least `minWindows` windows of history, 0 when none (0..10). Read-only: nothing is counted.
+   */
+  anomaly(agent: string, at: number, minWindows: number): number {
+    const w = this.current.get(agent);
+    if (!w || w.start !== at - (at % this.windowMs)) return 0;
+    let max = 0;
+    for (const metric of METRICS) {
+      const s = this.stat(agent, metric);
+      if (s.n < minWindows) continue;
+      max = Math.max(max, s.z(w.counts[metric]));
+    }
+    return Math.min(10, Math.max(0, Math.round(max * 100) / 100));
+  }
+
   /** Baselines of every agent seen, for status displays. */
   snapshot(): { agent: string; metric: Metric; n: number; mean: number; stddev: number; current: number }[] {
     const agents = new Set([

@@ -3,7 +3,6 @@ import type { MonitorConfig } from '../config/sections/monitor.js';
 import type { Clock } from '../core/clock.js';
 import type { Decision, Tier, Verdict } from '../core/decision.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
-import type { Responder } from '../response/playbooks.js';
 import type { Store } from '../store/store.js';
 import { type AlertRule, compare, compileAlerts } from './alerts.js';
 import { Baselines } from './baseline.js';
@@ -23,6 +22,15 @@ export interface AlertFired {
  * Watches every decision: per-agent baselines, alert rules, and the automatic response (flag or quarantine).
  * Its stage denies quarantined agents and raises the tier of flagged ones.
  */
+/**
+ * What the monitor needs from incident response, as a callback port: monitor never imports response (stages do
+ * not import each other); the composition root wires the two.
+ */
+export interface ResponsePort {
+  quarantined(agent: string): { reason: string; since: number; by: string } | undefined;
+  quarantine(agent: string, reason: string, by: string): Promise<unknown>;
+}
+
 export class Monitor {
   private readonly baselines: Baselines;
   private readonly rules: AlertRule[];
@@ -35,7 +43,7 @@ export class Monitor {
     store: Store,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-    private readonly responder: Responder,
+    private readonly responder: ResponsePort,
   ) {
     this.baselines = new Baselines(store, config.window);
     this.rules = compileAlerts(config.alerts);
@@ -135,7 +143,10 @@ export class Monitor {
           };
         }
         if (f) this.flagged.delete(agent);
-        return { stage: STAGE, effect: 'allow', risk: 0, reasons: [] };
+        const anomalyScore = this.config.enabled
+          ? this.baselines.anomaly(agent, this.clock.now(), this.config.min_windows)
+          : 0;
+        return { stage: STAGE, effect: 'allow', risk: 0, reasons: [], facts: { anomalyScore } };
       },
     };
   }

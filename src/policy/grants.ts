@@ -1,3 +1,4 @@
+import type { AuditSink } from '../core/audit.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { Reason } from '../core/decision.js';
@@ -14,20 +15,6 @@ import { matchSegment, splitResource } from './resources.js';
  * same transaction and is recorded in the audit log.
  */
 
-/** What the audit log offers; structural so the policy layer does not import the audit module. */
-export interface AuditSink {
-  append(
-    event: {
-      type: string;
-      agent?: string;
-      actor?: string;
-      epoch?: number;
-      data?: Record<string, unknown>;
-      reasons?: Reason[];
-    },
-    opts?: { durable?: boolean },
-  ): Promise<unknown>;
-}
 
 /** A grant operation was refused; `status` is the HTTP status the gateway answers with. */
 export class GrantError extends GatehouseError {

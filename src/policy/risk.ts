@@ -48,8 +48,7 @@ export function createAssessStage(deps: { tools: Record<string, ToolConfig>; ris
     kinds: ['tool_call'],
     run(ctx: StageContext): Verdict {
       const tool = deps.tools[ctx.action.tool ?? ''];
-      const facts = ctx.facts as Readonly<Record<string, unknown>>;
-      const anomaly = typeof facts.anomalyScore === 'number' ? facts.anomalyScore : undefined;
+      const anomaly = ctx.facts.anomalyScore;
       const { tier, reasons } = assessRisk(
         {
           toolTier: ctx.facts.toolTier ?? tool?.risk ?? 'high',

@@ -1,15 +1,16 @@
 import type { Config } from '../config/schema.js';
 import type { Action } from '../core/action.js';
+import type { AuditSink } from '../core/audit.js';
 import { canonicalize } from '../core/canonical.js';
 import type { Clock } from '../core/clock.js';
 import type { Principal, Reason, Verdict } from '../core/decision.js';
-import { ConfigError, GatehouseError, InputError, NotFoundError } from '../core/errors.js';
 import { COMMIT_OK, type PendingEffect } from '../core/effects.js';
+import { ConfigError, GatehouseError, InputError, NotFoundError } from '../core/errors.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
 import type { Store } from '../store/store.js';
 import { type CompiledPolicy, compilePolicy } from './compile.js';
 import { Authorizer, type AuthzResult } from './evaluate.js';
-import { type AuditSink, type Delegation, type Grant, GrantError, GrantStore } from './grants.js';
+import { type Delegation, type Grant, GrantError, GrantStore } from './grants.js';
 import { Limits } from './limits.js';
 import { type CompiledToolRules, compileToolRules } from './tools.js';
 
