@@ -20,6 +20,7 @@ import { EnvBackend } from './credentials/env.js';
 import { LocalVault } from './credentials/vault.js';
 import { type Identity, initIdentity } from './identity/service.js';
 import { createAuthenticateStage } from './identity/stage.js';
+import { createFlowStage } from './flow/stage.js';
 import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
 import { createCatalogStage } from './policy/catalog.js';
@@ -385,7 +386,13 @@ export class Gatehouse {
       createCatalogStage(this.config.tools),
       this.monitor.stage(),
       createAuthorizeStage(this.policy),
-      createAssessStage({ tools: this.config.tools, risk: this.config.policy.risk }),
+      createAssessStage({
+        tools: this.config.tools,
+        risk: this.config.policy.risk,
+        flowRules: this.config.flow.enabled,
+      }),
+      // Information flow: where data came from and where it goes; holds when text screening misses an attack.
+      createFlowStage({ tools: this.config.tools, config: this.config.flow }),
       createSandboxStage(this.sandbox),
       createFilterStage({
         config: this.config.redaction,

@@ -4,13 +4,14 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { queryLog } from '../audit/query.js';
-import { loadConfigFile } from '../config/load.js';
+import { formatIssue, loadConfigFile, locateIssues } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Action } from '../core/action.js';
 import { ManualClock } from '../core/clock.js';
 import type { Effect, Reason, Tier } from '../core/decision.js';
 import { ConfigError, InputError } from '../core/errors.js';
 import { parseAction } from '../gatehouse.js';
+import { lintPolicy } from '../policy/lint.js';
 import { assessRisk } from '../policy/risk.js';
 import { type Explanation, PolicyEngine } from '../policy/stage.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -85,7 +86,11 @@ function printExplanation(x: ExplainResult): void {
   if (x.policy) {
     out.push(`  permits     ${x.policy.permits.length > 0 ? x.policy.permits.join(', ') : '(none satisfied)'}`);
     out.push(`  forbids     ${x.policy.forbids.length > 0 ? x.policy.forbids.join(', ') : '(none satisfied)'}`);
-    for (const e of x.policy.errors) out.push(`  error       ${e.ruleId}: ${e.message} (counts as not satisfied)`);
+    const forbids = new Set(x.policy.forbids);
+    for (const e of x.policy.errors) {
+      const effect = forbids.has(e.ruleId) ? 'a forbid that errors denies' : 'counts as not satisfied';
+      out.push(`  error       ${e.ruleId}: ${e.message} (${effect})`);
+    }
   }
   if (x.limits && !x.limits.ok) for (const r of x.limits.reasons) out.push(`  limit       ${r.code}: ${r.message}`);
   for (const r of x.tierReasons) out.push(`  risk        ${r.code}: ${r.message}`);
@@ -191,25 +196,35 @@ export function registerPolicy(program: Command): void {
   const policy = program.command('policy').description('policy work: validate, explain, test, replay');
   policy
     .command('validate')
-    .description('validate gatehouse.yaml (CEL conditions type-checked, patterns compiled); exit 2 naming the problem')
+    .description(
+      'validate gatehouse.yaml (CEL conditions type-checked, patterns compiled); exit 2 listing every problem',
+    )
+    .option('--strict', 'also fail on rules that can never match (unknown tools, expired or unreachable grants)')
     .option('--json', 'print the result as JSON')
     .action(
-      action(async (opts: { json?: boolean }, cmd: Command) => {
+      action(async (opts: { json?: boolean; strict?: boolean }, cmd: Command) => {
         const file = resolve(globalOptions(cmd).config);
         const config = loadConfigFile(file);
-        const { engine, close } = isolatedEngine(file, config, Date.now());
+        const now = Date.now();
+        const { engine, close } = isolatedEngine(file, config, now);
         const rules = engine.policy.rules.length;
         close();
+        const problems = opts.strict ? locateIssues(readFileSync(file, 'utf8'), lintPolicy(config, now)) : [];
         const summary = {
-          valid: true,
+          valid: problems.length === 0,
           file,
           tools: Object.keys(config.tools).length,
           roles: Object.keys(config.roles).length,
           rules,
+          ...(opts.strict ? { problems } : {}),
         };
         if (opts.json) printJson(summary);
-        else process.stdout.write(`${file} is valid: ${summary.tools} tools, ${summary.roles} roles, ${rules} rules\n`);
-        return 0;
+        else if (problems.length > 0) {
+          process.stderr.write(`${problems.map((p) => formatIssue(file, p)).join('\n')}\n`);
+          process.stderr.write(`${file}: ${problems.length} rule(s) can never match (--strict)\n`);
+        } else
+          process.stdout.write(`${file} is valid: ${summary.tools} tools, ${summary.roles} roles, ${rules} rules\n`);
+        return problems.length === 0 ? EXIT.ok : EXIT.usage;
       }),
     );
 
@@ -311,7 +326,9 @@ export function registerPolicy(program: Command): void {
               const codes = new Set((ev.reasons ?? []).map((r) => r.code));
               const was = codes.has('policy.permit')
                 ? 'permit'
-                : codes.has('policy.no_permit') || codes.has('policy.forbid.matched')
+                : codes.has('policy.no_permit') ||
+                    codes.has('policy.forbid.matched') ||
+                    codes.has('policy.forbid.condition_error')
                   ? 'deny'
                   : undefined;
               if (!was) continue;

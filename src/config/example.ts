@@ -58,6 +58,7 @@ tools:
   fs.read:
     risk: low
     description: Read a file inside the workspace
+    reads: private         # none | public | private | secret: reading private data labels the session (docs/flow.md)
     args:
       path:                # resolved against the workspace, symlinks followed: escapes are denied
         deny: ["**/.env", "**/*.pem", ".git/**"]
@@ -65,6 +66,9 @@ tools:
     risk: medium
     description: Fetch a web page
     output: untrusted      # results are screened for injected instructions
+    reads: public
+    sink: external         # the URL itself carries data out
+    destinations: { url: url }   # checked against where the URL first appeared (owner, trusted data, untrusted)
     args:
       url:                 # loopback, private, link-local and metadata addresses are denied in every spelling
         schemes: [https, http]
@@ -74,10 +78,13 @@ tools:
     risk: high
     description: Send an email
     sink: external
+    destinations: { to: email, cc: email, bcc: email }   # the addressee: never redacted, provenance-checked
+    payload: [subject, body]                             # delivered as written
   shell.exec:
     risk: high
     description: Run a shell command in the sandbox
     sandbox: default
+    destinations: { command: command }   # hosts it reaches and paths rm/mv/shred remove carry provenance
     args:
       command:             # parsed as shell; built-in rules also deny rm -rf / in any spelling, download|sh,
         deny: ["rm -rf /", "curl * | sh"]   # sudo, chmod 777, eval; patterns match parsed commands, not substrings

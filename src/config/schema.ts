@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CredentialsSchema } from './sections/credentials.js';
+import { FlowSchema } from './sections/flow.js';
 import { IdentitySchema } from './sections/identity.js';
 import { McpSchema } from './sections/mcp.js';
 import { MonitorSchema } from './sections/monitor.js';
@@ -108,6 +109,7 @@ export const ConfigSchema = z
     approvals: ApprovalsSchema.default(ApprovalsSchema.parse({})),
     mcp: McpSchema.default(McpSchema.parse({})),
     monitor: MonitorSchema.default(MonitorSchema.parse({})),
+    flow: FlowSchema.default(FlowSchema.parse({})),
   })
   .strict();
 

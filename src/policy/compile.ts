@@ -6,12 +6,41 @@ import type {
   TimeWindowConfig,
 } from '../config/sections/policy.js';
 import { GatehouseError } from '../core/errors.js';
-import { type CompiledCondition, compileCondition } from './conditions.js';
+import { type CompiledCondition, ConditionError, compileCondition } from './conditions.js';
 
-/** The policy could not be compiled (a bad condition, an impossible assignment); the message names where. */
+/** One problem in the policy: the key path in the configuration and, for a condition, the offset in its source. */
+export interface PolicyIssue {
+  path: Array<string | number>;
+  message: string;
+  /** Offset of the problem inside the string at `path` (a CEL condition). */
+  offset?: number;
+}
+
+/**
+ * The policy could not be compiled (bad conditions, unknown roles, impossible assignments). `issues` lists every
+ * problem found, not only the first; the message names each with its place.
+ */
 export class PolicyError extends GatehouseError {
-  constructor(message: string) {
+  readonly issues: readonly PolicyIssue[];
+  constructor(message: string, issues: readonly PolicyIssue[] = []) {
     super('policy.invalid', message);
+    this.issues = issues;
+  }
+}
+
+/** `roles.r.grants[0].when` */
+export function formatPath(path: ReadonlyArray<string | number>): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** Compiles a condition, recording a problem instead of throwing so every problem of a file is reported. */
+function condition(source: string, path: Array<string | number>, issues: PolicyIssue[]): CompiledCondition | undefined {
+  try {
+    return compileCondition(source, formatPath(path));
+  } catch (err) {
+    if (!(err instanceof ConditionError)) throw err;
+    issues.push({ path, message: err.detail, ...(err.offset !== undefined ? { offset: err.offset } : {}) });
+    return undefined;
   }
 }
 
@@ -111,32 +140,49 @@ export function principalKey(p: RulePrincipal): string {
 export function compilePolicy(src: PolicySource): CompiledPolicy {
   const roles = compileRoles(src.roles);
   const rules: Rule[] = [];
+  const issues: PolicyIssue[] = [];
+  const ids = new Map<string, Array<string | number>>();
+  const claim = (id: string, path: Array<string | number>) => {
+    const first = ids.get(id);
+    if (first)
+      issues.push({ path: [...path, 'id'], message: `rule id "${id}" is already used by ${formatPath(first)}` });
+    else ids.set(id, path);
+  };
   for (const [name, role] of Object.entries(src.roles)) {
     role.grants.forEach((g, i) => {
       const id = g.id ?? `roles.${name}.grants.${i}`;
       const principal: RulePrincipal = g.inheritable ? { kind: 'role', id: name } : { kind: 'role-direct', id: name };
-      rules.push(grantRule(id, principal, g, `roles.${name}.grants[${i}]`));
+      const path = ['roles', name, 'grants', i];
+      claim(id, path);
+      rules.push(grantRule(id, principal, g, g.when ? condition(g.when, [...path, 'when'], issues) : undefined));
     });
   }
   src.policy.grants.forEach((g, i) => {
+    const path = ['policy', 'grants', i];
+    const cond = g.when ? condition(g.when, [...path, 'when'], issues) : undefined;
     for (const agent of g.agents) {
       const id = g.id ? (g.agents.length > 1 ? `${g.id}:${agent}` : g.id) : `policy.grants.${i}:${agent}`;
-      rules.push(grantRule(id, { kind: 'agent', id: agent }, g, `policy.grants[${i}]`));
+      claim(id, path);
+      rules.push(grantRule(id, { kind: 'agent', id: agent }, g, cond));
     }
   });
   src.policy.forbid.forEach((f, i) => {
-    rules.push(...forbidRules(f, i, roles));
+    const fr = forbidRules(f, i, roles, issues);
+    for (const r of fr) claim(r.id, ['policy', 'forbid', i]);
+    rules.push(...fr);
   });
-  rules.push(...liveDelegations(rules, src.runtimeGrants ?? []).map(runtimeRule));
-
-  const ids = new Set<string>();
+  for (const g of liveDelegations(rules, src.runtimeGrants ?? [])) {
+    // A stored grant whose condition no longer type-checks (the declarations got stricter) permits nothing:
+    // dropping it fails closed without making the file's policy unloadable.
+    const grantIssues: PolicyIssue[] = [];
+    const r = runtimeRule(g, grantIssues);
+    if (grantIssues.length > 0) continue;
+    claim(r.id, ['grants', g.id]);
+    rules.push(r);
+  }
   rules.forEach((r, i) => {
     r.idx = i;
   });
-  for (const r of rules) {
-    if (ids.has(r.id)) throw new PolicyError(`rule id "${r.id}" is used twice; ids must be unique`);
-    ids.add(r.id);
-  }
 
   const assignments = new Map<string, string[]>();
   for (const [agent, a] of Object.entries(src.agents ?? {})) assignments.set(agent, a.roles);
@@ -144,10 +190,14 @@ export function compilePolicy(src: PolicySource): CompiledPolicy {
     if (info.maxAgents === undefined) continue;
     const holders = [...assignments].filter(([, rs]) => rs.some((r) => roles.get(r)?.closure.includes(name))).length;
     if (holders > info.maxAgents) {
-      throw new PolicyError(
-        `roles.${name}.max_agents is ${info.maxAgents} but identity.agents assigns it to ${holders} agents`,
-      );
+      issues.push({
+        path: ['roles', name, 'max_agents'],
+        message: `found ${holders} agents holding the role in identity.agents, expected at most ${info.maxAgents}`,
+      });
     }
+  }
+  if (issues.length > 0) {
+    throw new PolicyError(issues.map((x) => `${formatPath(x.path)}: ${x.message}`).join('; '), issues);
   }
 
   const exact = new Map<string, Map<string, Rule[]>>();
@@ -195,7 +245,12 @@ function compileRoles(src: Record<string, RoleConfig>): Map<string, RoleInfo> {
   return out;
 }
 
-function grantRule(id: string, principal: RulePrincipal, g: GrantConfig, where: string): Rule {
+function grantRule(
+  id: string,
+  principal: RulePrincipal,
+  g: GrantConfig,
+  condition: CompiledCondition | undefined,
+): Rule {
   return {
     id,
     idx: 0,
@@ -203,7 +258,7 @@ function grantRule(id: string, principal: RulePrincipal, g: GrantConfig, where: 
     principal,
     tools: g.tools,
     ...(g.resources ? { resources: g.resources } : {}),
-    ...(g.when ? { condition: compileCondition(g.when, `${where}.when`) } : {}),
+    ...(condition ? { condition } : {}),
     ...(g.not_before ? { notBefore: Date.parse(g.not_before) } : {}),
     ...(g.expires ? { expires: Date.parse(g.expires) } : {}),
     ...(g.constraints?.time ? { window: compileWindow(g.constraints.time) } : {}),
@@ -216,15 +271,20 @@ function grantRule(id: string, principal: RulePrincipal, g: GrantConfig, where: 
   };
 }
 
-function forbidRules(f: ForbidConfig, i: number, roles: Map<string, RoleInfo>): Rule[] {
+function forbidRules(f: ForbidConfig, i: number, roles: Map<string, RoleInfo>, issues: PolicyIssue[]): Rule[] {
   const base = f.id ?? `policy.forbid.${i}`;
-  const condition = f.when ? compileCondition(f.when, `policy.forbid[${i}].when`) : undefined;
+  const cond = f.when ? condition(f.when, ['policy', 'forbid', i, 'when'], issues) : undefined;
   const principals: RulePrincipal[] = [];
   for (const a of f.agents ?? []) principals.push({ kind: 'agent', id: a });
-  for (const r of f.roles ?? []) {
-    if (!roles.has(r)) throw new PolicyError(`policy.forbid[${i}].roles: unknown role "${r}"`);
+  (f.roles ?? []).forEach((r, k) => {
+    if (!roles.has(r)) {
+      issues.push({
+        path: ['policy', 'forbid', i, 'roles', k],
+        message: `found role "${r}", expected one of the roles defined under roles (${[...roles.keys()].join(', ') || 'none'})`,
+      });
+    }
     principals.push({ kind: 'role', id: r });
-  }
+  });
   if (principals.length === 0) principals.push({ kind: 'any' });
   return principals.map((principal, k) => ({
     id: principals.length > 1 ? `${base}#${k}` : base,
@@ -233,7 +293,7 @@ function forbidRules(f: ForbidConfig, i: number, roles: Map<string, RoleInfo>): 
     principal,
     tools: f.tools,
     ...(f.resources ? { resources: f.resources } : {}),
-    ...(condition ? { condition } : {}),
+    ...(cond ? { condition: cond } : {}),
     ...(f.reason ? { reason: f.reason } : {}),
     contextAware: false,
     audit: 'normal' as const,
@@ -263,7 +323,8 @@ function liveDelegations(configRules: readonly Rule[], grants: readonly RuntimeG
   return grants.filter((g) => !dead.has(g.id));
 }
 
-function runtimeRule(g: RuntimeGrantRecord): Rule {
+function runtimeRule(g: RuntimeGrantRecord, issues: PolicyIssue[]): Rule {
+  const cond = g.when ? condition(g.when, ['grants', g.id, 'when'], issues) : undefined;
   return {
     id: `grant:${g.id}`,
     idx: 0,
@@ -271,7 +332,7 @@ function runtimeRule(g: RuntimeGrantRecord): Rule {
     principal: { kind: 'agent', id: g.agent },
     tools: g.tools,
     ...(g.resources ? { resources: g.resources } : {}),
-    ...(g.when ? { condition: compileCondition(g.when, `grant ${g.id}.when`) } : {}),
+    ...(cond ? { condition: cond } : {}),
     ...(g.notBefore !== null ? { notBefore: g.notBefore } : {}),
     ...(g.expiresAt !== null ? { expires: g.expiresAt } : {}),
     contextAware: false,

@@ -1,13 +1,19 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { GatehouseError } from '../core/errors.js';
+import { normalizeArgs } from './normalize.js';
 
 /**
- * CEL conditions (`@marcbachmann/cel-js`), compiled and type-checked when the policy loads.
+ * CEL conditions (`@marcbachmann/cel-js`), compiled and type-checked when the policy loads against the shapes
+ * the evaluator passes (see `activation`): a field that does not exist is a load error, not a runtime one.
  *
  * Variables a condition sees:
- * - `principal`: `{agent, roles}` (roles include inherited ones)
- * - `action`: `{tool, kind, args}`
- * - `resource`: the resource the action addresses (`workspace/docs/a.md`), `""` when none
+ * - `principal`: `{agent, roles, method, proofOfPossession}` (roles include inherited ones; `method` is `host`,
+ *   `token`, `certificate`, or `unknown` when the caller did not say; `proofOfPossession` is true only when this
+ *   very request carried a valid proof)
+ * - `action`: `{tool, kind, args}`; `args` is the caller's map, path and URI arguments normalised (normalize.ts)
+ * - `resource`: the resource the action addresses (`workspace/docs/a.md`), `""` when none; with several, each in
+ *   turn (a forbid applies when it holds for any, a permit only when it holds for all)
+ * - `resources`: every resource the action addresses
  * - `context`: the action's context plus `hour`, `minute`, `weekday` (0 = Sunday), `day` from the injected clock,
  *   which override any caller-supplied keys of those names
  * - `session`: `{id, labels}`
@@ -16,56 +22,111 @@ import { GatehouseError } from '../core/errors.js';
  * Whole numbers are CEL `int`s, so `context.hour + 1 < 20` type-checks and runs.
  */
 export class ConditionError extends GatehouseError {
-  constructor(message: string) {
+  /** Offset of the problem in the condition's source, when the checker names one. */
+  readonly offset: number | undefined;
+  /** What is wrong, without the location prefix. */
+  readonly detail: string;
+  constructor(message: string, detail = message, offset?: number) {
     super('policy.condition_invalid', message);
+    this.detail = detail;
+    this.offset = offset;
   }
 }
+
+/** The principal as conditions see it. */
+export interface ConditionPrincipal {
+  agent: string;
+  roles: readonly string[];
+  method: string;
+  proofOfPossession: boolean;
+}
+
+export interface ConditionInput {
+  principal: ConditionPrincipal;
+  action: { tool: string; kind: string; args: Record<string, unknown> };
+  resource: string;
+  resources: readonly string[];
+  context: Record<string, unknown>;
+  session: { id: string; labels: readonly string[] };
+  now: number;
+}
+
+/**
+ * CEL declarations of the activation's objects. `satisfies` ties each schema to the keys of ConditionInput, so a
+ * field added to the activation without a declaration (or declared but never passed) fails to compile.
+ */
+type Schema<T> = { [K in keyof Required<T>]: string };
+const PRINCIPAL = {
+  agent: 'string',
+  roles: 'list<string>',
+  method: 'string',
+  proofOfPossession: 'bool',
+} satisfies Schema<ConditionPrincipal>;
+const ACTION = { tool: 'string', kind: 'string', args: 'map<string, dyn>' } satisfies Schema<ConditionInput['action']>;
+const SESSION = { id: 'string', labels: 'list<string>' } satisfies Schema<ConditionInput['session']>;
+
+/** The declared shape of every variable (for tests and `policy validate`). */
+export const CONDITION_SCHEMA = {
+  principal: PRINCIPAL,
+  action: ACTION,
+  resource: 'string',
+  resources: 'list<string>',
+  context: 'map<string, dyn>',
+  session: SESSION,
+  now: 'google.protobuf.Timestamp',
+} as const satisfies Record<keyof ConditionInput, unknown>;
 
 const ENV = new Environment({
   unlistedVariablesAreDyn: false,
   homogeneousAggregateLiterals: false,
   limits: { maxAstNodes: 400, maxDepth: 40, maxListElements: 200, maxMapEntries: 100, maxCallArguments: 16 },
 })
-  .registerVariable('principal', 'map')
-  .registerVariable('action', 'map')
-  .registerVariable('resource', 'string')
-  .registerVariable('context', 'map')
-  .registerVariable('session', 'map')
-  .registerVariable('now', 'google.protobuf.Timestamp');
-
-export interface ConditionInput {
-  principal: { agent: string; roles: readonly string[] };
-  action: { tool: string; kind: string; args: Record<string, unknown> };
-  resource: string;
-  context: Record<string, unknown>;
-  session: { id: string; labels: readonly string[] };
-  now: number;
-}
+  .registerVariable({ name: 'principal', schema: PRINCIPAL })
+  .registerVariable({ name: 'action', schema: ACTION })
+  .registerVariable('resource', CONDITION_SCHEMA.resource)
+  .registerVariable('resources', CONDITION_SCHEMA.resources)
+  .registerVariable('context', CONDITION_SCHEMA.context)
+  .registerVariable({ name: 'session', schema: SESSION })
+  .registerVariable('now', CONDITION_SCHEMA.now);
 
 export type ConditionResult = { ok: true; value: boolean } | { ok: false; error: string };
 
 export interface CompiledCondition {
   readonly source: string;
+  /** True when the condition reads `resource`: it is evaluated once per addressed resource. */
+  readonly perResource: boolean;
   evaluate(activation: Record<string, unknown>): ConditionResult;
 }
 
-/** Parses and type-checks `source`; throws ConditionError naming `where` on a syntax or type error. */
+/**
+ * Parses and type-checks `source`; throws ConditionError naming `where`, with the offset of the problem in
+ * `source`, on a syntax or type error.
+ */
 export function compileCondition(source: string, where: string): CompiledCondition {
   let fn: ReturnType<typeof ENV.parse>;
   try {
     fn = ENV.parse(source);
   } catch (err) {
-    throw new ConditionError(`${where}: invalid CEL condition: ${firstLine(err)}`);
+    const { detail, offset } = describe(err);
+    throw new ConditionError(`${where}: invalid CEL condition: ${detail}`, `invalid CEL: ${detail}`, offset);
   }
   const checked = fn.check();
   if (!checked.valid) {
-    throw new ConditionError(`${where}: CEL condition does not type-check: ${firstLine(checked.error)}`);
+    const { detail: raw, offset } = describe(checked.error);
+    const detail = explainMissingField(raw, source, offset);
+    throw new ConditionError(
+      `${where}: CEL condition does not type-check: ${detail}`,
+      `CEL condition does not type-check: ${detail}`,
+      offset,
+    );
   }
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
-    throw new ConditionError(`${where}: CEL condition must be a bool, it is ${checked.type}`);
+    const detail = `CEL condition must be a bool, it is ${checked.type}`;
+    throw new ConditionError(`${where}: ${detail}`, detail, 0);
   }
   return {
     source,
+    perResource: /\bresource\b/.test(source),
     evaluate(activation) {
       // A failing condition is an expected outcome, not a bug: skip capturing stack traces for its error.
       const limit = Error.stackTraceLimit;
@@ -83,7 +144,7 @@ export function compileCondition(source: string, where: string): CompiledConditi
   };
 }
 
-/** Builds the CEL activation once per request; integers become CEL ints. */
+/** Builds the CEL activation once per request; integers become CEL ints, path and URI arguments are normalised. */
 export function activation(input: ConditionInput): Record<string, unknown> {
   const context: Record<string, unknown> = {};
   for (const k of Object.keys(input.context)) if (k !== '__proto__') context[k] = toCel(input.context[k]);
@@ -94,13 +155,15 @@ export function activation(input: ConditionInput): Record<string, unknown> {
   context.day = BigInt(d.getUTCDate());
   let args: unknown = input.action.args;
   for (const _ in input.action.args) {
-    args = toCel(input.action.args);
+    args = toCel(normalizeArgs(input.action.args));
     break;
   }
+  const p = input.principal;
   return {
-    principal: { agent: input.principal.agent, roles: input.principal.roles },
+    principal: { agent: p.agent, roles: p.roles, method: p.method, proofOfPossession: p.proofOfPossession },
     action: { tool: input.action.tool, kind: input.action.kind, args },
     resource: input.resource,
+    resources: input.resources,
     context,
     session: { id: input.session.id, labels: input.session.labels },
     now: d,
@@ -117,6 +180,24 @@ function toCel(v: unknown, depth = 0): unknown {
     return out;
   }
   return v;
+}
+
+/** `No such key: x` becomes what was found and the fields the variable has. */
+function explainMissingField(detail: string, source: string, offset: number | undefined): string {
+  const key = /^No such key: ([A-Za-z_][A-Za-z0-9_]*)$/.exec(detail)?.[1];
+  if (!key || offset === undefined) return detail;
+  const owner = /([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*$/.exec(source.slice(Math.max(0, offset - 64), offset))?.[1];
+  const schema = owner ? (CONDITION_SCHEMA as Record<string, unknown>)[owner] : undefined;
+  if (!schema || typeof schema !== 'object') return `found field ${key}, which does not exist`;
+  return `found ${owner}.${key}, expected one of the fields of ${owner}: ${Object.keys(schema).join(', ')}`;
+}
+
+/** The checker's one-line summary and the offset it points at. */
+function describe(err: unknown): { detail: string; offset: number | undefined } {
+  const e = err as { summary?: unknown; range?: { start?: unknown } } | undefined;
+  const detail = typeof e?.summary === 'string' ? e.summary : firstLine(err);
+  const start = e?.range?.start;
+  return { detail, offset: typeof start === 'number' ? start : undefined };
 }
 
 function firstLine(err: unknown): string {

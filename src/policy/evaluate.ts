@@ -10,8 +10,17 @@ export interface AuthzRequest {
   tool: string;
   kind: string;
   args: Record<string, unknown>;
-  /** The resource the action addresses; undefined when it addresses none (then resource patterns do not constrain). */
+  /** The resource the action addresses; undefined when it addresses none. */
   resource?: string;
+  /**
+   * Every resource the action addresses (each path argument, list elements included), `resource` first. A permit
+   * with resource patterns must cover all of them, a forbid with resource patterns applies when it matches any.
+   * Defaults to `[resource]`. With none, resource patterns do not constrain a permit and a forbid with resource
+   * patterns does not apply.
+   */
+  resources?: readonly string[];
+  /** How the principal authenticated (what conditions see as `principal.method` / `.proofOfPossession`). */
+  principal?: { method?: string; proofOfPossession?: boolean };
   context: Record<string, unknown>;
   session: { id: string; labels: readonly string[] };
   now: number;
@@ -28,7 +37,10 @@ export interface AuthzResult {
   permits: string[];
   /** Ids of the forbids that were satisfied (all of them decide a deny). */
   forbids: string[];
-  /** Rules skipped because their condition errored (Cedar semantics: an erroring rule does not apply). */
+  /**
+   * Rules whose condition errored: a permit that errors does not permit, a forbid that errors denies (it is
+   * listed in `forbids` too, with reason `policy.forbid.condition_error`).
+   */
   errors: ConditionFailure[];
   /** Effective roles, inherited ones included. */
   roles: string[];
@@ -58,8 +70,13 @@ interface RequestState {
   roles: string[];
   reasons: Reason[];
   errors: ConditionFailure[];
-  act: Record<string, unknown> | undefined;
+  resources: readonly string[];
+  /** One activation per resource (or one with `resource: ""` when there is none), built on first use. */
+  acts: Array<Record<string, unknown> | undefined>;
 }
+
+/** Why a rule is or is not satisfied: `error` means its condition could not be evaluated. */
+type Outcome = 'yes' | 'no' | 'error';
 
 interface Principals {
   roles: string[];
@@ -71,9 +88,11 @@ interface Principals {
 const MAX_CACHE = 50_000;
 
 /**
- * The decision engine, with Cedar's semantics: default deny; allowed only if some permit is satisfied and no
- * forbid is; a rule whose condition errors is not satisfied and the error is reported. Candidate rules come
- * from the (principal, tool) index, their resource globs are matched in one trie walk, conditions run last.
+ * The decision engine, with Cedar's semantics except that it fails closed: default deny; allowed only if some
+ * permit is satisfied and no forbid is; a permit whose condition errors does not permit, and a forbid whose
+ * condition errors denies (an agent controls the arguments a condition reads: `amount: "5000"` must not switch a
+ * forbid off). Candidate rules come from the (principal, tool) index, their resource globs are matched in one
+ * trie walk per resource, conditions run last.
  *
  * @example
  * const engine = new Authorizer(compilePolicy({ roles, policy }));
@@ -84,8 +103,11 @@ const MAX_CACHE = 50_000;
 export class Authorizer {
   private readonly buckets = new Map<string, Map<string, Bucket | undefined>>();
   private readonly principals = new Map<string, Principals>();
-  /** Per-request marks of rules whose resource globs matched: stamp[rule.idx] === this.tick. */
+  /** Per-request marks of rules whose resource globs matched some resource: stamp[rule.idx] === this.tick. */
   private readonly stamp: Uint32Array;
+  /** For stamped rules: how many of the request's resources they matched, and the last one counted. */
+  private readonly hits: Uint32Array;
+  private readonly lastHit: Int32Array;
   private tick = 0;
   /** Reused per request (authorize is synchronous). */
   private readonly matched: Rule[] = [];
@@ -95,6 +117,8 @@ export class Authorizer {
     private readonly hooks: AuthorizerHooks = {},
   ) {
     this.stamp = new Uint32Array(policy.rules.length);
+    this.hits = new Uint32Array(policy.rules.length);
+    this.lastHit = new Int32Array(policy.rules.length);
   }
 
   /** Effective roles: direct roles and everything they inherit, minus roles outside their window or over their cap. */
@@ -149,28 +173,50 @@ export class Authorizer {
       if (p.byTool.size < MAX_CACHE) p.byTool.set(req.tool, buckets);
     }
     this.tick = (this.tick + 1) >>> 0 || 1;
-    if (req.resource !== undefined) {
-      const segs = splitResource(req.resource);
-      const matched = this.matched;
+    const resources = req.resources ?? (req.resource !== undefined ? [req.resource] : []);
+    const matched = this.matched;
+    for (let k = 0; k < resources.length; k++) {
+      const segs = splitResource(resources[k]!);
       matched.length = 0;
       for (const b of buckets) if (b.trie.size > 0) b.trie.matchSegments(segs, matched);
-      for (const r of matched) this.stamp[r.idx] = this.tick;
-      matched.length = 0;
+      for (const r of matched) {
+        if (this.stamp[r.idx] !== this.tick) {
+          this.stamp[r.idx] = this.tick;
+          this.hits[r.idx] = 0;
+          this.lastHit[r.idx] = -1;
+        }
+        // A rule may match one resource through several of its patterns: count the resource once.
+        if (this.lastHit[r.idx] !== k) {
+          this.lastHit[r.idx] = k;
+          this.hits[r.idx]!++;
+        }
+      }
     }
-    const st: RequestState = { req, roles, reasons, errors: [], act: undefined };
+    matched.length = 0;
+    const st: RequestState = { req, roles, reasons, errors: [], resources, acts: [] };
     const forbids: string[] = [];
     let verbose = false;
     for (const b of buckets) {
       for (const r of b.forbids) {
-        if (!this.satisfied(r, st)) continue;
+        const o = this.satisfied(r, st);
+        if (o === 'no') continue;
         forbids.push(r.id);
         if (r.audit === 'verbose') verbose = true;
-        reasons.push({
-          code: 'policy.forbid.matched',
-          message: r.reason ?? `forbidden by rule ${r.id}`,
-          ruleId: r.id,
-          evidence: req.resource ? `${req.tool} ${req.resource}` : req.tool,
-        });
+        const err = o === 'error' ? st.errors[st.errors.length - 1] : undefined;
+        reasons.push(
+          err
+            ? {
+                code: 'policy.forbid.condition_error',
+                message: `the condition of forbid ${r.id} could not be evaluated, so it denies: ${err.message}`,
+                ruleId: r.id,
+              }
+            : {
+                code: 'policy.forbid.matched',
+                message: r.reason ?? `forbidden by rule ${r.id}`,
+                ruleId: r.id,
+                evidence: resources.length > 0 ? `${req.tool} ${resources.join(' ')}`.slice(0, 500) : req.tool,
+              },
+        );
       }
     }
     const permits: string[] = [];
@@ -180,7 +226,7 @@ export class Authorizer {
     if (forbids.length === 0) {
       for (const b of buckets) {
         for (const r of b.permits) {
-          if (!this.satisfied(r, st)) continue;
+          if (this.satisfied(r, st) !== 'yes') continue;
           permits.push(r.id);
           if (r.audit === 'verbose') verbose = true;
           if (r.maxCallsPerHour !== undefined) limited.push(r);
@@ -189,7 +235,9 @@ export class Authorizer {
       }
     }
     const errors = st.errors;
+    const forbidErrors = new Set(forbids);
     for (const e of errors) {
+      if (forbidErrors.has(e.ruleId)) continue;
       reasons.push({
         code: 'policy.condition.error',
         message: `condition of ${e.ruleId} failed: ${e.message}`,
@@ -218,29 +266,40 @@ export class Authorizer {
     };
   }
 
-  /** Whether one candidate rule is satisfied: resource, validity period, window, session, condition, call limit. */
-  private satisfied(r: Rule, st: RequestState): boolean {
+  /**
+   * Whether one candidate rule is satisfied: resources, validity period, window, session, condition, call limit.
+   * A forbid with resource patterns needs some resource to match, a permit with them must match every one.
+   */
+  private satisfied(r: Rule, st: RequestState): Outcome {
     const req = st.req;
-    if (r.resources && req.resource !== undefined && this.stamp[r.idx] !== this.tick) return false;
-    if (r.notBefore !== undefined && req.now < r.notBefore) return false;
-    if (r.expires !== undefined && req.now >= r.expires) return false;
-    if (r.window && !r.window(req.now)) return false;
-    if (r.contextAware && req.session.labels.includes('untrusted_instructions')) return false;
-    if (r.condition) {
-      st.act ??= activation({
-        principal: { agent: req.agent, roles: st.roles },
-        action: { tool: req.tool, kind: req.kind, args: req.args },
-        resource: req.resource ?? '',
-        context: req.context,
-        session: req.session,
-        now: req.now,
-      });
-      const res = r.condition.evaluate(st.act);
-      if (!res.ok) {
-        st.errors.push({ ruleId: r.id, message: res.error });
-        return false;
+    const n = st.resources.length;
+    if (r.resources) {
+      if (n === 0) {
+        if (r.effect === 'forbid') return 'no';
+      } else {
+        const hits = this.stamp[r.idx] === this.tick ? this.hits[r.idx]! : 0;
+        if (r.effect === 'forbid' ? hits === 0 : hits < n) return 'no';
       }
-      if (!res.value) return false;
+    }
+    if (r.notBefore !== undefined && req.now < r.notBefore) return 'no';
+    if (r.expires !== undefined && req.now >= r.expires) return 'no';
+    if (r.window && !r.window(req.now)) return 'no';
+    if (r.contextAware && req.session.labels.includes('untrusted_instructions')) return 'no';
+    if (r.condition) {
+      // A condition on `resource` holds for a forbid if it holds for any resource, for a permit if for all.
+      const runs = r.condition.perResource && n > 1 ? n : 1;
+      let any = false;
+      let all = true;
+      for (let k = 0; k < runs; k++) {
+        const res = r.condition.evaluate(this.activationFor(st, k));
+        if (!res.ok) {
+          st.errors.push({ ruleId: r.id, message: res.error });
+          return 'error';
+        }
+        if (res.value) any = true;
+        else all = false;
+      }
+      if (r.effect === 'forbid' ? !any : !all) return 'no';
     }
     if (r.maxCallsPerHour !== undefined && this.hooks.callsThisHour) {
       if (this.hooks.callsThisHour(r, req.agent, req.now) >= r.maxCallsPerHour) {
@@ -249,10 +308,35 @@ export class Authorizer {
           message: `grant ${r.id} allows ${r.maxCallsPerHour} calls per hour and they are used up`,
           ruleId: r.id,
         });
-        return false;
+        return 'no';
       }
     }
-    return true;
+    return 'yes';
+  }
+
+  private activationFor(st: RequestState, k: number): Record<string, unknown> {
+    const hit = st.acts[k];
+    if (hit) return hit;
+    const req = st.req;
+    const act =
+      k > 0 && st.acts[0]
+        ? { ...st.acts[0], resource: st.resources[k]! }
+        : activation({
+            principal: {
+              agent: req.agent,
+              roles: st.roles,
+              method: req.principal?.method ?? 'unknown',
+              proofOfPossession: req.principal?.proofOfPossession === true,
+            },
+            action: { tool: req.tool, kind: req.kind, args: req.args },
+            resource: st.resources[k] ?? '',
+            resources: st.resources,
+            context: req.context,
+            session: req.session,
+            now: req.now,
+          });
+    st.acts[k] = act;
+    return act;
   }
 
   /** Tools of `catalogue` this principal could be permitted to call (the MCP proxy hides the rest). */

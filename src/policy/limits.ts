@@ -253,14 +253,13 @@ export class Limits {
         return store.transaction(() => {
           const hit = limited.find(over);
           if (hit) return full(hit);
-          rowids = limited.map(
-            (r) =>
-              Number(
-                store.get<{ id: number }>(
-                  'INSERT INTO limits_grant_calls (rule, agent, at) VALUES (?, ?, ?) RETURNING rowid AS id',
-                  [r.id, agent, now],
-                )?.id,
-              ),
+          rowids = limited.map((r) =>
+            Number(
+              store.get<{ id: number }>(
+                'INSERT INTO limits_grant_calls (rule, agent, at) VALUES (?, ?, ?) RETURNING rowid AS id',
+                [r.id, agent, now],
+              )?.id,
+            ),
           );
           if (++this.commits % 1000 === 1) store.run('DELETE FROM limits_grant_calls WHERE at < ?', [now - 2 * HOUR]);
           return COMMIT_OK;

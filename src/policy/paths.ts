@@ -86,7 +86,24 @@ function reason(code: string, message: string, evidence: string): Reason {
   return { code: `args.path.${code}`, message, evidence: evidence.slice(0, 200) };
 }
 
-export function checkPath(value: string, rule: PathRule, arg: string): PathResult {
+/**
+ * What a path addresses, without confining it: `workspace/<rel>` inside the workspace, else the absolute real
+ * path (`~/…` as written, since it is not expanded here). For path-like arguments no rule declares.
+ */
+export function resourceOfPath(raw: string, rule: PathRule): string | undefined {
+  const value = raw.normalize('NFC');
+  if (value === '' || value.includes('\u0000')) return undefined;
+  if (value.startsWith('~')) return value.replaceAll('\\', '/');
+  const workspace = rule.roots[0]!;
+  const real = realOf(isAbsolute(value) ? resolve(value) : resolve(rule.lexicalRoots[0]!, value));
+  if (!within(workspace, real)) return real;
+  const rel = relative(workspace, real).split(sep).join('/');
+  return rel === '' ? 'workspace' : `workspace/${rel}`;
+}
+
+export function checkPath(raw: string, rule: PathRule, arg: string): PathResult {
+  // NFC: an NFD spelling of a denied name is the denied name (and is one on normalising file systems).
+  const value = raw.normalize('NFC');
   if (value === '' || value.includes('\u0000'))
     return { ok: false, reasons: [reason('invalid', `${arg} is empty or contains a NUL byte`, value)] };
   if (value.startsWith('~'))

@@ -69,7 +69,8 @@ export class ResourceTrie<T> {
 
   insert(pattern: string, value: T): void {
     let n = this.root;
-    for (const s of splitResource(pattern)) {
+    // Paths are matched in NFC (paths.ts), so patterns are too.
+    for (const s of splitResource(pattern.normalize('NFC'))) {
       if (s === '**') {
         n.dstar ??= node(true);
         n = n.dstar;

@@ -15,6 +15,11 @@ export interface RiskInput {
   screenScore?: number;
   anomalyScore?: number;
   labels: ReadonlySet<TrustLabel> | readonly TrustLabel[];
+  /**
+   * The flow stage judges private data meeting an external sink (with provenance, the Rule of Two); this rule
+   * then keeps only the secret case, so a session that read the inbox can still reply to Bob without a human.
+   */
+  flowRules?: boolean;
 }
 
 export function assessRisk(input: RiskInput, cfg: RiskConfig): { tier: Tier; reasons: Reason[] } {
@@ -35,14 +40,19 @@ export function assessRisk(input: RiskInput, cfg: RiskConfig): { tier: Tier; rea
   for (const [label, to] of Object.entries(cfg.labels) as Array<[TrustLabel, Tier]>) {
     if (labels.has(label)) raise(to, `risk.label.${label}`, `the session carries ${label}`);
   }
-  if (input.sink === 'external' && (labels.has('private_data') || labels.has('secret_seen'))) {
+  const privateRead = labels.has('private_data') && !input.flowRules;
+  if (input.sink === 'external' && (privateRead || labels.has('secret_seen'))) {
     raise(cfg.exfiltration, 'risk.exfiltration', 'private data was read in this session and this tool sends data out');
   }
   return { tier, reasons };
 }
 
 /** The assess stage: raises the tier set by the catalogue. */
-export function createAssessStage(deps: { tools: Record<string, ToolConfig>; risk: RiskConfig }): Stage {
+export function createAssessStage(deps: {
+  tools: Record<string, ToolConfig>;
+  risk: RiskConfig;
+  flowRules?: boolean;
+}): Stage {
   return {
     name: 'assess',
     kinds: ['tool_call'],
@@ -56,6 +66,7 @@ export function createAssessStage(deps: { tools: Record<string, ToolConfig>; ris
           ...(ctx.facts.screenScore !== undefined ? { screenScore: ctx.facts.screenScore } : {}),
           ...(anomaly !== undefined ? { anomalyScore: anomaly } : {}),
           labels: ctx.session.labels,
+          ...(deps.flowRules ? { flowRules: true } : {}),
         },
         deps.risk,
       );

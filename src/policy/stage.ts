@@ -199,7 +199,11 @@ export class PolicyEngine {
    * Judges an action: argument rules, policy, limits. Changes nothing; an allowed result carries the charges it
    * would make as effects, which the pipeline commits only if the whole decision allows the call.
    */
-  evaluate(action: Action, principal: Pick<Principal, 'agent' | 'roles'>, labels: readonly string[]): Explanation {
+  evaluate(
+    action: Action,
+    principal: Pick<Principal, 'agent' | 'roles'> & Partial<Pick<Principal, 'method' | 'proofOfPossession'>>,
+    labels: readonly string[],
+  ): Explanation {
     const epoch = this.refresh();
     const now = this.opts.clock.now();
     const roles = this.rolesOf(principal);
@@ -253,6 +257,11 @@ export class PolicyEngine {
       kind: action.kind,
       args: action.args ?? {},
       ...(resource !== undefined ? { resource } : {}),
+      resources: args.resources,
+      principal: {
+        ...(principal.method ? { method: principal.method } : {}),
+        proofOfPossession: principal.proofOfPossession === true,
+      },
       context: action.context ?? {},
       session: { id: action.session, labels },
       now,

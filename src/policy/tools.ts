@@ -1,41 +1,30 @@
+import { fileURLToPath } from 'node:url';
 import type { ArgRuleConfig } from '../config/sections/policy.js';
 import type { ToolConfig } from '../config/sections/tools.js';
 import type { Reason } from '../core/decision.js';
 import { PolicyError } from './compile.js';
-import { checkPath, compilePathRule, type PathRule } from './paths.js';
+import { normalizeUri, PATH_NAMES, URL_NAMES } from './normalize.js';
+import { checkPath, compilePathRule, type PathRule, resourceOfPath } from './paths.js';
 import { matchSegment } from './resources.js';
 import { type CommandPattern, checkCommand, compileCommandPattern } from './shell.js';
 import { checkUrl, type UrlRule } from './urls.js';
 
 /**
  * Tool argument rules: each configured argument is checked by its kind (path, shell command, URL/host, value).
- * The first path argument also names the resource the action addresses (`workspace/docs/a.md`), which the
- * policy's resource patterns then match.
+ * An argument name may reach into nested objects (`edits.path`); lists are checked element by element at every
+ * level. Every path (and every `file:` URL) names a resource the action addresses (`workspace/docs/a.md`), which
+ * the policy's resource patterns then match: all of them, so a second path or a list element cannot slip past a
+ * forbid. Path-like arguments the configuration does not declare (`source`, `paths`, …) name resources too.
  */
 export type ArgKind = 'path' | 'command' | 'url' | 'value';
 
-const PATH_NAMES = new Set([
-  'path',
-  'file',
-  'filename',
-  'filepath',
-  'file_path',
-  'dir',
-  'directory',
-  'source',
-  'target',
-  'dest',
-  'destination',
-  'cwd',
-]);
 const COMMAND_NAMES = new Set(['command', 'cmd', 'script', 'shell']);
-const URL_NAMES = new Set(['url', 'uri', 'href', 'endpoint', 'link']);
 const HOST_NAMES = new Set(['host', 'hostname', 'domain']);
 
 /** The kind of an argument rule: explicit, or inferred from the argument's name. */
 export function argKind(name: string, rule: ArgRuleConfig): ArgKind {
   if (rule.kind) return rule.kind;
-  const n = name.toLowerCase();
+  const n = (name.split('.').pop() ?? name).toLowerCase();
   if (PATH_NAMES.has(n)) return 'path';
   if (COMMAND_NAMES.has(n)) return 'command';
   if (URL_NAMES.has(n) || HOST_NAMES.has(n)) return 'url';
@@ -53,12 +42,42 @@ type CompiledArg =
       deny?: CommandPattern[];
     }
   | { name: string; kind: 'url'; required: boolean; rule: UrlRule }
-  | { name: string; kind: 'value'; required: boolean; allow?: (v: string) => boolean; deny?: (v: string) => boolean };
+  | {
+      name: string;
+      kind: 'value';
+      required: boolean;
+      type?: ArgType;
+      allow?: (v: string) => boolean;
+      deny?: (v: string) => boolean;
+    };
+
+type ArgType = NonNullable<ArgRuleConfig['type']>;
+
+function hasType(v: unknown, type: ArgType): boolean {
+  switch (type) {
+    case 'string':
+      return typeof v === 'string';
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'integer':
+      return Number.isSafeInteger(v);
+    case 'boolean':
+      return typeof v === 'boolean';
+  }
+}
+
+/** The JSON type of a value, never the value (it may be a secret). */
+function typeName(v: unknown): string {
+  return Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'a map' : `a ${typeof v}`;
+}
 
 export interface ArgCheck {
   ok: boolean;
   reasons: Reason[];
+  /** The first of `resources`. */
   resource?: string;
+  /** Every resource the arguments address, each once, in argument order. */
+  resources: string[];
 }
 
 export interface CompiledToolRules {
@@ -73,10 +92,16 @@ function globList(patterns: readonly string[]): (v: string) => boolean {
 /** Compiles the `args` rules of one tool; bad patterns throw PolicyError naming the tool and argument. */
 export function compileToolRules(tool: string, cfg: ToolConfig, workspace: string): CompiledToolRules {
   const args: CompiledArg[] = [];
+  const declared = new Set<string>();
+  const lenient = compilePathRule(workspace, undefined);
   for (const [name, rule] of Object.entries(cfg.args ?? {})) {
+    declared.add(name.split('.')[0]!);
     const where = `tools.${tool}.args.${name}`;
     const kind = argKind(name, rule);
     try {
+      if (rule.type && rule.type !== 'string' && kind !== 'value') {
+        throw new Error(`found type ${rule.type} on a ${kind} argument, expected string (or kind: value)`);
+      }
       switch (kind) {
         case 'path':
           args.push({
@@ -115,6 +140,7 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
             name,
             kind,
             required: rule.required,
+            ...(rule.type ? { type: rule.type } : {}),
             ...(rule.allow ? { allow: globList(rule.allow) } : {}),
             ...(rule.deny ? { deny: globList(rule.deny) } : {}),
           });
@@ -128,10 +154,13 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
     tool,
     check(values) {
       const reasons: Reason[] = [];
-      let resource: string | undefined;
+      const resources: string[] = [];
+      const addResource = (r: string | undefined) => {
+        if (r !== undefined && !resources.includes(r)) resources.push(r);
+      };
       for (const a of args) {
-        const v = values?.[a.name];
-        if (v === undefined || v === null) {
+        const v = select(values, a.name);
+        if (v === undefined) {
           if (a.required)
             reasons.push({
               code: 'args.missing',
@@ -139,6 +168,17 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
               ruleId: `tools.${tool}.args.${a.name}`,
             });
           continue;
+        }
+        if (a.kind === 'value' && a.type) {
+          if (!hasType(v, a.type)) {
+            reasons.push({
+              code: 'args.type',
+              message: `${tool} argument ${a.name} must be a ${a.type}, found ${typeName(v)}`,
+              ruleId: `tools.${tool}.args.${a.name}`,
+            });
+            continue;
+          }
+          if (a.type !== 'string') continue;
         }
         // Lists of paths or URLs are checked element by element; anything else must be a string.
         const items = Array.isArray(v) ? v : [v];
@@ -157,7 +197,7 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
             case 'path': {
               const r = checkPath(item, a.rule, a.name);
               reasons.push(...tag(r.reasons));
-              resource ??= r.resource;
+              addResource(r.resource);
               break;
             }
             case 'command': {
@@ -178,6 +218,7 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
                 break;
               }
               reasons.push(...tag(checkUrl(item, a.rule, a.name).reasons));
+              addResource(uriResource(a.name, item, lenient));
               break;
             }
             case 'value': {
@@ -207,7 +248,76 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
           }
         }
       }
-      return { ok: reasons.length === 0, reasons, ...(resource !== undefined ? { resource } : {}) };
+      // Undeclared path-like arguments are not confined here, but what they address is still a resource.
+      for (const [k, v] of Object.entries(values ?? {})) {
+        if (declared.has(k)) continue;
+        const n = k.toLowerCase();
+        const path = PATH_NAMES.has(n);
+        if (!path && !URL_NAMES.has(n)) continue;
+        for (const item of Array.isArray(v) ? v : [v]) {
+          if (typeof item !== 'string' || item === '') continue;
+          addResource(
+            path ? (fileResource(item, lenient) ?? resourceOfPath(item, lenient)) : uriResource(k, item, lenient),
+          );
+        }
+      }
+      return {
+        ok: reasons.length === 0,
+        reasons,
+        ...(resources.length > 0 ? { resource: resources[0]! } : {}),
+        resources,
+      };
     },
   };
+}
+
+/**
+ * The value at a dotted argument name (`edits.path`): lists on the way are entered element by element and the
+ * results flattened. Undefined when nothing is there; a step into a scalar yields a value the caller's type
+ * check denies (`edits: "x"` where `edits.path` is declared).
+ */
+const WRONG_SHAPE: unknown = Object.freeze({});
+
+function select(values: Record<string, unknown> | undefined, name: string): unknown {
+  if (!values) return undefined;
+  const direct = values[name];
+  if (direct !== undefined || !name.includes('.')) return direct === null ? undefined : direct;
+  let cur: unknown[] = [values];
+  for (const key of name.split('.')) {
+    const next: unknown[] = [];
+    for (const c of cur) {
+      for (const x of Array.isArray(c) ? c.flat(32) : [c]) {
+        if (x === null || x === undefined) continue;
+        if (typeof x !== 'object' || x === WRONG_SHAPE || Array.isArray(x)) next.push(WRONG_SHAPE);
+        else if (Object.hasOwn(x, key)) next.push((x as Record<string, unknown>)[key]);
+      }
+    }
+    cur = next;
+  }
+  const flat = cur.flat().filter((x) => x !== undefined && x !== null);
+  return flat.length === 0 ? undefined : flat;
+}
+
+/**
+ * What a URL argument addresses: a `file:` URL its file; a `uri` (an MCP resource) the normalised URI itself, so
+ * resource globs constrain every scheme; other URLs (`url`, `endpoint`) none: hosts and schemes rules do.
+ */
+function uriResource(name: string, value: string, rule: PathRule): string | undefined {
+  const file = fileResource(value, rule);
+  if (file !== undefined) return file;
+  if ((name.split('.').pop() ?? name).toLowerCase() !== 'uri') return undefined;
+  // A URI without a scheme must not pass for a resource name such as `workspace/docs/a.md`.
+  const uri = normalizeUri(value);
+  return (/^[a-z][a-z0-9+.-]*:/i.test(uri) ? uri : `uri:${uri}`).slice(0, 2048);
+}
+
+/** The resource a `file:` URL addresses (normalised first: `%2e%2e` is `..`); undefined for other URLs. */
+function fileResource(value: string, rule: PathRule): string | undefined {
+  if (!/^file:/i.test(value)) return undefined;
+  try {
+    return resourceOfPath(fileURLToPath(normalizeUri(value)), rule);
+  } catch {
+    // A file URL naming a host or an encoded slash cannot be a local path: it addresses something unknown.
+    return `file:${value.length > 200 ? value.slice(0, 200) : value}`;
+  }
 }

@@ -2,6 +2,7 @@ import type { RedactionConfig } from '../config/sections/redaction.js';
 import type { ToolConfig } from '../config/sections/tools.js';
 import type { Clock } from '../core/clock.js';
 import type { Reason, Verdict } from '../core/decision.js';
+import { COMMIT_OK, type PendingEffect } from '../core/effects.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
 import { type KnownMatcher, KnownSecrets, unionKnown } from './known.js';
 import { type Finding, type PiiKind, Redactor, type RedactorOptions } from './redact.js';
@@ -100,9 +101,12 @@ function reasonsFor(findings: readonly Finding[], where: string, replaceBlocks =
 /**
  * The filter stage: outputs, tool arguments and tool results pass through the redactor.
  * - output: secrets, PII and exfiltration carriers are replaced (patch); the generic tier only warns.
- * - tool_call: exfiltration, known secrets and raw credentials sent to external sinks deny; other findings
- *   are redacted in the arguments (patch); credential handles must exist and be in scope; the per-agent
- *   transfer budget to hosts off the allowlist is enforced.
+ * - tool_call: exfiltration, known secrets and raw credentials sent to external sinks deny; PII counts only
+ *   where it leaves (external sink, foreign host) in an argument that is not the tool's declared destination or
+ *   payload; arguments are never changed silently: what would need redacting makes the verdict `review`
+ *   (`redact.args_changed`), so an allowed call carries exactly the arguments sent and approved. Credential
+ *   handles must exist and be in scope; the per-agent transfer budget to hosts off the allowlist is enforced,
+ *   spent by an effect when the call is allowed.
  * - tool_result: everything found, echoes of vault credentials included, is redacted before the agent sees it.
  */
 export function createFilterStage(deps: FilterStageDeps): Stage {
@@ -115,29 +119,62 @@ export function createFilterStage(deps: FilterStageDeps): Stage {
       { ...(known ? { known } : {}), ...(deps.hmacKey ? { hmacKey: deps.hmacKey } : {}) },
       deps.env,
     );
+  // Per agent, in memory: judged against, and changed only by the `transfer.spend` effect of an allowed call.
   const transfers = new Map<string, { at: number; bytes: number }[]>();
+
+  function budgetUsed(agent: string, now: number, window: number): { at: number; bytes: number }[] {
+    return (transfers.get(agent) ?? []).filter((e) => now - e.at < window);
+  }
 
   function budgetExceeded(agent: string, bytes: number): boolean {
     const budget = deps.config.transfer_budget;
     if (!budget || bytes === 0) return false;
-    const now = deps.clock.now();
-    const list = (transfers.get(agent) ?? []).filter((e) => now - e.at < budget.window);
-    const used = list.reduce((a, e) => a + e.bytes, 0);
-    if (used + bytes > budget.bytes) {
-      transfers.set(agent, list);
-      return true;
-    }
-    list.push({ at: now, bytes });
-    transfers.set(agent, list);
-    return false;
+    const used = budgetUsed(agent, deps.clock.now(), budget.window).reduce((a, e) => a + e.bytes, 0);
+    return used + bytes > budget.bytes;
+  }
+
+  function spend(agent: string, bytes: number): PendingEffect {
+    const entry = { at: 0, bytes };
+    return {
+      kind: 'transfer.spend',
+      on: ['allow'],
+      summary: `spend ${bytes} bytes of ${agent}'s transfer budget to hosts off the allowlist`,
+      commit: () => {
+        const budget = deps.config.transfer_budget;
+        if (!budget) return COMMIT_OK;
+        // Check and set: a concurrent call may have spent what this one was judged against.
+        if (budgetExceeded(agent, bytes)) return { ok: false, reason: budgetReason(agent, bytes) };
+        entry.at = deps.clock.now();
+        transfers.set(agent, [...budgetUsed(agent, entry.at, budget.window), entry]);
+        return COMMIT_OK;
+      },
+      undo: () => {
+        transfers.set(
+          agent,
+          (transfers.get(agent) ?? []).filter((e) => e !== entry),
+        );
+      },
+    };
   }
 
   function filterOutput(ctx: StageContext, destination: 'chat' | 'tool_result'): Verdict {
     const content = ctx.action.content ?? '';
     const r = redactor.redact(content, { destination });
     if (r.findings.length === 0) return { stage: 'filter', effect: 'allow', risk: 0, reasons: [] };
-    if (destination === 'tool_result' && r.findings.some((f) => f.category !== 'pii' && f.action !== 'warn'))
-      ctx.session.label('secret_seen');
+    const effects: PendingEffect[] = [];
+    if (destination === 'tool_result' && r.findings.some((f) => f.category !== 'pii' && f.action !== 'warn')) {
+      const session = ctx.session;
+      const cause = `tool result of ${ctx.action.tool ?? 'a tool'}`;
+      effects.push({
+        kind: 'session.label',
+        on: ['allow'],
+        summary: `label the session secret_seen (from the ${cause})`,
+        commit: () => {
+          session.label('secret_seen', cause);
+          return COMMIT_OK;
+        },
+      });
+    }
     const changed = r.redacted !== content;
     return {
       stage: 'filter',
@@ -146,6 +183,7 @@ export function createFilterStage(deps: FilterStageDeps): Stage {
       reasons: reasonsFor(r.findings, destination === 'chat' ? 'the output' : 'the tool result', true),
       flag: true,
       ...(changed ? { patch: { content: r.redacted } } : {}),
+      ...(effects.length > 0 ? { effects } : {}),
     };
   }
 
@@ -169,46 +207,51 @@ export function createFilterStage(deps: FilterStageDeps): Stage {
         });
       }
     }
-    const external = deps.tools?.[tool]?.sink === 'external';
-    let changed = false;
+    const cfg = deps.tools?.[tool];
+    const external = cfg?.sink === 'external';
+    // The addressee and the content the tool delivers to it are what the call is for: never PII-redacted.
+    const entitled = new Set([...Object.keys(cfg?.destinations ?? {}), ...(cfg?.payload ?? [])]);
+    const changedAt: string[] = [];
     let outboundBytes = 0;
-    const patched = walk(args, (text, path) => {
+    walk(args, (text, path) => {
       // Handles are references, not values: never scan or redact them.
       const scanned = text.replace(HANDLE, (h) => ' '.repeat(h.length));
       const urls = findUrls(scanned);
-      for (const u of urls) if (!hostAllowed(u.host, deps.config.allow_domains)) outboundBytes += u.end - u.dataStart;
-      const findings = redactor.scan(scanned, { destination: 'tool_args' });
-      if (findings.length === 0) return text;
       const hostsOff = urls.some((u) => !hostAllowed(u.host, deps.config.allow_domains));
+      for (const u of urls) if (!hostAllowed(u.host, deps.config.allow_domains)) outboundBytes += u.end - u.dataStart;
+      // PII matters only where it leaves for a destination not entitled to it: an external sink or a foreign host.
+      const piiLeaves = (external || hostsOff) && !entitled.has(topKey(path));
+      const findings = redactor
+        .scan(scanned, { destination: 'tool_args' })
+        .filter((f) => f.category !== 'pii' || piiLeaves);
+      if (findings.length === 0) return text;
       for (const f of findings) {
         // A raw credential sent to the outside world is a leak; a known one means the agent bypassed the broker.
         const leak = f.action === 'block' || (f.category === 'secret' && !f.generic && (external || hostsOff));
         if (leak) deny = true;
       }
       reasons.push(...reasonsFor(findings, `argument ${path || '(root)'}`));
-      const out = redactor.apply(text, findings, redactor.policy('tool_args').mode);
-      if (out !== text) changed = true;
-      return out;
-    }) as Record<string, unknown>;
+      if (redactor.apply(text, findings, redactor.policy('tool_args').mode) !== text) changedAt.push(path || '(root)');
+      return text;
+    });
     if (external) outboundBytes += JSON.stringify(args).length;
+    const effects: PendingEffect[] = [];
     if (budgetExceeded(a.agent, outboundBytes)) {
       deny = true;
-      reasons.push({
-        code: 'redact.exfil.budget_exceeded',
-        message: `agent ${a.agent} exceeded its data-transfer budget to hosts off the allowlist`,
-        evidence: `${outboundBytes} bytes requested`,
-      });
-    }
-    if (reasons.length === 0) return { stage: 'filter', effect: 'allow', risk: 0, reasons: [] };
+      reasons.push(budgetReason(a.agent, outboundBytes));
+    } else if (deps.config.transfer_budget && outboundBytes > 0) effects.push(spend(a.agent, outboundBytes));
+    const withEffects = effects.length > 0 ? { effects } : {};
+    if (reasons.length === 0) return { stage: 'filter', effect: 'allow', risk: 0, reasons: [], ...withEffects };
     if (deny) return { stage: 'filter', effect: 'deny', risk: 9, reasons };
-    return {
-      stage: 'filter',
-      effect: 'allow',
-      risk: 3,
-      reasons,
-      flag: true,
-      ...(changed ? { patch: { args: patched } } : {}),
-    };
+    if (changedAt.length > 0) {
+      // Never a silent allow with other arguments than the agent sent (and a human may approve): a human decides.
+      reasons.push({
+        code: 'redact.args_changed',
+        message: `the filter would have to change ${changedAt.join(', ')} of ${tool || 'the call'}; a human must approve the arguments as sent, or the agent sends them without the data`,
+      });
+      return { stage: 'filter', effect: 'review', risk: 5, tier: 'high', reasons, ...withEffects };
+    }
+    return { stage: 'filter', effect: 'allow', risk: 3, reasons, flag: true, ...withEffects };
   }
 
   return {
@@ -225,6 +268,20 @@ export function createFilterStage(deps: FilterStageDeps): Stage {
       }
     },
   };
+}
+
+function budgetReason(agent: string, bytes: number): Reason {
+  return {
+    code: 'redact.exfil.budget_exceeded',
+    message: `agent ${agent} exceeded its data-transfer budget to hosts off the allowlist`,
+    evidence: `${bytes} bytes requested`,
+  };
+}
+
+/** The top-level argument a walked path is under (`to[0]` → `to`, `msg.body` → `msg`). */
+function topKey(path: string): string {
+  const m = /^[^.[]*/.exec(path);
+  return m ? m[0] : path;
 }
 
 function walk(value: unknown, fn: (s: string, path: string) => string, path = ''): unknown {

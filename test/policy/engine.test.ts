@@ -82,14 +82,16 @@ describe('CEL conditions', () => {
     expect(res.decision).toBe('deny');
     expect(res.errors).toEqual([{ ruleId: 'needs-level', message: expect.stringContaining('level') }]);
     expect(res.reasons.map((r) => r.code)).toContain('policy.condition.error');
-    // An erroring forbid does not apply either (Cedar semantics).
+    // An erroring forbid denies (fail closed, unlike Cedar): see forbid-errors in conditions.test.ts.
     const f = engine(
       { r: { grants: [{ tools: ['fs.read'] }] } },
       { forbid: [{ id: 'f', tools: ['fs.read'], when: 'context.missing' }] },
     );
     const g = f.authorize(req({ roles: ['r'] }));
-    expect(g.decision).toBe('allow');
+    expect(g.decision).toBe('deny');
+    expect(g.forbids).toEqual(['f']);
     expect(g.errors.map((x) => x.ruleId)).toEqual(['f']);
+    expect(g.reasons.map((r) => r.code)).toEqual(['policy.forbid.condition_error']);
   });
 
   it('see principal, resource, session labels and arguments', () => {

@@ -104,7 +104,7 @@ export function generate(seed: number, shape: Shape): Generated {
   };
 
   // Conditions: error-free atoms may sit anywhere; the atom that can error (context.level) only as a top-level
-  // conjunct, where CEL's commutative error handling and Cedar's left-to-right evaluation agree on satisfaction.
+  // conjunct, where CEL's commutative error handling and Cedar's left-to-right evaluation can be made to agree.
   const atom = (): [string, string] => {
     const k = r();
     const n = Math.floor(r() * 10);
@@ -135,7 +135,13 @@ export function generate(seed: number, shape: Shape): Generated {
         terms.push([`!(${a1})`, `!(${b1})`]);
       } else terms.push(atom());
     }
-    return [terms.map((t) => t[0]).join(' && '), terms.map((t) => t[1]).join(' && ')];
+    // CEL's `&&` is false, not an error, when any conjunct is false; Cedar's stops at the first error. Putting the
+    // erroring conjuncts last in Cedar makes the two agree on errors too (which decide forbids here).
+    const cedarTerms = [
+      ...terms.filter((t) => !t[1].includes('level')),
+      ...terms.filter((t) => t[1].includes('level')),
+    ];
+    return [terms.map((t) => t[0]).join(' && '), cedarTerms.map((t) => t[1]).join(' && ')];
   };
   const toolPatterns = (): string[] => {
     const n = 1 + Math.floor(r() * 2);

@@ -233,7 +233,8 @@ describe('seed scenarios end to end through decide()', () => {
   });
 
   it('after untrusted instructions even a low-risk read waits for a human (session trust labels raise the tier)', async () => {
-    gh.sessions.get('alice', 'tainted').label('untrusted_instructions');
+    const tainted = gh.sessions.get('alice', 'tainted');
+    tainted.writing(() => tainted.label('untrusted_instructions'));
     const d = await gh.decide({
       kind: 'tool_call',
       agent: 'alice',
@@ -244,7 +245,8 @@ describe('seed scenarios end to end through decide()', () => {
     expect(d.effect).toBe('review');
     expect(d.tier).toBe('high');
     expect(d.reasons.map((r) => r.code)).toContain('risk.label.untrusted_instructions');
-    gh.sessions.get('alice', 'private').label('private_data');
+    const priv = gh.sessions.get('alice', 'private');
+    priv.writing(() => priv.label('private_data'));
     const mail = await gh.decide({
       kind: 'tool_call',
       agent: 'alice',

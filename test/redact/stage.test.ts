@@ -73,17 +73,17 @@ describe('filter stage', () => {
       args: { to: 'x@corp.test', body: `key ${token}` },
     });
     expect(mail.effect).toBe('deny');
+    // PII in a local tool's arguments does not leave; a raw credential would be redacted, so a human decides.
     const local = await run({
       kind: 'tool_call',
       agent: 'a',
       tool: 'fs.write',
       args: { path: 'notes.txt', text: `contact bob@corp.test, key ${token}` },
     });
-    expect(local.effect).toBe('allow');
-    expect(local.action.args).toEqual({
-      path: 'notes.txt',
-      text: 'contact [REDACTED:email], key [REDACTED:github-pat]',
-    });
+    expect(local.effect).toBe('review');
+    expect(local.reasons.map((x) => x.code)).toContain('redact.args_changed');
+    expect(local.reasons.map((x) => x.code)).not.toContain('redact.pii.redacted');
+    expect(local.action.args).toEqual({ path: 'notes.txt', text: `contact bob@corp.test, key ${token}` });
     const clean = await run({
       kind: 'tool_call',
       agent: 'a',
@@ -91,6 +91,48 @@ describe('filter stage', () => {
       args: { path: 'a.txt', text: 'hello' },
     });
     expect(clean).toMatchObject({ effect: 'allow', flagged: false, reasons: [] });
+  });
+
+  it('tool_call: the addressee and payload of a tool are never mangled; PII elsewhere that leaves is a review', async () => {
+    const stage = {
+      'email.send': { risk: 'high', sink: 'external', destinations: { to: 'email' }, payload: ['body'] },
+      'calendar.create': { risk: 'low', sink: 'external', destinations: { attendees: 'email' } },
+      'bank.transfer': { risk: 'high', sink: 'external', destinations: { iban: 'account' }, payload: ['memo'] },
+      'web.get': { risk: 'low', sink: 'external' },
+    };
+    const run = pipelineFor({ pii: ['email', 'iban'] }, { tools: ToolsSchema.parse(stage) });
+    const mail = { to: 'boss@example.com', body: 'Call me, or mail carol@example.com' };
+    const sent = await run({ kind: 'tool_call', agent: 'a', tool: 'email.send', args: mail });
+    expect(sent).toMatchObject({ effect: 'allow', reasons: [] });
+    expect(sent.action.args).toEqual(mail);
+    const invite = { attendees: ['a@example.com', 'b@example.com'], title: 'sync' };
+    expect((await run({ kind: 'tool_call', agent: 'a', tool: 'calendar.create', args: invite })).action.args).toEqual(
+      invite,
+    );
+    const rent = { iban: 'DE89370400440532013000', amount: 1200, memo: 'rent' };
+    expect(await run({ kind: 'tool_call', agent: 'a', tool: 'bank.transfer', args: rent })).toMatchObject({
+      effect: 'allow',
+      action: { args: rent },
+    });
+    // An email address in an argument that is not the addressee, going out: the call is held, never changed.
+    const leak = { q: 'who is carol@example.com' };
+    const held = await run({ kind: 'tool_call', agent: 'a', tool: 'web.get', args: leak });
+    expect(held.effect).toBe('review');
+    expect(held.reasons.map((x) => x.code)).toEqual(['redact.pii.redacted', 'redact.args_changed']);
+    expect(held.action.args).toEqual(leak);
+  });
+
+  it('tool_result: secret_seen is a session effect committed on allow, not a write while judging', async () => {
+    const stage = createFilterStage({ config: RedactionSchema.parse({}), clock });
+    const session = new SessionState('s', 'a', 0);
+    const action = ActionSchema.parse({ kind: 'tool_result', agent: 'a', tool: 't', content: `key ${githubToken()}` });
+    const base = { original: action, actionHash: 'h', session, clock, credentials: { kind: 'host' as const } };
+    const explained = await new Pipeline([stage]).run({ ...base, commit: false });
+    expect(explained.effects.map((e) => e.kind)).toEqual(['session.label']);
+    expect(session.labels.has('secret_seen')).toBe(false);
+    await new Pipeline([stage]).run(base);
+    expect(session.labels.has('secret_seen')).toBe(true);
+    expect(session.labelCauses.get('secret_seen')).toBe('tool result of t');
   });
 
   it('tool_call: credential handles are not scanned, and must exist and be in scope', async () => {
@@ -123,6 +165,28 @@ describe('filter stage', () => {
     expect(third.effect).toBe('deny');
     expect(third.reasons.map((x) => x.code)).toContain('redact.exfil.budget_exceeded');
     expect((await call('b')).effect).toBe('allow');
+    // Judging alone (explain) spends nothing.
+    const action = ActionSchema.parse({
+      kind: 'tool_call',
+      agent: 'c',
+      tool: 'fs.write',
+      args: { url: `https://api.test/${'y'.repeat(70)}` },
+    });
+    const stage = createFilterStage({
+      config: RedactionSchema.parse({ transfer_budget: { bytes: 100, window: '1h' } }),
+      clock,
+    });
+    const p = new Pipeline([stage]);
+    const base = {
+      original: action,
+      actionHash: 'h',
+      session: new SessionState('s', 'c', 0),
+      clock,
+      credentials: { kind: 'host' as const },
+    };
+    for (let i = 0; i < 3; i++) expect((await p.run({ ...base, commit: false })).effect).toBe('allow');
+    expect((await p.run(base)).effects).toMatchObject([{ kind: 'transfer.spend', committed: true }]);
+    expect((await p.run(base)).effect).toBe('deny');
     clock.advance(3_600_001);
     expect((await call('a')).effect).toBe('allow');
   });

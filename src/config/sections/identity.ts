@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DurationSchema } from '../units.js';
 
@@ -29,6 +30,15 @@ export const CaConfigSchema = z
     crl_lifetime: DurationSchema.default(24 * 3_600_000),
   })
   .strict();
+
+function isAddressOrCidr(v: string): boolean {
+  const [addr = '', prefix, ...rest] = v.split('/');
+  const family = isIP(addr);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const n = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && n <= (family === 4 ? 32 : 128);
+}
 
 export const IdentitySchema = z
   .object({
@@ -80,6 +90,10 @@ export const IdentitySchema = z
     admin_role: z.string().min(1).default('gatehouse.admin'),
     /** Request header carrying the client certificate (PEM, URL-encoded) from a TLS-terminating proxy you trust. */
     client_cert_header: z.string().min(1).optional(),
+    /** Socket addresses (IPs or CIDRs) of the proxies allowed to set client_cert_header; anyone else's is ignored. */
+    trusted_proxies: z
+      .array(z.string().max(64).refine(isAddressOrCidr, 'expected an IP address or CIDR, e.g. 10.0.0.5 or 10.0.0.0/24'))
+      .default([]),
     ca: CaConfigSchema.default(CaConfigSchema.parse({})),
     /** Agents declared here exist without `agents register`; they act in host mode until a key is registered. */
     agents: z.record(AgentIdSchema, ConfiguredAgentSchema).default({}),

@@ -11,6 +11,7 @@ const ToolPatternSchema = z
 const ResourcePatternSchema = z.string().min(1).max(1024);
 
 export const ARG_KINDS = ['path', 'command', 'url', 'value'] as const;
+export const ARG_TYPES = ['string', 'number', 'integer', 'boolean'] as const;
 
 /**
  * Rules on one tool argument (policy/tools.ts). The kind is inferred from the argument name when omitted
@@ -19,11 +20,13 @@ export const ARG_KINDS = ['path', 'command', 'url', 'value'] as const;
  * - command: `allow`/`deny` are shell command patterns (`rm -rf /`, `curl * | sh`), parsed, never substrings;
  *   `builtin` keeps the built-in dangerous-command rules on (default).
  * - url: `schemes` allowlist, `hosts` allowlist (globs), `deny` host globs; private addresses are denied unless allowed.
- * - value: `allow`/`deny` globs over the string value.
+ * - value: `allow`/`deny` globs over the string value; `type` declares the JSON type the value must have (a call
+ *   with another is denied before policy, so a condition such as `action.args.amount > 1000` cannot error on it).
  */
 export const ArgRuleSchema = z
   .object({
     kind: z.enum(ARG_KINDS).optional(),
+    type: z.enum(ARG_TYPES).optional(),
     allow: z.array(z.string().min(1)).optional(),
     deny: z.array(z.string().min(1)).optional(),
     required: z.boolean().default(false),
