@@ -58,7 +58,7 @@ async function runTrace(s: Scenario, n: number): Promise<TraceResult> {
   const tools = DOMAINS[s.domain].tools;
   const gh = await Gatehouse.open({ config: configFor(tools, agent), data: dir, clock: new ManualClock() });
   try {
-      let approvals = 0;
+    let approvals = 0;
     for (const [i, step] of s.steps.entries()) {
       const action = { ...step, agent, session: `s-${n}`, ...(step.kind === 'tool_call' ? {} : {}) };
       delete (action as { malicious?: boolean }).malicious;

@@ -1,7 +1,6 @@
-import type { AuditSink } from '../core/audit.js';
 import { randomBytes } from 'node:crypto';
+import type { AuditSink } from '../core/audit.js';
 import type { Clock } from '../core/clock.js';
-import type { Reason } from '../core/decision.js';
 import { GatehouseError, InputError, NotFoundError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import type { RuntimeGrantRecord } from './compile.js';
@@ -14,7 +13,6 @@ import { matchSegment, splitResource } from './resources.js';
  * `max_depth`, and revocation that cascades to every descendant. Every change bumps the policy epoch in the
  * same transaction and is recorded in the audit log.
  */
-
 
 /** A grant operation was refused; `status` is the HTTP status the gateway answers with. */
 export class GrantError extends GatehouseError {
@@ -430,7 +428,9 @@ export class GrantStore {
 
   isMember(role: string, agent: string): boolean {
     if (this.members.has(`${role}\u0000${agent}`)) return true;
-    return this.store.get('SELECT 1 AS x FROM policy_role_members WHERE role = ? AND agent = ?', [role, agent]) !== undefined;
+    return (
+      this.store.get('SELECT 1 AS x FROM policy_role_members WHERE role = ? AND agent = ?', [role, agent]) !== undefined
+    );
   }
 
   admitToRole(role: string, agent: string, max: number): boolean {
