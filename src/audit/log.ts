@@ -13,14 +13,21 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { canonicalize } from '../core/canonical.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { AuditError, describeError } from '../core/errors.js';
-import { type Checkpoint, type CheckpointSigner, HeadStore, signCheckpoint } from './checkpoint.js';
+import { AnchorStore } from './anchor.js';
+import {
+  type Checkpoint,
+  type CheckpointSigner,
+  HeadStore,
+  type SignedCheckpoint,
+  signCheckpoint,
+} from './checkpoint.js';
 import { type AuditEventInput, GENESIS_HASH, HASH_SUFFIX_LENGTH } from './event.js';
 import { forEachLine, listSegments, segmentName } from './segments.js';
-import { checkEvent } from './verify.js';
+import { checkEvent, hashAtSeq } from './verify.js';
 
 export interface AuditLogOptions {
   dir: string;
@@ -30,6 +37,14 @@ export interface AuditLogOptions {
   maxBatch?: number;
   /** Last-line defence applied to every event before it is hashed (e.g. a secret scrubber). */
   scrub?: (e: AuditEventInput) => AuditEventInput;
+  /**
+   * A SQLite database outside the audit directory that keeps a copy of every signed checkpoint (meta table), so a
+   * deleted or rolled-back audit directory is caught. Default: in the data-directory layout (`<data>/audit`),
+   * `<data>/gatehouse.db` when it exists; `false` turns it off.
+   */
+  anchorFile?: string | false;
+  /** Most non-durable events acknowledged before they are on disk (what a `kill -9` can lose). */
+  maxUndurable?: number;
 }
 
 export interface AuditReceipt {
@@ -57,6 +72,12 @@ const LEASE_MAX_MS = 200;
 
 /** Longest time between two signed checkpoints while the log is being written. */
 const SIGN_EVERY_MS = 1000;
+
+/** After a write failure (e.g. a full disk), how long appends are refused before the log tries to recover. */
+const RETRY_AFTER_MS = 250;
+
+/** Failures that a retry cannot fix: the files on disk disagree with the checkpoints. */
+const PERMANENT = new Set(['audit.tampered', 'audit.truncated', 'audit.rolled_back']);
 
 const TYPE_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
 
@@ -93,6 +114,13 @@ export class AuditLog {
   private fhSegment = 0;
   private closed = false;
   private failure: AuditError | undefined;
+  private failedAt = 0;
+  /** Appends refused since the failure, reported in the `audit.outage` event once the log recovers. */
+  private refused = 0;
+  private readonly anchor: AnchorStore | undefined;
+  private readonly maxUndurable: number;
+  /** Non-durable events acknowledged and not yet on disk. */
+  private undurable = 0;
 
   private constructor(opts: AuditLogOptions) {
     this.dir = opts.dir;
@@ -101,8 +129,12 @@ export class AuditLog {
     this.segmentMaxBytes = opts.segmentMaxBytes ?? 64 * 1024 * 1024;
     this.maxBatch = opts.maxBatch ?? 4096;
     this.scrub = opts.scrub;
+    this.maxUndurable = opts.maxUndurable ?? 1024;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.headStore = new HeadStore(join(this.dir, 'head.sqlite'));
+    const anchorFile =
+      opts.anchorFile ?? (basename(this.dir) === 'audit' ? join(dirname(this.dir), 'gatehouse.db') : false);
+    this.anchor = anchorFile !== false && fileSize(anchorFile) >= 0 ? new AnchorStore(anchorFile) : undefined;
   }
 
   /** Opens (creating if needed) the log in `dir` and recovers a tail left by a crash. */
@@ -110,10 +142,13 @@ export class AuditLog {
     const log = new AuditLog(opts);
     try {
       log.acquire(true);
+      log.checkAnchor();
+      log.markUnsignedTail();
       if (log.queue.length > 0) log.flushing = log.flushLoop();
       else log.release();
     } catch (err) {
       log.headStore.close();
+      log.anchor?.close();
       throw err instanceof AuditError
         ? err
         : new AuditError('audit.open_failed', `cannot open audit log: ${describeError(err)}`);
@@ -127,11 +162,15 @@ export class AuditLog {
    */
   append(input: AuditEventInput, opts: { durable?: boolean } = {}): Promise<AuditReceipt> {
     if (this.closed) return Promise.reject(new AuditError('audit.closed', 'audit log is closed'));
-    if (this.failure) return Promise.reject(this.failure);
     if (!TYPE_RE.test(input.type)) {
       return Promise.reject(new AuditError('audit.invalid_event', `invalid audit event type "${input.type}"`));
     }
-    const durable = opts.durable ?? true;
+    if (this.failure && !this.tryRecover()) {
+      this.refused += 1;
+      return Promise.reject(this.failure);
+    }
+    // Past the bound, a non-durable append waits for the disk like a durable one: `kill -9` loses at most maxUndurable.
+    const durable = (opts.durable ?? true) || this.undurable >= this.maxUndurable;
     if (this.yielding) {
       return new Promise((resolve, reject) => this.waiting.push({ input, durable, resolve, reject }));
     }
@@ -142,14 +181,22 @@ export class AuditLog {
     }
     return new Promise<AuditReceipt>((resolve, reject) => {
       const receipt = this.sequence(input, durable, resolve, reject);
-      if (!durable) resolve(receipt);
+      if (!durable) this.acknowledge(receipt, resolve);
       if (!this.flushing) this.flushing = this.flushLoop();
     });
   }
 
-  /** Resolves when everything appended so far is durable. */
+  /** Resolves when everything appended so far is durable and covered by a signed checkpoint. */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
+    if (!this.signer || this.failure || this.closed) return;
+    const head = this.headStore.read();
+    if (head && head.seq > 0 && this.headStore.readSigned()?.seq !== head.seq) this.signNow();
+  }
+
+  /** Outage state for health checks: the error that makes appends fail, if any. */
+  get error(): AuditError | undefined {
+    return this.failure;
   }
 
   head(): Checkpoint | undefined {
@@ -157,20 +204,99 @@ export class AuditLog {
   }
 
   async close(): Promise<void> {
-    await this.flush();
-    if (this.signer && !this.failure) {
-      // Sign whatever the log holds now, so a closed log always ends at a signed checkpoint.
-      try {
-        this.acquire();
-        this.release(true);
-      } catch {
-        this.headStore.rollback();
-      }
-    }
+    while (this.flushing) await this.flushing;
+    // Sign whatever the log holds now, so a closed log always ends at a signed checkpoint.
+    if (this.signer && !this.failure) this.signNow();
     this.closed = true;
     await this.fh?.close();
     this.fh = undefined;
     this.headStore.close();
+    this.anchor?.close();
+  }
+
+  private signNow(): void {
+    try {
+      this.acquire();
+      this.release(true);
+    } catch {
+      this.mem = undefined;
+      this.headStore.rollback();
+    }
+  }
+
+  private acknowledge(receipt: AuditReceipt, resolve: (r: AuditReceipt) => void): void {
+    this.undurable += 1;
+    resolve(receipt);
+  }
+
+  /**
+   * The checkpoint copied outside the audit directory must still be in the log: a log that lost it was rolled back
+   * or deleted, and writing on would reuse its sequence numbers.
+   */
+  private checkAnchor(): void {
+    const a = this.anchor?.read();
+    if (!a) return;
+    const mem = this.mem!;
+    const at = a.seq > mem.seq ? undefined : a.seq === mem.seq ? mem.hash : hashAtSeq(this.dir, a.seq);
+    if (at !== a.hash) {
+      throw new AuditError(
+        'audit.rolled_back',
+        `the audit log (${mem.seq} events) no longer holds the checkpoint kept in ${this.anchor!.file} (seq ${a.seq}): it was rolled back, replaced or deleted; run 'gatehouse audit verify'`,
+      );
+    }
+  }
+
+  /**
+   * Events after the last signed checkpoint were never signed by the audit key: a crash inside the signing window,
+   * or lines someone appended. Signing them silently would launder them, so the chain first records that they were
+   * found unsigned; the checkpoint then signs that statement, not an endorsement.
+   */
+  private markUnsignedTail(): void {
+    if (!this.signer) return;
+    const mem = this.mem!;
+    const signedSeq = this.headStore.readSigned()?.seq ?? 0;
+    const committed = this.headStore.read()?.seq ?? 0;
+    const tornEvent = this.queue.length;
+    const end = mem.seq - tornEvent;
+    if (end <= signedSeq) return;
+    this.sequence(
+      {
+        type: 'audit.unsigned_tail',
+        actor: 'gatehouse',
+        data: { from: signedSeq + 1, to: end, events: end - signedSeq, committedHead: committed, pid: process.pid },
+      },
+      true,
+      noop,
+      noop,
+    );
+  }
+
+  /** Retries a failed log after a pause; on success the chain records the outage. */
+  private tryRecover(): boolean {
+    const failure = this.failure!;
+    if (PERMANENT.has(failure.code) || this.clock.now() - this.failedAt < RETRY_AFTER_MS) return false;
+    try {
+      void this.fh?.close().catch(noop);
+      this.fh = undefined;
+      this.acquire();
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+    const since = new Date(this.failedAt).toISOString();
+    this.failure = undefined;
+    this.sequence(
+      {
+        type: 'audit.outage',
+        actor: 'gatehouse',
+        data: { code: failure.code, message: failure.message, since, refused: this.refused },
+      },
+      true,
+      noop,
+      noop,
+    );
+    this.refused = 0;
+    return true;
   }
 
   private sequence(
@@ -229,20 +355,24 @@ export class AuditLog {
     }
     const head = mem ?? committed;
     const now = this.clock.now();
+    let signed: SignedCheckpoint | undefined;
     if (this.signer && head && head.seq > 0 && (forceSign || now - this.lastSigned >= SIGN_EVERY_MS)) {
       if (this.headStore.readSigned()?.seq !== head.seq) {
         const ts = new Date(now).toISOString();
-        this.headStore.writeSigned({
+        signed = {
           seq: head.seq,
           hash: head.hash,
           ts,
           kid: this.signer.kid,
           sig: signCheckpoint({ seq: head.seq, hash: head.hash, ts }, this.signer),
-        });
+        };
+        this.headStore.writeSigned(signed);
       }
       this.lastSigned = now;
     }
     this.headStore.commit();
+    // After the commit, outside the lease: the anchor may lag the head, it never runs ahead of it.
+    if (signed) this.anchor?.write(signed);
   }
 
   private async flushLoop(): Promise<void> {
@@ -253,8 +383,8 @@ export class AuditLog {
           await this.writeBatch(batch);
         } catch (err) {
           const e = this.fail(err);
-          for (const p of [...batch, ...this.queue]) p.reject(e);
-          this.queue = [];
+          for (const p of batch) p.reject(e);
+          this.dropQueue(e);
           return;
         }
         const others = this.othersWaiting();
@@ -262,7 +392,12 @@ export class AuditLog {
         // keeps up with the log and other processes get their turn.
         if (others || this.clock.now() - this.leaseStart > LEASE_MAX_MS) this.yielding = true;
         if (this.queue.length === 0) {
-          this.release();
+          try {
+            this.release();
+          } catch (err) {
+            this.dropQueue(this.fail(err));
+            return;
+          }
           if (this.yielding) {
             // Let a waiting process in before we take the lease again.
             if (others) await new Promise((r) => setTimeout(r, 2));
@@ -279,7 +414,7 @@ export class AuditLog {
               }
               for (const w of waiting) {
                 const receipt = this.sequence(w.input, w.durable, w.resolve, w.reject);
-                if (!w.durable) w.resolve(receipt);
+                if (!w.durable) this.acknowledge(receipt, w.resolve);
               }
             }
           }
@@ -298,21 +433,41 @@ export class AuditLog {
       mem.offset = 0;
     }
     const fh = await this.handleFor(mem.segment);
-    await fh.write(data, 0, data.length, null);
-    await fh.datasync();
+    try {
+      await fh.write(data, 0, data.length, null);
+      await fh.datasync();
+    } finally {
+      for (const p of batch) if (!p.durable) this.undurable -= 1;
+    }
     mem.offset += data.length;
     for (const p of batch) if (p.durable) p.resolve(p.receipt);
   }
 
-  /** After a write failure nothing more is accepted: every later decision fails closed. */
+  /**
+   * After a write failure (a full disk, an I/O error) every append is refused, so every decision fails closed,
+   * until a retry finds the log writable again (`tryRecover`). Tampering found on disk is never retried.
+   */
   private fail(err: unknown): AuditError {
     this.mem = undefined;
-    this.headStore.rollback();
+    try {
+      this.headStore.rollback();
+    } catch {
+      // The transaction is gone with the failed write; nothing to undo.
+    }
+    this.failedAt = this.clock.now();
     this.failure =
       err instanceof AuditError
         ? err
-        : new AuditError('audit.write_failed', `audit write failed: ${describeError(err)}`);
+        : new AuditError('audit.write_failed', `audit write failed: ${describeError(err)}`, { cause: err });
     return this.failure;
+  }
+
+  private dropQueue(e: AuditError): void {
+    for (const p of this.queue) {
+      if (!p.durable) this.undurable -= 1;
+      p.reject(e);
+    }
+    this.queue = [];
   }
 
   private othersWaiting(): boolean {

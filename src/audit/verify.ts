@@ -5,7 +5,7 @@ import { type Checkpoint, HeadStore, type SignedCheckpoint, verifyCheckpoint } f
 import { type AuditEvent, GENESIS_HASH, HASH_SUFFIX_LENGTH } from './event.js';
 import { forEachLine, listSegments } from './segments.js';
 
-export type VerifyStatus = 'ok' | 'empty' | 'torn_tail' | 'tampered' | 'truncated';
+export type VerifyStatus = 'ok' | 'empty' | 'torn_tail' | 'tampered' | 'truncated' | 'rolled_back' | 'unsigned_tail';
 
 export interface VerifyResult {
   ok: boolean;
@@ -21,6 +21,17 @@ export interface VerifyResult {
   checkpoint?: { seq: number; signed: boolean; signatureValid?: boolean };
   /** Valid events after the last committed checkpoint (a crash between write and commit). */
   unanchored: number;
+  /** Valid events after the last signed checkpoint: nothing vouches for them but the file itself. */
+  unsigned: number;
+  /** Ranges the writer found unsigned when it opened the log (`audit.unsigned_tail` events), signed since. */
+  unsignedFound: { seq: number; from: number; to: number }[];
+  /** External checkpoints (store anchor, witness files) and whether the log still holds each. */
+  witnesses: { source: string; seq: number; held: boolean; signatureValid?: boolean }[];
+}
+
+/** A signed checkpoint kept outside the audit directory, with where it came from (for messages). */
+export interface Witness extends SignedCheckpoint {
+  source: string;
 }
 
 /**
@@ -37,6 +48,13 @@ export interface VerifyOptions {
    * head naming an unknown key must not skip the signature check.
    */
   keyFor?: (kid: string) => KeyObject | undefined;
+  /**
+   * When a key is given, events after the last signed checkpoint make the log fail with `unsigned_tail` unless this
+   * is set (a crash inside the one-second signing window leaves a legitimate unsigned tail).
+   */
+  allowUnsignedTail?: boolean;
+  /** Checkpoints kept elsewhere: the log must still contain each (else rolled back, replaced or deleted). */
+  witnesses?: Witness[];
 }
 
 export function verifyLog(dir: string, opts: VerifyOptions = {}): VerifyResult {
@@ -47,7 +65,15 @@ export function verifyLog(dir: string, opts: VerifyOptions = {}): VerifyResult {
   let prev = GENESIS_HASH;
   let events = 0;
   const hashAt = new Map<number, string>();
-  let failure: Omit<VerifyResult, 'events' | 'lastSeq' | 'lastHash' | 'unanchored' | 'ok'> | undefined;
+  let failure:
+    | Omit<
+        VerifyResult,
+        'events' | 'lastSeq' | 'lastHash' | 'unanchored' | 'unsigned' | 'unsignedFound' | 'witnesses' | 'ok'
+      >
+    | undefined;
+  const witnesses = opts.witnesses ?? [];
+  const wanted = new Set(witnesses.map((w) => w.seq));
+  const unsignedFound: VerifyResult['unsignedFound'] = [];
 
   for (const seg of listSegments(dir)) {
     const buf = readFileSync(seg.file);
@@ -74,15 +100,31 @@ export function verifyLog(dir: string, opts: VerifyOptions = {}): VerifyResult {
       seq = problem.seq;
       prev = problem.hash;
       events += 1;
-      if (seq === head?.seq || seq === signed?.seq) hashAt.set(seq, prev);
+      if (seq === head?.seq || seq === signed?.seq || wanted.has(seq)) hashAt.set(seq, prev);
+      if (problem.type === 'audit.unsigned_tail') {
+        const d = problem.data as { from?: unknown; to?: unknown } | undefined;
+        if (typeof d?.from === 'number' && typeof d.to === 'number')
+          unsignedFound.push({ seq, from: d.from, to: d.to });
+      }
       return true;
     });
     if (failure) break;
   }
 
-  const base = { events, lastSeq: seq, lastHash: prev };
   const checking = opts.publicKey !== undefined || opts.keyFor !== undefined;
-  const key = signed ? (opts.publicKey ?? opts.keyFor?.(signed.kid)) : undefined;
+  const keyOf = (kid: string) => opts.publicKey ?? opts.keyFor?.(kid);
+  const key = signed ? keyOf(signed.kid) : undefined;
+  const witnessed = witnesses.map((w) => {
+    const k = checking ? keyOf(w.kid) : undefined;
+    return {
+      source: w.source,
+      seq: w.seq,
+      held: hashAt.get(w.seq) === w.hash,
+      ...(checking ? { signatureValid: k !== undefined && verifyCheckpoint(w, k) } : {}),
+    };
+  });
+  const unsigned = Math.max(0, seq - (signed && hashAt.get(signed.seq) === signed.hash ? signed.seq : 0));
+  const base = { events, lastSeq: seq, lastHash: prev, unsigned, unsignedFound, witnesses: witnessed };
   const checkpoint = signed
     ? {
         seq: signed.seq,
@@ -99,6 +141,32 @@ export function verifyLog(dir: string, opts: VerifyOptions = {}): VerifyResult {
   const unanchored = Math.max(0, seq - reach);
   const withCp = checkpoint ? { checkpoint } : {};
   if (failure) return { ok: false, ...base, ...failure, ...withCp, unanchored };
+  const forged = witnessed.find((w) => w.signatureValid === false);
+  if (forged) {
+    return {
+      ok: false,
+      status: 'tampered',
+      ...base,
+      ...withCp,
+      unanchored,
+      message: `the checkpoint from ${forged.source} (seq ${forged.seq}) does not verify with the audit key`,
+    };
+  }
+  const lost = witnessed.find((w) => !w.held);
+  if (lost) {
+    const gone = seq < lost.seq;
+    return {
+      ok: false,
+      status: 'rolled_back',
+      ...base,
+      firstBadSeq: gone ? seq + 1 : lost.seq,
+      ...withCp,
+      unanchored,
+      message: gone
+        ? `the log ends at seq ${seq}, but ${lost.source} holds a signed checkpoint at seq ${lost.seq}: the log was rolled back or deleted`
+        : `seq ${lost.seq} hashes differently from the signed checkpoint in ${lost.source}: the log was replaced`,
+    };
+  }
   if (checkpoint?.signatureValid === false) {
     return {
       ok: false,
@@ -136,13 +204,29 @@ export function verifyLog(dir: string, opts: VerifyOptions = {}): VerifyResult {
     }
   }
   if (events === 0) return { ok: true, status: 'empty', ...base, ...withCp, unanchored, message: 'audit log is empty' };
+  if (checking && unsigned > 0) {
+    const from = seq - unsigned + 1;
+    return {
+      ok: opts.allowUnsignedTail === true,
+      status: 'unsigned_tail',
+      ...base,
+      firstBadSeq: from,
+      ...withCp,
+      unanchored,
+      message: `events ${from}..${seq} come after the last signed checkpoint${signed ? ` (seq ${signed.seq})` : ''}: nothing signed them (a crash within the signing window, or appended by someone else)`,
+    };
+  }
   return {
     ok: true,
     status: 'ok',
     ...base,
     ...withCp,
     unanchored,
-    message: `${events} events verified, seq 1..${seq}${unanchored ? ` (${unanchored} after the last checkpoint)` : ''}`,
+    message: `${events} events verified, seq 1..${seq}${unanchored ? ` (${unanchored} after the last checkpoint)` : ''}${
+      unsignedFound.length
+        ? `; the writer found ${unsignedFound.map((u) => `${u.from}..${u.to}`).join(', ')} unsigned on open (see those audit.unsigned_tail events)`
+        : ''
+    }`,
   };
 }
 
@@ -179,4 +263,26 @@ export function checkEvent(line: Buffer, expectedSeq: number, prev: string): Aud
     .update('}')
     .digest('hex');
   return digest === ev.hash ? ev : 'hash mismatch: the event was edited';
+}
+
+/** The hash of event `seq` as the segment files hold it (no chain check: `verifyLog` does that). */
+export function hashAtSeq(dir: string, seq: number): string | undefined {
+  const needle = Buffer.from(`"seq":${seq},`);
+  for (const seg of listSegments(dir)) {
+    const buf = readFileSync(seg.file);
+    let found: string | undefined;
+    forEachLine(buf, (a, b) => {
+      const line = buf.subarray(a, b);
+      if (line.indexOf(needle) === -1) return true;
+      try {
+        const ev = JSON.parse(line.toString('utf8')) as Partial<AuditEvent>;
+        if (ev.seq === seq && typeof ev.hash === 'string') found = ev.hash;
+      } catch {
+        // A torn or edited line is verifyLog's to report.
+      }
+      return found === undefined;
+    });
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

@@ -2,13 +2,15 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { z } from 'zod';
+import { readAnchor, SignedCheckpointSchema } from '../audit/anchor.js';
 import { HeadStore } from '../audit/checkpoint.js';
 import { inclusionProof, leafHash, rootOf, verifyInclusion } from '../audit/merkle.js';
 import { checkpointBody, signNote } from '../audit/note.js';
 import { toOcsf } from '../audit/ocsf.js';
 import { type AuditQuery, queryLog, tailLog } from '../audit/query.js';
 import { buildReport, FRAMEWORKS, type Framework, reportMarkdown } from '../audit/report.js';
-import { type VerifyOptions, verifyLog } from '../audit/verify.js';
+import { type VerifyOptions, type VerifyResult, verifyLog, type Witness } from '../audit/verify.js';
 import { InputError, NotFoundError } from '../core/errors.js';
 import { MasterKey } from '../core/masterkey.js';
 import { Keyring, publicKeyOf } from '../store/keyring.js';
@@ -48,16 +50,49 @@ function auditKeys(cmd: Command): Map<string, KeyObject> {
   return keys;
 }
 
-/** The kid of the latest signed checkpoint. */
-function signedKid(dir: string): string | undefined {
+/** The latest signed checkpoint of the log. */
+function latestSigned(dir: string) {
   const headFile = join(dir, 'head.sqlite');
   if (!existsSync(headFile)) return undefined;
   const hs = new HeadStore(headFile, true);
   try {
-    return hs.readSigned()?.kid;
+    return hs.readSigned();
   } finally {
     hs.close();
   }
+}
+
+const WitnessFileSchema = SignedCheckpointSchema.extend({
+  format: z.literal('gatehouse-audit-witness/1'),
+  pubkey: z.string().max(4096).optional(),
+}).strict();
+
+/**
+ * Checkpoints kept outside the audit directory: the copy in the store (written by the log itself) and any
+ * `--witness` files exported earlier with `gatehouse audit witness`.
+ */
+function witnessesFor(cmd: Command, files: string[]): Witness[] {
+  const out: Witness[] = [];
+  const dbFile = join(resolve(globalOptions(cmd).data), 'gatehouse.db');
+  const stored = existsSync(dbFile) ? readAnchor(dbFile) : undefined;
+  if (stored) out.push({ ...stored, source: 'gatehouse.db' });
+  for (const f of files) {
+    let parsed: z.infer<typeof WitnessFileSchema>;
+    try {
+      parsed = WitnessFileSchema.parse(JSON.parse(readFileSync(f, 'utf8')));
+    } catch (err) {
+      throw new InputError('--witness', `${f} is not a gatehouse audit witness: ${(err as Error).message}`);
+    }
+    const { format: _f, pubkey: _p, ...cp } = parsed;
+    out.push({ ...cp, source: f });
+  }
+  return out;
+}
+
+/** 0 verified; 3 tampered, truncated, rolled back or torn; 4 an unsigned tail (nothing forged, nothing vouched). */
+function verifyExit(r: VerifyResult): number {
+  if (r.ok) return EXIT.ok;
+  return r.status === 'unsigned_tail' ? EXIT.review : EXIT.denied;
 }
 
 function parseTime(v: string | undefined, flag: string): number | undefined {
@@ -111,20 +146,61 @@ export function registerAudit(program: Command): void {
     .description('walk the hash chain and the signed checkpoint; exit 3 naming the first bad sequence number')
     .option('--json', 'print the result as JSON')
     .option('--pubkey <file>', 'verify the checkpoint signature with this PEM public key instead of the stored one')
+    .option(
+      '--witness <file...>',
+      "a checkpoint exported earlier with 'audit witness': the log must still hold it (catches rollback and deletion)",
+    )
+    .option('--allow-unsigned-tail', 'accept events after the last signed checkpoint (exit 0 instead of 4)')
     .action(
-      action(async (opts: { json?: boolean; pubkey?: string }, cmd: Command) => {
+      action(
+        async (
+          opts: { json?: boolean; pubkey?: string; witness?: string[]; allowUnsignedTail?: boolean },
+          cmd: Command,
+        ) => {
+          const witnesses = witnessesFor(cmd, opts.witness ?? []);
+          // With a checkpoint kept elsewhere, a missing audit directory is a deleted log, not a usage error.
+          const dir = witnesses.length > 0 ? join(resolve(globalOptions(cmd).data), 'audit') : auditDir(cmd);
+          const r = verifyLog(dir, {
+            ...verifyOptions(cmd, opts.pubkey),
+            witnesses,
+            ...(opts.allowUnsignedTail ? { allowUnsignedTail: true } : {}),
+          });
+          if (opts.json) printJson(r);
+          else if (r.ok) process.stdout.write(`ok: ${r.message}\n`);
+          else {
+            process.stderr.write(
+              `gatehouse: audit log ${r.status.replace('_', ' ')} at seq ${r.firstBadSeq ?? '?'}: ${r.message}${
+                r.location ? ` (${r.location.file}:${r.location.line})` : ''
+              }\n`,
+            );
+          }
+          return verifyExit(r);
+        },
+      ),
+    );
+  audit
+    .command('witness')
+    .description('export the latest signed checkpoint, to keep off-host and check later with verify --witness')
+    .requiredOption('--out <file>', 'where to write the witness (JSON)')
+    .option('--pubkey <file>', 'check the checkpoint with this PEM public key instead of the stored one')
+    .action(
+      action(async (opts: { out: string; pubkey?: string }, cmd: Command) => {
         const dir = auditDir(cmd);
-        const r = verifyLog(dir, verifyOptions(cmd, opts.pubkey));
-        if (opts.json) printJson(r);
-        else if (r.ok) process.stdout.write(`ok: ${r.message}\n`);
-        else {
-          process.stderr.write(
-            `gatehouse: audit log ${r.status.replace('_', ' ')} at seq ${r.firstBadSeq ?? '?'}: ${r.message}${
-              r.location ? ` (${r.location.file}:${r.location.line})` : ''
-            }\n`,
-          );
+        const r = verifyLog(dir, { ...verifyOptions(cmd, opts.pubkey), allowUnsignedTail: true });
+        const cp = latestSigned(dir);
+        if (!r.ok || !cp || r.checkpoint?.signatureValid !== true) {
+          process.stderr.write(`gatehouse: no verified signed checkpoint to export: ${r.message}\n`);
+          return EXIT.denied;
         }
-        return r.ok ? EXIT.ok : EXIT.denied;
+        const key = auditKeys(cmd).get(cp.kid);
+        const witness = {
+          format: 'gatehouse-audit-witness/1' as const,
+          ...cp,
+          ...(key ? { pubkey: key.export({ type: 'spki', format: 'pem' }).toString() } : {}),
+        };
+        writeFileSync(opts.out, `${JSON.stringify(witness, null, 2)}\n`, { mode: 0o600 });
+        process.stdout.write(`witness: seq ${cp.seq} signed by ${cp.kid} written to ${opts.out}\n`);
+        return EXIT.ok;
       }),
     );
   audit
@@ -133,7 +209,7 @@ export function registerAudit(program: Command): void {
     .option('--json', 'print {kid, pem} as JSON')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
-        const kid = signedKid(auditDir(cmd));
+        const kid = latestSigned(auditDir(cmd))?.kid;
         const key = kid ? auditKeys(cmd).get(kid) : undefined;
         if (!kid || !key) throw new NotFoundError('a signed audit checkpoint whose key the store holds');
         const pem = key.export({ type: 'spki', format: 'pem' }).toString();
@@ -188,7 +264,7 @@ export function registerAudit(program: Command): void {
         if (!Number.isInteger(seq) || seq < 1)
           throw new InputError('seq', `expected a positive whole number, got "${seqText}"`);
         const dir = auditDir(cmd);
-        const check = verifyLog(dir, verifyOptions(cmd));
+        const check = verifyLog(dir, { ...verifyOptions(cmd), allowUnsignedTail: true });
         if (!check.ok)
           throw new InputError('audit log', `cannot prove inclusion in a log that does not verify: ${check.message}`);
         const events = queryLog(dir);
@@ -256,7 +332,7 @@ export function registerAudit(program: Command): void {
           const report = buildReport(
             opts.framework as Framework,
             queryLog(dir, q),
-            verifyLog(dir, verifyOptions(cmd)),
+            verifyLog(dir, { ...verifyOptions(cmd), allowUnsignedTail: true }),
             {
               ...(q.since !== undefined ? { since: q.since } : {}),
               ...(q.until !== undefined ? { until: q.until } : {}),

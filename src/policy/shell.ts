@@ -150,7 +150,8 @@ const DOWNLOADERS = new Set([
   'tftp',
 ]);
 /** Interpreters whose versioned names also run code: python3.11, perl5.36, node20, lua5.4, ruby3.1. */
-const VERSIONED_INTERPRETER = /^(python|pypy|perl|ruby|node|php|lua|luajit|tclsh|wish|Rscript|R|guile|osascript)[0-9.]*$/;
+const VERSIONED_INTERPRETER =
+  /^(python|pypy|perl|ruby|node|php|lua|luajit|tclsh|wish|Rscript|R|guile|osascript)[0-9.]*$/;
 
 /** Programs whose whole purpose is to run code or commands they are given: what they run is unknown to the rules. */
 const RUNNERS = new Set([
@@ -282,7 +283,17 @@ function runsHidden(name: string, args: Word[]): string | undefined {
   switch (name) {
     case 'git':
       // -c/--config-env set aliases (`!cmd`), pagers, editors, ssh commands, hooks paths, filters, fsmonitor.
-      if (has((v) => v === '-c' || v.startsWith('--config-env') || v.startsWith('--exec-path') || v === '--upload-pack' || v.startsWith('--upload-pack=') || v.startsWith('--receive-pack')))
+      if (
+        has(
+          (v) =>
+            v === '-c' ||
+            v.startsWith('--config-env') ||
+            v.startsWith('--exec-path') ||
+            v === '--upload-pack' ||
+            v.startsWith('--upload-pack=') ||
+            v.startsWith('--receive-pack'),
+        )
+      )
         return 'git -c/--config-env can define a command (alias !cmd, core.pager, core.sshCommand)';
       return undefined;
     case 'sed': {
@@ -302,17 +313,28 @@ function runsHidden(name: string, args: Word[]): string | undefined {
     }
     case 'tar':
     case 'bsdtar':
-      if (has((v) => /^--(checkpoint-action|to-command|use-compress-program|info-script|new-volume-script|rsh-command|rmt-command)/.test(v) || v === '-I' || v === '-F'))
+      if (
+        has(
+          (v) =>
+            /^--(checkpoint-action|to-command|use-compress-program|info-script|new-volume-script|rsh-command|rmt-command)/.test(
+              v,
+            ) ||
+            v === '-I' ||
+            v === '-F',
+        )
+      )
         return 'tar runs a command from its options';
       return undefined;
     case 'rsync':
-      if (has((v) => v === '-e' || v.startsWith('--rsh') || v.startsWith('--rsync-path'))) return 'rsync -e runs a command';
+      if (has((v) => v === '-e' || v.startsWith('--rsh') || v.startsWith('--rsync-path')))
+        return 'rsync -e runs a command';
       return undefined;
     case 'zip':
       if (has((v) => v === '-TT' || v.startsWith('--unzip-command'))) return 'zip -TT runs a command';
       return undefined;
     case 'env':
-      if (has((v) => v === '-S' || v.startsWith('--split-string') || /^-[a-zA-Z]*S/.test(v))) return 'env -S runs a command line it splits';
+      if (has((v) => v === '-S' || v.startsWith('--split-string') || /^-[a-zA-Z]*S/.test(v)))
+        return 'env -S runs a command line it splits';
       return undefined;
     case 'flock':
     case 'su':
@@ -456,19 +478,23 @@ function analyze(src: string, depth: number): CommandAnalysis {
   const commands: SimpleCommand[] = [];
   const pipelines: number[][][] = [];
   const nested: CommandAnalysis[] = [];
-  const callIndex = new Map<ShNode, number>();
+  const callIndex = new Map<ShNode, [number, number]>();
   const fedByDownload = new Set<ShNode>();
   const saved: string[] = [];
+  const writes: (string | null)[] = [];
   let pending: string | undefined;
   walk(file, (n) => {
     if (pending) return false;
     const t = nodeType(n);
-    if (t === 'Stmt') redirects(n, fedByDownload, saved);
+    if (t === 'Stmt') redirects(n, fedByDownload, saved, writes);
     if (t === 'CallExpr') {
       const args = list(n.Args).map(wordOf);
+      const first = commands.length;
+      for (const as of list(n.Assigns)) {
+        const v = goString((as.Name as ShNode | undefined)?.Value);
+        if (CODE_ENV.has(v)) commands.push(hiddenBy(`${v}=`, [], `${v} makes the next program run code`));
+      }
       if (args.length > 0) {
-        callIndex.set(n, commands.length);
-        const first = commands.length;
         commands.push(
           ...expand(
             args,
@@ -477,8 +503,9 @@ function analyze(src: string, depth: number): CommandAnalysis {
             (a) => nested.push(a),
           ),
         );
-        if (fedByDownload.has(n) && commands[first]) commands[first]!.stdinDownloads = true;
+        if (fedByDownload.has(n)) for (const c of commands.slice(first)) c.stdinDownloads = true;
       }
+      callIndex.set(n, [first, commands.length]);
     }
     return true;
   });
@@ -499,8 +526,8 @@ function analyze(src: string, depth: number): CommandAnalysis {
       const pipe: number[][] = stages.map((st) => {
         const idx: number[] = [];
         walk(st, (x) => {
-          const i = nodeType(x) === 'CallExpr' ? callIndex.get(x) : undefined;
-          if (i !== undefined) idx.push(i);
+          const r = nodeType(x) === 'CallExpr' ? callIndex.get(x) : undefined;
+          if (r) for (let i = r[0]; i < r[1]; i++) idx.push(i);
           return true;
         });
         return idx;
@@ -520,14 +547,38 @@ function analyze(src: string, depth: number): CommandAnalysis {
     }
     return true;
   });
-  return { ok: true, commands, pipelines, nested, ...(saved.length > 0 ? { saved } : {}) };
+  return {
+    ok: true,
+    commands,
+    pipelines,
+    nested,
+    ...(saved.length > 0 ? { saved } : {}),
+    ...(writes.length > 0 ? { writes } : {}),
+  };
+}
+
+/** A placeholder for a command that `by` runs and the rules cannot see: unknown program, so never allowlisted. */
+function hiddenBy(by: string, wrappers: string[], why: string): SimpleCommand {
+  return {
+    program: null,
+    name: null,
+    args: [{ value: why, prefix: why, downloads: false }],
+    pipeline: -1,
+    stage: -1,
+    wrappers,
+    hidden: by,
+  };
 }
 
 const REDIRECT_OUT = new Set([54, 55, 60, 64, 65]); // > >> >| &> &>>
 
 /** Redirections of a statement: input fed by a download, and a downloader's output saved to a file. */
-function redirects(stmt: ShNode, fedByDownload: Set<ShNode>, saved: string[]): void {
+function redirects(stmt: ShNode, fedByDownload: Set<ShNode>, saved: string[], writes: (string | null)[]): void {
   const cmd = stmt.Cmd as ShNode | undefined;
+  for (const r of list(stmt.Redirs)) {
+    const word = r.Word as ShNode | undefined;
+    if (REDIRECT_OUT.has(r.Op as number)) writes.push(word && !isNil(word) ? wordOf(word).value : null);
+  }
   if (!cmd || isNil(cmd) || nodeType(cmd) !== 'CallExpr') return;
   for (const r of list(stmt.Redirs)) {
     const word = r.Word as ShNode | undefined;
@@ -564,8 +615,12 @@ function expand(
     const w = name === null ? undefined : WRAPPERS[name];
     if (!w || rest.length === 1) {
       out.unshift({ program: prog.value, name, args: rest.slice(1), pipeline: -1, stage: -1, wrappers });
+      const why = name === null ? undefined : runsHidden(name, rest.slice(1));
+      if (why) out.push(hiddenBy(name!, [...wrappers], why));
       if (name !== null && SHELLS.has(name)) {
         const script = shellScript(rest.slice(1));
+        // Without a -c script we can read, a shell runs its standard input (pipe, heredoc, here-string) or a file.
+        if (!script) out.push(hiddenBy(name, [...wrappers], `${name} runs a script the rules cannot see`));
         if (script) {
           if (script.value === null) {
             // `sh -c "$X"`: what runs is decided at run time.
@@ -579,6 +634,19 @@ function expand(
             for (const c of inner.commands)
               out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, name, ...c.wrappers] });
           }
+        }
+      }
+      if (name === 'trap' && rest[1]) {
+        // A trap body runs when the signal (or EXIT, ERR, DEBUG) fires: check it as a command.
+        const body = rest[1].value;
+        if (body === null || depth >= MAX_NESTING)
+          out.push(hiddenBy('trap', [...wrappers], 'trap body only known at run time'));
+        else {
+          const inner = analyzeCommand(body, depth + 1);
+          if (!inner.ok) fail(`trap body: ${inner.error}`);
+          nest(inner);
+          for (const c of inner.commands)
+            out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, 'trap', ...c.wrappers] });
         }
       }
       if (name === 'alias') {
@@ -615,6 +683,8 @@ function expand(
       }
       return out;
     }
+    const why = runsHidden(name!, rest.slice(1));
+    if (why) out.push(hiddenBy(name!, [...wrappers], why));
     wrappers.push(name!);
     // Skip the wrapper's own options (and their arguments), assignments and fixed arguments.
     let i = 1;
@@ -626,6 +696,8 @@ function expand(
         break;
       }
       if (w.assigns && /^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) {
+        const key = v.slice(0, v.indexOf('='));
+        if (CODE_ENV.has(key)) out.push(hiddenBy(`${key}=`, [...wrappers], `${key} makes the next program run code`));
         i++;
         continue;
       }
@@ -649,12 +721,26 @@ function expand(
 
 /** The script argument of `sh -c SCRIPT`, if any. */
 function shellScript(args: Word[]): Word | undefined {
+  let c = false;
   for (let i = 0; i < args.length; i++) {
     const v = args[i]!.value;
-    if (v === null) return undefined;
+    if (v === null) return c ? args[i] : undefined;
+    if (c) {
+      // `bash -c -- SCRIPT`: the script is the first word after the options.
+      if (v === '--' || v === '-') continue;
+      if (v.startsWith('-') || v.startsWith('+')) {
+        if (/^[-+][oO]$/.test(v)) i++;
+        continue;
+      }
+      return args[i];
+    }
     if (v === '--') return undefined;
-    if (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(v)) return args[i + 1];
-    if (!v.startsWith('-') && !v.startsWith('+')) return undefined;
+    if (/^[-+][oO]$/.test(v)) {
+      i++; // -o posix, +O extglob: the option's argument
+      continue;
+    }
+    if (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(v)) c = true;
+    else if (!v.startsWith('-') && !v.startsWith('+')) return undefined;
   }
   return undefined;
 }
@@ -802,7 +888,7 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
     for (const stage of pipe) {
       for (const i of stage) {
         const c = a.commands[i]!;
-        if (downloaded && c.name !== null && INTERPRETERS.has(c.name)) {
+        if (downloaded && (c.hidden !== undefined || (c.name !== null && isInterpreter(c.name)))) {
           out.push(deny('download_exec', 'pipes a download into an interpreter', show(c), 'builtin.download_exec'));
         }
       }

@@ -1,5 +1,5 @@
-import { type Dirent, lstatSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { type Dirent, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import RE2 from 're2';
 import { SandboxRunError } from './errors.js';
 
@@ -140,27 +140,41 @@ export function scanWorkspace(
         }
         continue;
       }
-      if (e.isDirectory() && e.name === '.git') protectGit(abs, rel);
+      if (e.name === '.git') protectGit(abs, rel, e.isDirectory());
       if (e.isDirectory()) walk(abs, rel);
     }
   };
-  const protectGit = (abs: string, rel: string): void => {
-    // Any repository's hooks and config would run code on the host's next git command: read-only, and a hooks
-    // directory is created when missing so that none can be planted.
-    if (createHooks) {
+  const protectInside = (real: string | undefined): void => {
+    if (real === root) return;
+    if (real?.startsWith(`${root}/`)) readonly.push({ rel: real.slice(root.length + 1), kind: 'readonly' });
+  };
+  const protectGit = (abs: string, rel: string, isDir: boolean): void => {
+    // Repository metadata runs code on the host's next git command (hooks, config: hooksPath, fsmonitor, aliases,
+    // filters), so each `.git` is bound read-only as a whole. A bind makes it a mount point: it cannot be renamed,
+    // removed or replaced by a planted copy either. A `.git` file (worktree, submodule) is pinned the same way, and
+    // the repository it points to is protected where it lies inside the workspace.
+    readonly.push({ rel, kind: 'readonly' });
+    let gitdir = abs;
+    if (!isDir) {
+      const target = gitdirOf(abs);
+      if (target === undefined) return;
+      gitdir = resolve(dirname(abs), target);
+      protectInside(resolveReal(gitdir));
+    } else if (createHooks) {
+      // Created on the host before the bind: the read-only hooks directory then exists and nothing can be planted.
       try {
         mkdirSync(join(abs, 'hooks'));
       } catch {
         // exists
       }
     }
+    // Symlinked hooks or config and a configured hooksPath can point back into the writable workspace.
     for (const sub of ['hooks', 'config']) {
-      // A symlinked hooks dir or config is protected where it points, when that lies in the workspace.
-      const real = resolveReal(join(abs, sub));
-      if (real === undefined) continue;
-      if (real === join(root, rel, sub)) readonly.push({ rel: `${rel}/${sub}`, kind: 'readonly' });
-      else if (real.startsWith(`${root}/`)) readonly.push({ rel: real.slice(root.length + 1), kind: 'readonly' });
+      const real = resolveReal(join(gitdir, sub));
+      if (real && real !== join(resolveReal(gitdir) ?? gitdir, sub)) protectInside(real);
     }
+    const hooksPath = hooksPathOf(join(gitdir, 'config'));
+    if (hooksPath) protectInside(resolveReal(resolve(dirname(abs), hooksPath)));
   };
   walk(root, '');
   if (linkedForbidden.size > 0) {
@@ -191,6 +205,71 @@ function tooLarge(root: string, limit: number): SandboxRunError {
     'sandbox.workspace_too_large',
     `workspace ${root} has more than ${limit} entries to check for forbidden paths; use a smaller workspace`,
   );
+}
+
+/** The target of a `.git` file (`gitdir: <path>`), if it is one. */
+function gitdirOf(file: string): string | undefined {
+  try {
+    const text = readFileSync(file, { encoding: 'utf8', flag: 'r' }).slice(0, 4096);
+    const line = text.split('\n')[0]?.trim() ?? '';
+    return line.startsWith('gitdir:') ? line.slice(7).trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `core.hooksPath` from a repository config (the last one wins, as in git). Linear: a split, no backtracking. */
+function hooksPathOf(config: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(config, 'utf8').slice(0, 1 << 20);
+  } catch {
+    return undefined;
+  }
+  let found: string | undefined;
+  for (const raw of text.split('\n')) {
+    const eq = raw.indexOf('=');
+    if (eq < 0 || raw.slice(0, eq).trim().toLowerCase() !== 'hookspath') continue;
+    found = raw
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
+  }
+  return found;
+}
+
+/**
+ * Every entry named `.git` (directory, file or symlink, at any depth, symlinks not followed) with what it is:
+ * compared before and after a run to find repository metadata the sandbox created or swapped.
+ */
+export function gitEntries(root: string, limit: number): Map<string, string> {
+  const out = new Map<string, string>();
+  let seen = 0;
+  const walk = (dir: string, relDir: string): void => {
+    let list: Dirent[];
+    try {
+      list = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of list) {
+      if (++seen > limit) throw tooLarge(root, limit);
+      const rel = relDir ? `${relDir}/${e.name}` : e.name;
+      const abs = join(dir, e.name);
+      if (e.name === '.git') {
+        try {
+          const st = lstatSync(abs);
+          const link = st.isSymbolicLink() ? readlinkSync(abs) : '';
+          out.set(rel, `${st.mode}:${st.dev}:${st.ino}:${link}`);
+        } catch {
+          // vanished
+        }
+      }
+      if (e.isDirectory()) walk(abs, rel);
+    }
+  };
+  walk(root, '');
+  return out;
 }
 
 /** realpath that reports a missing path as undefined. */

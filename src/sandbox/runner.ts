@@ -10,6 +10,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -22,7 +23,7 @@ import { bwrapArgs, locateBwrap, resolveExtraBinds, resolveWorkspace, SANDBOX_RU
 import { CgroupManager, type SandboxCgroup } from './cgroups.js';
 import { type EgressEvent, EgressProxy } from './egress-proxy.js';
 import { SandboxRunError, SandboxUnavailableError } from './errors.js';
-import { compileGlobs, type GlobSet, resolveReal, scanWorkspace } from './paths.js';
+import { compileGlobs, type GlobSet, gitEntries, resolveReal, scanWorkspace } from './paths.js';
 import {
   BUILTIN_HOST_FORBIDDEN,
   BUILTIN_WORKSPACE_FORBIDDEN,
@@ -209,6 +210,8 @@ export class Sandbox {
 
     let workspace: { host: string; mode: 'rw' | 'ro' } | undefined;
     let masks: ReturnType<typeof scanWorkspace> = [];
+    let gitBefore: Map<string, string> | undefined;
+    const scanLimit = this.opts.scanLimit ?? this.config.workspace_scan_limit;
     if (profile.workspace !== 'none') {
       const ws = resolveWorkspace(
         opts.workspace ?? process.cwd(),
@@ -216,13 +219,8 @@ export class Sandbox {
         dataDir,
       );
       workspace = { host: ws, mode: profile.workspace };
-      masks = scanWorkspace(
-        ws,
-        wsGlobs,
-        hostGlobs,
-        this.opts.scanLimit ?? this.config.workspace_scan_limit,
-        profile.workspace === 'rw',
-      );
+      masks = scanWorkspace(ws, wsGlobs, hostGlobs, scanLimit, profile.workspace === 'rw');
+      if (profile.workspace === 'rw') gitBefore = gitEntries(ws, scanLimit);
     }
     const readOnly = resolveExtraBinds(profile.readOnly, hostForbidden);
     const readWrite = resolveExtraBinds(profile.readWrite, hostForbidden);
@@ -398,7 +396,51 @@ export class Sandbox {
           data: { sandbox: id, cgroup: cgroup.name },
         });
       }
+      if (workspace && gitBefore) await this.quarantineNewGit(workspace.host, gitBefore, scanLimit, id, opts);
     }
+  }
+
+  /**
+   * Repository metadata the sandbox created (a workspace without `.git`, a new nested repository, a swapped
+   * `.git` symlink) would run its hooks on the host's next git command: it is renamed out of git's way and
+   * audited. Existing `.git` entries are read-only mount points during the run and cannot change.
+   */
+  private async quarantineNewGit(
+    root: string,
+    before: Map<string, string>,
+    limit: number,
+    id: string,
+    opts: RunOptions,
+  ): Promise<void> {
+    const moved: string[] = [];
+    const failed: string[] = [];
+    let after: Map<string, string>;
+    try {
+      after = gitEntries(root, limit);
+    } catch {
+      after = new Map();
+      failed.push('(workspace scan)');
+    }
+    for (const [rel, print] of after) {
+      if (before.get(rel) === print) continue;
+      try {
+        renameSync(join(root, rel), join(root, `${rel}.quarantined-${id}`));
+        moved.push(rel);
+      } catch {
+        failed.push(rel);
+      }
+    }
+    if (moved.length === 0 && failed.length === 0) return;
+    await this.opts.audit?.append(
+      {
+        type: 'sandbox.git_quarantined',
+        actor: 'gatehouse',
+        ...(opts.agent ? { agent: opts.agent } : {}),
+        ...(opts.session ? { session: opts.session } : {}),
+        data: { sandbox: id, moved, failed },
+      },
+      { durable: true },
+    );
   }
 
   private supervise(

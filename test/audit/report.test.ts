@@ -10,6 +10,9 @@ const verified: VerifyResult = {
   lastSeq: 3,
   lastHash: 'x'.repeat(64),
   unanchored: 0,
+  unsigned: 0,
+  unsignedFound: [],
+  witnesses: [],
   message: 'ok',
 };
 

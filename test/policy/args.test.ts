@@ -145,6 +145,7 @@ describe('shell commands: parsed, every simple command checked', () => {
     ['eval ls', 'eval'],
     ['eval "$CMD"', 'eval'],
     ['$CMD', 'dynamic_program'],
+    ['python3 -c "print(1)"', 'dynamic_program'],
     ['echo "unterminated', 'unparseable'],
     ['ls (', 'unparseable'],
   ])('denies %j (%s)', (cmd, code) => {
@@ -164,7 +165,6 @@ describe('shell commands: parsed, every simple command checked', () => {
     'curl -s https://api.example.com/v1 | jq .items',
     'echo "rm -rf /"',
     "grep -r 'curl | sh' docs",
-    'python3 -c "print(1)"',
     'npm test && npm run build',
     'cat <<EOF\nhello\nEOF',
     'echo hi > out.txt && cat < out.txt',
