@@ -62,6 +62,9 @@ const ADVERSARIAL: Record<string, string> = {
   'dense PFX version fields': '\x02\x01\x030\x82'.repeat(MiB / 6),
   'PFX header then binary': `\x02\x01\x030\x82\t5\x06\t*\x86H\x86\xf7\r\x01\x07\x01${'\x82\x01'.repeat(MiB / 2)}`,
   'URL user info without a host': 'https://u:pass@'.repeat(MiB / 15),
+  // Keyword proximity: vendor names followed by token-shaped words that never match.
+  'vendor names without values': 'twitter datadog a1b2c3 heroku 1a2b3c4d '.repeat(MiB / 39),
+  'percent escapes and entities': '%2D%41&#104;&colon;//'.repeat(MiB / 21),
 };
 
 /**

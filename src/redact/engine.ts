@@ -32,6 +32,28 @@ interface CompiledRule {
   after: number;
   /** A lower bound on the match length (of the value, for assign rules), to skip hopeless anchors cheaply. */
   minLen: number;
+  /** Bare values near the keyword count too (vendor-name keywords of assign rules). */
+  proximity: boolean;
+  /** The value pattern alone, anchored, for the proximity search. */
+  nearSticky?: RegExp;
+}
+
+/** How far after a vendor name a bare value is looked for, and in how many tokens. */
+const NEAR_WINDOW = 160;
+const NEAR_TOKENS = 8;
+
+/** Characters of a bare token near a vendor name (quotes, spaces, brackets, `:` and `,` separate tokens). */
+function isNearValueChar(c: number): boolean {
+  return isAlnum(c) || c === 95 || c === 45 || c === 43 || c === 47 || c === 61 || c === 46 || c === 126;
+}
+
+/** A bare value must look random: letters and digits mixed, and at least 3 bits per character (or the rule's floor). */
+function nearValueShape(value: string, floor: number | undefined): boolean {
+  if (!/[0-9]/.test(value) || !/[A-Za-z]/.test(value)) return false;
+  // Documentation fill-ins: a repeated block (`0123…cdef0123…cdef`) or a counting run.
+  if ((value + value).indexOf(value, 1) < value.length) return false;
+  if (/0123456789|123456789|abcdefgh/i.test(value)) return false;
+  return shannonEntropy(value) >= Math.max(3, floor ?? 0);
 }
 
 /** Name endings (separators removed, lower case) that mark the value assigned to them as a credential. */
@@ -145,6 +167,8 @@ export class SecretEngine {
   private readonly automaton: KeywordAutomaton;
   /** keyword index → rules (by index) it triggers; -1 marks the generic tier. */
   private readonly keywordRules: number[][];
+  /** Rules tried at base64 runs that end in a dot instead of at keywords. */
+  private readonly runRules: number[];
   readonly version = RULES_VERSION;
 
   constructor(defs: readonly SecretRuleDef[] = SECRET_RULES) {
@@ -170,6 +194,7 @@ export class SecretEngine {
       if (!list.includes(ruleIdx)) list.push(ruleIdx);
     };
     for (const r of this.rules) for (const kw of r.def.keywords) add(kw, r.def.id, r.index, false);
+    this.runRules = this.rules.filter((r) => r.def.trigger === 'run').map((r) => r.index);
     for (const kw of GENERIC_KEYWORDS) add(kw, 'generic', -1, true);
     for (const kw of LOOKUP_MARKERS) add(kw, 'lookup', -2, true);
     this.automaton = new KeywordAutomaton(specs);
@@ -237,6 +262,7 @@ export class SecretEngine {
     this.valueText = '';
     this.verdicts.clear();
     this.sawLookup = false;
+    this.nearBudget = 4 * text.length + 4096;
     const hitsByRule: (number[] | undefined)[] = new Array(this.rules.length);
     const touched: number[] = [];
     const generic = opts.generic !== false;
@@ -279,6 +305,20 @@ export class SecretEngine {
         runs.push(a, b);
       },
     );
+    if (this.runRules.length > 0) {
+      for (let k = 0; k < runs.length; k += 2) {
+        if (text.charCodeAt(runs[k + 1]!) !== 46) continue;
+        for (const ri of this.runRules) {
+          let hits = hitsByRule[ri];
+          if (!hits) {
+            hits = [];
+            hitsByRule[ri] = hits;
+            touched.push(ri);
+          }
+          hits.push(runs[k]!);
+        }
+      }
+    }
     const out: SecretHit[] = [];
     for (const ri of touched) this.confirm(rules[ri]!, text, hitsByRule[ri]!, out);
     if (genericHits.length > 0) this.generic(text, genericHits, out);
@@ -291,6 +331,73 @@ export class SecretEngine {
   }
 
   private confirm(rule: CompiledRule, text: string, hits: number[], out: SecretHit[]): void {
+    if (rule.proximity) {
+      const before = out.length;
+      this.confirmAt(rule, text, hits, out);
+      this.near(rule, text, hits, out, before);
+      return;
+    }
+    this.confirmAt(rule, text, hits, out);
+  }
+
+  /** Per-scan budget (characters a matcher may examine) of the keyword-proximity search. */
+  private nearBudget = 0;
+
+  /**
+   * Keyword proximity: a vendor name followed, within a few tokens on the next lines at most, by a bare value of
+   * that vendor's format with no assignment in between (`heroku token <uuid>`, `"datadog": {"key": "…"}`,
+   * `Datadog.new(api: "…")`). The value must mix letters and digits and clear an entropy floor, because no
+   * operator ties it to the name.
+   */
+  private near(rule: CompiledRule, text: string, hits: number[], out: SecretHit[], from: number): void {
+    const re = rule.nearSticky;
+    if (!re) return;
+    let lastEnd = -1;
+    for (let k = from; k < out.length; k++) lastEnd = Math.max(lastEnd, out[k]!.end);
+    // Tokens already tried for an earlier anchor are not tried again: each character is walked once per rule.
+    let walked = 0;
+    for (const at of hits) {
+      if (at < lastEnd || this.nearBudget <= 0) continue;
+      const limit = Math.min(text.length, at + NEAR_WINDOW);
+      let lines = 0;
+      let tokens = 0;
+      let i = at;
+      // Skip the rest of the identifier holding the keyword (`heroku_api_key`).
+      while (i < limit && isIdentChar(text.charCodeAt(i))) i++;
+      if (i < walked) i = walked;
+      while (i < limit && tokens < NEAR_TOKENS) {
+        const c = text.charCodeAt(i);
+        if (c === 10 && ++lines > 2) break;
+        if (!isNearValueChar(c)) {
+          i++;
+          continue;
+        }
+        const start = i;
+        while (i < limit && isNearValueChar(text.charCodeAt(i))) i++;
+        tokens++;
+        if (i - start < rule.minLen) continue;
+        this.nearBudget -= rule.def.maxLen;
+        re.lastIndex = start;
+        const m = re.exec(text);
+        if (!m) continue;
+        const value = m[1] ?? m[0];
+        // The value must end the token (a sentence's full stop may follow it).
+        const after = start + m[0].length;
+        if (after < i && !(text.charCodeAt(after) === 46 && after + 1 === i)) continue;
+        if (!nearValueShape(value, rule.def.entropy)) continue;
+        const hit = this.accept(rule, m, start, text);
+        if (hit) {
+          out.push(hit);
+          lastEnd = hit.end;
+          break;
+        }
+      }
+      walked = Math.max(walked, i);
+      this.nearBudget -= i - at;
+    }
+  }
+
+  private confirmAt(rule: CompiledRule, text: string, hits: number[], out: SecretHit[]): void {
     let anchors = hits;
     const budget = 4 * text.length + 4096;
     const assign = rule.def.mode === 'assign';
@@ -511,6 +618,9 @@ function compileRule(def: SecretRuleDef, index: number): CompiledRule {
       re2Source = source;
     }
     const re2 = new RE2(re2Source, `g${flags}`);
+    // Identifier-shaped keywords (`db_password`, `private_key`) name a variable, not a vendor: assignment only.
+    const proximity =
+      def.mode === 'assign' && def.proximity !== false && def.keywords.some((k) => /^[a-z][a-z0-9]{3,}$/.test(k));
     const allow = (def.allow ?? []).map((a) => new RE2(a));
     return {
       def,
@@ -521,6 +631,8 @@ function compileRule(def: SecretRuleDef, index: number): CompiledRule {
       before: def.before ?? 1,
       after: def.maxLen,
       minLen: minMatchLength(source),
+      proximity,
+      ...(proximity ? { nearSticky: new RegExp(`(${source})`, `y${flags}`) } : {}),
     };
   } catch (err) {
     throw new GatehouseError('redact.rule_invalid', `rule ${def.id}: ${(err as Error).message}`, { cause: err });
@@ -843,6 +955,12 @@ function runValidator(name: ValidatorName, secret: string, m: RegExpExecArray, _
     case 'der':
       // The pattern itself walks the DER structure (tags, version, content-type OID).
       return 'verified';
+    case 'discord-snowflake': {
+      // The first part is the bot's numeric id in base64: decoding to digits proves the shape.
+      const id = Buffer.from(secret.slice(0, secret.indexOf('.')), 'base64url').toString('latin1');
+      if (/^\d{17,20}$/.test(id)) return 'verified';
+      return shannonEntropy(secret) >= 4;
+    }
     case 'url-userinfo': {
       // A literal password in a web or file-transfer URL is sent to that host on every request: even a weak one
       // (`user:pass@`) is a credential. Only templates, fill-ins and a user name repeated as password are not.

@@ -71,23 +71,46 @@ export class KnownSecrets {
     if (this.values.size === 0) return [];
     this.build();
     const out: KnownHit[] = [];
+    this.findIn(text, out, undefined);
+    // Percent-encoding any subset of a value's characters (`abc%2Ddef`) makes a variant per subset: the text is
+    // decoded instead (twice at most, for double encoding) and matched again, offsets mapped back.
+    let cur = text;
+    let map: Int32Array | undefined;
+    for (let round = 0; round < 2 && cur.includes('%'); round++) {
+      const d = percentDecode(cur, map);
+      if (!d) break;
+      cur = d.text;
+      map = d.map;
+      this.findIn(cur, out, map);
+    }
+    return out;
+  }
+
+  /** Matches in `text`; with `map`, `text` is a decoded form and only hits that span an escape are new. */
+  private findIn(text: string, out: KnownHit[], map: Int32Array | undefined): void {
+    const push = (v: Variant, start: number, end: number): void => {
+      if (!map) {
+        out.push({ name: v.name, encoding: v.encoding, start, end });
+        return;
+      }
+      const s = map[start]!;
+      const e = map[end]!;
+      // Same length in the original: no escape inside, so the undecoded pass already reported it.
+      if (e - s === end - start) return;
+      out.push({ name: v.name, encoding: v.encoding === 'raw' ? 'url' : v.encoding, start: s, end: e });
+    };
     if (this.automaton) {
       const variants = this.variants;
       this.automaton.scan(text, (vi, start) => {
         const v = variants[vi]!;
         const end = start + v.text.length;
         const got = text.slice(start, end);
-        if (got === v.text || (v.encoding === 'hex' && got.toLowerCase() === v.text)) {
-          out.push({ name: v.name, encoding: v.encoding, start, end });
-        }
+        if (got === v.text || (v.encoding === 'hex' && got.toLowerCase() === v.text)) push(v, start, end);
       });
     }
     for (const v of this.nonAscii) {
-      for (let i = text.indexOf(v.text); i >= 0; i = text.indexOf(v.text, i + 1)) {
-        out.push({ name: v.name, encoding: v.encoding, start: i, end: i + v.text.length });
-      }
+      for (let i = text.indexOf(v.text); i >= 0; i = text.indexOf(v.text, i + 1)) push(v, i, i + v.text.length);
     }
-    return out;
   }
 
   private build(): void {
@@ -139,4 +162,46 @@ export function base64Cores(bytes: Buffer): string[] {
     cores.push(enc.slice(firstGroup * 4, fullGroups * 4));
   }
   return cores;
+}
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 32;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/**
+ * One pass of percent-decoding: every `%XX` that encodes a printable ASCII character becomes it (other escapes,
+ * such as UTF-8 bytes, stay as they are). `map[i]` is the offset in the original text of decoded offset `i`
+ * (`map[length]` its end), composed with `prev` for a second round. Undefined when nothing was decoded.
+ */
+export function percentDecode(text: string, prev?: Int32Array): { text: string; map: Int32Array } | undefined {
+  const n = text.length;
+  const map = new Int32Array(n + 1);
+  const parts: string[] = [];
+  let o = 0;
+  let changed = false;
+  let run = 0;
+  for (let i = 0; i < n; ) {
+    const c = text.charCodeAt(i);
+    if (c === 37 && i + 2 < n) {
+      const hi = hexVal(text.charCodeAt(i + 1));
+      const lo = hexVal(text.charCodeAt(i + 2));
+      const b = hi * 16 + lo;
+      if (hi >= 0 && lo >= 0 && b >= 0x20 && b <= 0x7e) {
+        parts.push(text.slice(run, i), String.fromCharCode(b));
+        map[o++] = prev ? prev[i]! : i;
+        i += 3;
+        run = i;
+        changed = true;
+        continue;
+      }
+    }
+    map[o++] = prev ? prev[i]! : i;
+    i++;
+  }
+  if (!changed) return undefined;
+  parts.push(text.slice(run));
+  map[o] = prev ? prev[n]! : n;
+  return { text: parts.join(''), map: map.subarray(0, o + 1) };
 }

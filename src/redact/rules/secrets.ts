@@ -6,7 +6,7 @@ import type { SecretCategory, SecretRuleDef } from './types.js';
  * Each rule is written from the format's documented facts (prefix, alphabet, length, checksum), cross-checked
  * against the public rule sets of gitleaks and secretlint (both MIT).
  */
-export const RULES_VERSION = '2026.12.1';
+export const RULES_VERSION = '2026.12.2';
 
 type Extra = Partial<Omit<SecretRuleDef, 'id' | 'category' | 'keywords' | 'mode' | 'pattern' | 'maxLen'>>;
 
@@ -326,6 +326,10 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
       entropy: 3,
     },
   ),
+  prefix('crates-io-api-token', 'vcs', ['cio'], String.raw`cio[a-zA-Z0-9]{32}`, 35, {
+    entropy: 3.5,
+    boundary: 'word',
+  }),
   prefix('rubygems-api-token', 'vcs', ['rubygems_'], `rubygems_${HEX}{48}`, 57, { entropy: 2 }),
   prefix('clojars-api-token', 'vcs', ['clojars_'], String.raw`(?i)CLOJARS_[a-z0-9]{60}`, 68, { entropy: 2 }),
   prefix('nuget-api-key', 'vcs', ['oy2'], String.raw`oy2[a-z0-9]{43}`, 46, { entropy: 3.5 }),
@@ -535,6 +539,15 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     40,
     { entropy: 3.5 },
   ),
+  // Discord bot tokens: base64 of the bot's numeric id, a 6-character timestamp, an HMAC; no prefix to key on.
+  prefix(
+    'discord-bot-token-bare',
+    'chat',
+    [],
+    String.raw`[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}`,
+    74,
+    { trigger: 'run', validator: 'discord-snowflake', boundary: 'word' },
+  ),
   assign('mattermost-access-token', 'chat', ['mattermost'], '[a-z0-9]{26}', 26),
   assign('gitter-access-token', 'chat', ['gitter'], '[a-z0-9_-]{40}', 40),
   prefix(
@@ -554,6 +567,7 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     200,
     { entropy: 3 },
   ),
+  assign('twilio-auth-token', 'chat', ['twilio'], '[a-f0-9]{32}', 32, { entropy: 3 }),
   prefix('sendgrid-api-token', 'chat', ['sg.'], String.raw`SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}`, 69, {
     entropy: 2,
   }),
@@ -731,6 +745,26 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     String.raw`(?i)jdbc:[a-z0-9]{2,20}:[^\s"']{0,200}?[;?&]password=([^;&\s"']{4,100})`,
     1,
     350,
+    { validator: 'db-password' },
+  ),
+  window(
+    'jdbc-oracle-password',
+    'database',
+    ['jdbc:oracle:'],
+    // `jdbc:oracle:thin:user/password@host`: the password sits between the `/` and the `@`.
+    String.raw`(?i)jdbc:oracle:[a-z0-9]{2,10}:[^/\s"'@:]{1,64}/([^@\s"']{3,100})@`,
+    1,
+    200,
+    { validator: 'db-password' },
+  ),
+  window(
+    'ado-connection-string-password-first',
+    'database',
+    ['password=', 'pwd='],
+    // The password before the server in an ADO/ODBC string (`Password=…;User ID=…;Data Source=…`).
+    String.raw`(?i)(?:^|[;"'\s])(?:password|pwd)\s?=\s?([^;"'\n]{4,100});\s?(?:user id|uid|user|username|server|data source|host|database|initial catalog|driver|dsn)\s?=`,
+    2,
+    220,
     { validator: 'db-password' },
   ),
   window(
@@ -925,6 +959,8 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     100,
     { entropy: 4 },
   ),
+  // Auth0 client secrets have no prefix: 64 base64url characters near the vendor name, however they are assigned.
+  assign('auth0-client-secret-near', 'auth', ['auth0'], '[A-Za-z0-9_-]{64}', 64, { entropy: 4 }),
   prefix('1password-service-account-token', 'auth', ['ops_eyj'], String.raw`ops_eyJ[a-zA-Z0-9+/]{100,}={0,3}`, 1300, {
     entropy: 4,
   }),
@@ -1097,6 +1133,46 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     ['bundle_enterprise__contribsys__com', 'bundle_gems__contribsys__com'],
     `${HEX}{8}:${HEX}{8}`,
     17,
+  ),
+  // ── Password hashes and command-line passwords ──────────────────────────────────────────────────
+  // A hash is an offline-crackable copy of a password: shadow files, htpasswd lines and user tables leak them.
+  prefix(
+    'bcrypt-hash',
+    'auth',
+    ['$2a$', '$2b$', '$2y$', '$2x$', '$2$'],
+    String.raw`\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}`,
+    60,
+    {
+      entropy: 3,
+      boundary: false,
+    },
+  ),
+  prefix(
+    'argon2-hash',
+    'auth',
+    ['$argon2'],
+    String.raw`\$argon2(?:id|i|d)\$(?:v=\d{1,3}\$)?m=\d{1,10},t=\d{1,10},p=\d{1,3}\$[A-Za-z0-9+/]{8,88}\$[A-Za-z0-9+/]{16,128}`,
+    260,
+    { boundary: false },
+  ),
+  prefix(
+    'crypt-hash',
+    'auth',
+    ['$1$', '$5$', '$6$', '$y$', '$7$'],
+    // md5-crypt, sha256-crypt, sha512-crypt (optional rounds), yescrypt / scrypt (`$y$j9T$salt$hash`).
+    String.raw`\$(?:1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}|5\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43}|6\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}|[y7]\$[./A-Za-z0-9]{1,40}\$[./A-Za-z0-9]{1,64}\$[./A-Za-z0-9]{43})`,
+    190,
+    { entropy: 3, boundary: false },
+  ),
+  window(
+    'psexec-password',
+    'auth',
+    ['psexec'],
+    // PsExec/PAExec take the password in clear after `-p` on the command line.
+    String.raw`(?i)(?:ps|pa)exec(?:64)?(?:\.exe)?\s[^\n]{0,200}?\s-p\s{1,3}(?:"([^"\n]{1,100})"|'([^'\n]{1,100})'|([^\s"'-][^\s"']{0,99}))`,
+    2,
+    330,
+    { validator: 'db-password' },
   ),
   prefix('mailersend-api-token', 'saas', ['mlsn.'], String.raw`mlsn\.[a-f0-9]{64}`, 69, { entropy: 3 }),
   prefix(

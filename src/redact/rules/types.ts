@@ -23,7 +23,8 @@ export type ValidatorName =
   | 'db-password'
   | 'userpass'
   | 'url-userinfo'
-  | 'der';
+  | 'der'
+  | 'discord-snowflake';
 
 /**
  * One credential format. Written from the format's documented facts (prefix, alphabet, length, checksum).
@@ -58,4 +59,11 @@ export interface SecretRuleDef {
    * its first `/`, space, quote or bracket are dropped without running the pattern (most URLs in text).
    */
   userinfo?: boolean;
+  /**
+   * `run`: the rule has no keyword; it is tried at the start of every base64 run that ends in a `.` (tokens of
+   * dot-separated base64 parts with no fixed prefix).
+   */
+  trigger?: 'run';
+  /** For assign rules: whether a bare value near a vendor-name keyword counts (default true). */
+  proximity?: boolean;
 }
