@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { SandboxRunError } from '../sandbox/errors.js';
 import type { SandboxResult } from '../sandbox/runner.js';
-import { action, printJson, withGatehouse } from './common.js';
+import { action, printJson, readStdinBytes, stdinIsTTY, withGatehouse } from './common.js';
 
 const USAGE_CODES = new Set([
   'sandbox.unknown_profile',
@@ -26,7 +26,7 @@ export function registerExec(program: Command): void {
     .action(
       action(async (argv: string[], opts: { profile: string; workspace?: string; json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const stdin = process.stdin.isTTY ? undefined : await readAll();
+          const stdin = stdinIsTTY() ? undefined : await readStdinBytes();
           let r: SandboxResult;
           try {
             r = await gh.sandbox.run(argv, {
@@ -66,10 +66,4 @@ export function registerExec(program: Command): void {
         }),
       ),
     );
-}
-
-async function readAll(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { CREDENTIAL_NAME } from '../credentials/backend.js';
-import { action, EXIT, printJson, readStdin, withGatehouse } from './common.js';
+import { action, EXIT, printJson, readStdin, stdinIsTTY, withGatehouse } from './common.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -22,7 +22,7 @@ export function registerSecrets(program: Command): void {
         if (!CREDENTIAL_NAME.test(name)) throw new InputError('name', 'use letters, digits and _ . - (at most 128)');
         if (opts.agent.length === 0) throw new InputError('--agent', 'name at least one agent (or * for any)');
         if (opts.tool.length === 0) throw new InputError('--tool', 'name at least one tool (or * for any)');
-        if (process.stdin.isTTY)
+        if (stdinIsTTY())
           throw new InputError('stdin', 'pipe the value in: printf %s "$TOKEN" | gatehouse secrets put NAME …');
         // One trailing newline is how shells end piped text; it is not part of the value.
         const value = (await readStdin()).replace(/\r?\n$/, '');

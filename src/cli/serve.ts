@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import ipaddr from 'ipaddr.js';
 import { type ServerTlsConfig, ServerTlsSchema } from '../config/schema.js';
 import { InputError } from '../core/errors.js';
+import { LOG_LEVELS, parseLogLevel } from '../observability/logger.js';
 import type { TlsSettings } from '../server/tls.js';
 import { action, globalOptions } from './common.js';
 import { initialise } from './init.js';
@@ -22,12 +23,21 @@ export function registerServe(program: Command): void {
       'client certificates, verified against the Gatehouse CA: off, optional, required (implies --tls)',
     )
     .option('--tls-name <name...>', 'DNS names and IP addresses of the Gatehouse-issued certificate (implies --tls)')
+    .option(
+      '--log-level <level>',
+      'JSON request and decision logs on stdout: fatal, error, warn, info, debug, trace, silent (default: GATEHOUSE_LOG_LEVEL, else none)',
+    )
     .action(
       action(async (opts: ServeOptions, cmd: Command) => {
         const g = globalOptions(cmd);
         const port = opts.port === undefined ? undefined : Number(opts.port);
         if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
           throw new InputError('--port', `expected a port number 0-65535, got "${opts.port}"`);
+        }
+        const levelText = opts.logLevel ?? process.env.GATEHOUSE_LOG_LEVEL;
+        const logLevel = parseLogLevel(levelText);
+        if (levelText !== undefined && logLevel === undefined) {
+          throw new InputError('--log-level', `expected one of ${LOG_LEVELS.join(', ')}, got "${levelText}"`);
         }
         if (!existsSync(resolve(g.config))) {
           const r = await initialise(g.config, g.data);
@@ -53,7 +63,7 @@ export function registerServe(program: Command): void {
           tlsSettings = tlsFromFlags(opts, gh.config.server.tls, dirname(gh.configSource));
           const host = opts.host ?? gh.config.server.host;
           const tls = tlsSettings ? await gatewayTls(gh, tlsSettings) : undefined;
-          app = await buildServer(gh, tls ? { tls } : {});
+          app = await buildServer(gh, { ...(tls ? { tls } : {}), ...(logLevel ? { logger: logLevel } : {}) });
           if (!tls && !isLoopback(host)) {
             process.stderr.write(
               `gatehouse: WARNING: listening on ${host} without TLS: tokens and decisions cross the network in clear. ` +
@@ -96,6 +106,7 @@ interface ServeOptions {
   tlsKey?: string;
   clientCerts?: string;
   tlsName?: string[];
+  logLevel?: string;
 }
 
 /**

@@ -32,37 +32,37 @@ describe('CLI: approvals, grants and policy work', () => {
   const email = (to: string) =>
     JSON.stringify({ kind: 'tool_call', agent: 'mailer', session: 's1', tool: 'email.send', args: { to } });
 
-  beforeAll(() => {
+  beforeAll(async () => {
     writeFileSync(join(cwd, 'gatehouse.yaml'), CONFIG);
     writeFileSync(join(cwd, 'notes.txt'), 'hello');
-    expect(run(['init']).code).toBe(0);
+    expect((await run(['init'])).code).toBe(0);
   });
   afterAll(() => tmp.cleanup());
 
-  it('an email waits for approval (exit 4), is approved once for exactly those arguments, and runs (exit 0)', () => {
-    const first = run(['decide'], email('bob@example.com'));
+  it('an email waits for approval (exit 4), is approved once for exactly those arguments, and runs (exit 0)', async () => {
+    const first = await run(['decide'], email('bob@example.com'));
     expect(first.code).toBe(4);
     const id = JSON.parse(first.stdout).approvalRequest as string;
-    const shown = run(['approvals', 'show', id]);
+    const shown = await run(['approvals', 'show', id]);
     expect(shown.stdout).toContain('bob@example.com');
     expect(shown.stdout).toContain('sha256:');
-    const approved = run(['approvals', 'approve', id, '--reason', 'expected', '--as', 'carol', '--json']);
+    const approved = await run(['approvals', 'approve', id, '--reason', 'expected', '--as', 'carol', '--json']);
     expect(approved.code).toBe(0);
     expect(JSON.parse(approved.stdout)).toMatchObject({
       status: 'approved',
       approver: 'operator:carol',
       reason: 'expected',
     });
-    expect(run(['decide'], email('eve@evil.example')).code).toBe(4);
-    const ok = run(['decide'], email('bob@example.com'));
+    expect((await run(['decide'], email('eve@evil.example'))).code).toBe(4);
+    const ok = await run(['decide'], email('bob@example.com'));
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).approval).toMatchObject({ id, approver: 'operator:carol' });
   });
 
-  it('runtime grants: add and revoke, each bumping the policy epoch', () => {
+  it('runtime grants: add and revoke, each bumping the policy epoch', async () => {
     const read = JSON.stringify({ kind: 'tool_call', agent: 'intern', tool: 'fs.read', args: { path: 'notes.txt' } });
-    expect(run(['decide'], read).code).toBe(3);
-    const added = run([
+    expect((await run(['decide'], read)).code).toBe(3);
+    const added = await run([
       'grants',
       'add',
       'intern',
@@ -78,30 +78,30 @@ describe('CLI: approvals, grants and policy work', () => {
     ]);
     expect(added.code).toBe(0);
     const g = JSON.parse(added.stdout);
-    expect(run(['decide'], read).code).toBe(0);
-    const revoked = JSON.parse(run(['grants', 'revoke', g.id, '--json']).stdout);
+    expect((await run(['decide'], read)).code).toBe(0);
+    const revoked = JSON.parse((await run(['grants', 'revoke', g.id, '--json'])).stdout);
     expect(revoked.revoked).toEqual([g.id]);
     expect(revoked.policyEpoch).toBe(g.policyEpoch + 1);
-    expect(run(['decide'], read).code).toBe(3);
+    expect((await run(['decide'], read)).code).toBe(3);
   });
 
-  it('policy explain names the deciding rules and exits like decide', () => {
+  it('policy explain names the deciding rules and exits like decide', async () => {
     writeFileSync(
       join(cwd, 'read.json'),
       JSON.stringify({ kind: 'tool_call', agent: 'mailer', tool: 'fs.read', args: { path: 'notes.txt' } }),
     );
     writeFileSync(join(cwd, 'mail.json'), email('x@example.com'));
-    const ok = run(['policy', 'explain', 'read.json', '--json']);
+    const ok = await run(['policy', 'explain', 'read.json', '--json']);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({
       outcome: 'allow',
       resource: 'workspace/notes.txt',
       policy: { permits: ['roles.reader.grants.0'] },
     });
-    expect(run(['policy', 'explain', 'mail.json']).code).toBe(4);
+    expect((await run(['policy', 'explain', 'mail.json'])).code).toBe(4);
   });
 
-  it('policy test runs YAML cases and fails on a wrong expectation', () => {
+  it('policy test runs YAML cases and fails on a wrong expectation', async () => {
     const dir = join(cwd, 'cases');
     mkdirSync(dir);
     writeFileSync(
@@ -122,7 +122,7 @@ describe('CLI: approvals, grants and policy work', () => {
     expect: { effect: deny, reasons: [policy.no_permit] }
 `,
     );
-    const pass = run(['policy', 'test', dir, '--json']);
+    const pass = await run(['policy', 'test', dir, '--json']);
     expect(pass.code, pass.stdout + pass.stderr).toBe(0);
     expect(JSON.parse(pass.stdout)).toMatchObject({ passed: 4, failed: 0 });
     writeFileSync(
@@ -133,14 +133,14 @@ describe('CLI: approvals, grants and policy work', () => {
     expect: { effect: allow }
 `,
     );
-    const fail = run(['policy', 'test', dir]);
+    const fail = await run(['policy', 'test', dir]);
     expect(fail.code).toBe(1);
     expect(fail.stdout).toContain('FAIL  wrong on purpose: expected allow, got deny');
   });
 
-  it('policy replay reports decisions the current policy decides differently; validate type-checks (exit 2)', () => {
+  it('policy replay reports decisions the current policy decides differently; validate type-checks (exit 2)', async () => {
     // The intern's reads were allowed under the revoked runtime grant: replay shows they would be denied now.
-    const replay = JSON.parse(run(['policy', 'replay', '--json']).stdout);
+    const replay = JSON.parse((await run(['policy', 'replay', '--json'])).stdout);
     expect(replay.replayed).toBeGreaterThan(0);
     expect(replay.changed).toEqual([
       expect.objectContaining({ agent: 'intern', tool: 'fs.read', was: 'permit', now: 'deny' }),
@@ -148,17 +148,17 @@ describe('CLI: approvals, grants and policy work', () => {
     // A candidate config replays against live data without becoming the live policy.
     const candidate = join(cwd, 'candidate.yaml');
     writeFileSync(candidate, CONFIG.replace('tools: ["fs.read"]', 'tools: ["fs.read", "email.send"]'));
-    const loadsBefore = run(['audit', 'query', '--type', 'policy.loaded', '--json']).stdout;
-    const tried = run(['--config', candidate, 'policy', 'replay', '--json']);
+    const loadsBefore = (await run(['audit', 'query', '--type', 'policy.loaded', '--json'])).stdout;
+    const tried = await run(['--config', candidate, 'policy', 'replay', '--json']);
     expect(tried.code, tried.stderr).toBe(0);
     expect(JSON.parse(tried.stdout).policyEpoch).toBe(replay.policyEpoch);
-    expect(run(['audit', 'query', '--type', 'policy.loaded', '--json']).stdout).toBe(loadsBefore);
+    expect((await run(['audit', 'query', '--type', 'policy.loaded', '--json'])).stdout).toBe(loadsBefore);
     const bad = tempDir();
     writeFileSync(
       join(bad.dir, 'gatehouse.yaml'),
       CONFIG.replace('id: send-mail', 'id: send-mail\n        when: "context.hour >"'),
     );
-    const r = gatehouse(['policy', 'validate'], { cwd: bad.dir });
+    const r = await gatehouse(['policy', 'validate'], { cwd: bad.dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('roles.assistant.grants[0].when');
     bad.cleanup();

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runCli } from '../../src/cli/run.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -9,8 +10,32 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI (`npm test` builds first) in `cwd` with `input` on stdin. */
-export function gatehouse(args: string[], opts: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }): CliResult {
+export interface CliOptions {
+  cwd: string;
+  input?: string;
+  env?: Record<string, string | undefined>;
+}
+
+/** Runs the CLI in this process (src, through runCli) in `cwd` with `input` on stdin. */
+export async function gatehouse(args: string[], opts: CliOptions): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    cwd: opts.cwd,
+    stdin: opts.input ?? '',
+    ...(opts.env ? { env: opts.env } : {}),
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs the built CLI (`npm test` builds first) as a real process: for what depends on one (exit, signals, stdio). */
+export function gatehouseProcess(args: string[], opts: CliOptions): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd,
     input: opts.input ?? '',

@@ -1,28 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { registerPolicy } from '../../src/cli/policy.js';
+import { gatehouse } from '../helpers/cli.js';
 
-/** `gatehouse policy validate` through its commander registration, on real files. */
+/** `gatehouse policy validate` in process, on real files. */
 async function validate(text: string, ...flags: string[]) {
   const dir = mkdtempSync(join(tmpdir(), 'gh-validate-'));
   const file = join(dir, 'gatehouse.yaml');
   writeFileSync(file, text);
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => out.push(String(s)) > 0);
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => err.push(String(s)) > 0);
-  const program = new Command().option('--config <file>').option('--data <dir>').option('--debug').exitOverride();
-  registerPolicy(program);
-  const before = process.exitCode;
   try {
-    await program.parseAsync(['node', 'gatehouse', '--config', file, 'policy', 'validate', ...flags]);
-    return { code: process.exitCode, stdout: out.join(''), stderr: err.join(''), file };
+    const r = await gatehouse(['--config', file, 'policy', 'validate', ...flags], { cwd: dir });
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr, file };
   } finally {
-    process.exitCode = before;
-    vi.restoreAllMocks();
     rmSync(dir, { recursive: true, force: true });
   }
 }
