@@ -1,9 +1,17 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Decision } from '../core/decision.js';
+
+const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25];
+
+/** Live values read at scrape time (so a scrape sees the store as it is, whichever process changed it). */
+export interface MetricSources {
+  approvalsPending: () => number;
+  deadLetters?: () => number;
+}
 
 /**
  * Prometheus metrics of one Gatehouse instance, in its own registry so several instances in one process
- * (tests, multi-tenant hosts) do not collide.
+ * (tests, multi-tenant hosts) do not collide. Process metrics (CPU, memory, event loop lag, GC) are included.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -22,14 +30,90 @@ export class Metrics {
   private readonly latency = new Histogram({
     name: 'gatehouse_decide_seconds',
     help: 'Time to decide, including the audit append',
-    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
+    buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  private readonly httpDecisions = new Histogram({
+    name: 'gatehouse_http_decide_seconds',
+    help: 'Time to answer POST /v1/decide, by HTTP status',
+    labelNames: ['status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly events = new Counter({
+    name: 'gatehouse_audit_events_total',
+    help: 'Audit events seen on the data dir (any process), by category',
+    labelNames: ['category'] as const,
+    registers: [this.registry],
+  });
+  private readonly alerts = new Counter({
+    name: 'gatehouse_alerts_total',
+    help: 'Monitor alerts by rule and action',
+    labelNames: ['rule', 'action'] as const,
+    registers: [this.registry],
+  });
+  private readonly sandboxRuns = new Counter({
+    name: 'gatehouse_sandbox_runs_total',
+    help: 'Sandbox runs by outcome (started, exited, unsandboxed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly deliveries = new Counter({
+    name: 'gatehouse_alert_deliveries_total',
+    help: 'Alert deliveries by channel kind and outcome (delivered, retried, dead_lettered)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private sources: MetricSources | undefined;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+    const self = this;
+    new Gauge({
+      name: 'gatehouse_approvals_pending',
+      help: 'Approval requests waiting for a human',
+      registers: [this.registry],
+      collect() {
+        if (self.sources) this.set(self.sources.approvalsPending());
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_alert_dead_letters',
+      help: 'Alert deliveries that exhausted their retries and wait in the dead-letter queue',
+      registers: [this.registry],
+      collect() {
+        if (self.sources?.deadLetters) this.set(self.sources.deadLetters());
+      },
+    });
+  }
+
+  /** Connects the scrape-time gauges to their sources (the gateway does this when it starts). */
+  bind(sources: MetricSources): void {
+    this.sources = sources;
+  }
 
   recordDecision(d: Decision, seconds: number): void {
     this.decisions.inc({ effect: d.effect, tier: d.tier, kind: d.action.kind });
     this.latency.observe(seconds);
     if (d.effect !== 'allow') for (const r of d.reasons) this.reasons.inc({ code: r.code });
+  }
+
+  recordHttpDecision(status: number, seconds: number): void {
+    this.httpDecisions.observe({ status: String(status) }, seconds);
+  }
+
+  /** Counts an audit event from the live tail: alerts and sandbox runs get their own series. */
+  recordAuditEvent(type: string, category: string, data: Record<string, unknown> | undefined): void {
+    this.events.inc({ category });
+    if (type === 'monitor.alert') {
+      this.alerts.inc({ rule: String(data?.rule ?? 'unknown'), action: String(data?.action ?? 'alert') });
+    } else if (type === 'sandbox.started') this.sandboxRuns.inc({ outcome: 'started' });
+    else if (type === 'sandbox.exited') this.sandboxRuns.inc({ outcome: 'exited' });
+    else if (type === 'sandbox.unsandboxed_run') this.sandboxRuns.inc({ outcome: 'unsandboxed' });
+  }
+
+  recordDelivery(channel: string, outcome: 'delivered' | 'retried' | 'dead_lettered'): void {
+    this.deliveries.inc({ channel, outcome });
   }
 
   text(): Promise<string> {

@@ -95,7 +95,7 @@ declare module 'fastify' {
  * `app.get('/v1/x', { preHandler: requireOperator(directory) }, handler)`; the handler reads `req.operator`.
  */
 export function requireOperator(directory: OperatorDirectory) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer (\S+)$/.exec(h.trim()) : null;
     const op = m ? directory.authenticate(m[1]!) : undefined;
@@ -108,4 +108,14 @@ export function requireOperator(directory: OperatorDirectory) {
     }
     req.operator = op;
   };
+  GUARDS.add(guard);
+  return guard;
+}
+
+const GUARDS = new WeakSet<object>();
+
+/** Whether a route's preHandler(s) include an operator guard: the OpenAPI document marks those routes. */
+export function isOperatorGuard(preHandler: unknown): boolean {
+  const list = Array.isArray(preHandler) ? preHandler : [preHandler];
+  return list.some((h) => typeof h === 'function' && GUARDS.has(h));
 }

@@ -7,15 +7,15 @@ import { tempDir } from '../helpers/tmp.js';
 let cwd: string;
 let cleanup: () => void;
 const run = (args: string[]) => gatehouse(args, { cwd });
-beforeAll(() => {
+beforeAll(async () => {
   ({ dir: cwd, cleanup } = tempDir());
-  expect(run(['init']).code).toBe(0);
+  expect((await run(['init'])).code).toBe(0);
 });
 afterAll(() => cleanup());
 
 describe('gatehouse operators', () => {
-  it('adds an operator, shows its token once, stores only its hash, and revokes it', () => {
-    const r = run(['operators', 'add', 'alice', '--json']);
+  it('adds an operator, shows its token once, stores only its hash, and revokes it', async () => {
+    const r = await run(['operators', 'add', 'alice', '--json']);
     expect(r.code).toBe(0);
     const { token } = JSON.parse(r.stdout);
     expect(token).toMatch(/^ghop_[A-Za-z0-9_-]{43}$/);
@@ -28,14 +28,14 @@ describe('gatehouse operators', () => {
       }
     })();
     expect(db.includes(Buffer.from(token)) || wal.includes(Buffer.from(token))).toBe(false);
-    expect(run(['operators', 'add', 'alice']).code).toBe(1);
-    expect(run(['operators', 'add', 'bad name']).code).toBe(2);
-    expect(JSON.parse(run(['operators', 'list', '--json']).stdout).operators).toEqual([
+    expect((await run(['operators', 'add', 'alice'])).code).toBe(1);
+    expect((await run(['operators', 'add', 'bad name'])).code).toBe(2);
+    expect(JSON.parse((await run(['operators', 'list', '--json'])).stdout).operators).toEqual([
       expect.objectContaining({ name: 'alice', revoked: false }),
     ]);
-    expect(run(['operators', 'revoke', 'alice']).code).toBe(0);
-    expect(run(['operators', 'revoke', 'alice']).code).toBe(1);
-    const audit = run(['audit', 'query', '--type', 'operator', '--json']);
+    expect((await run(['operators', 'revoke', 'alice'])).code).toBe(0);
+    expect((await run(['operators', 'revoke', 'alice'])).code).toBe(1);
+    const audit = await run(['audit', 'query', '--type', 'operator', '--json']);
     const events = JSON.parse(audit.stdout).events as { type: string }[];
     expect(events.map((e) => e.type)).toEqual(['operator.added', 'operator.revoked']);
     expect(audit.stdout).not.toContain(token);

@@ -392,13 +392,13 @@ describe('your own certificate and key files', () => {
 
 describe('server.tls in the configuration', () => {
   const yaml = (tls: string) => `version: 1\nserver:\n  tls: ${tls}\n`;
-  it('is absent by default (plain HTTP on loopback), and on once present', () => {
+  it('is absent by default (plain HTTP on loopback), and on once present', async () => {
     const plain = parseConfig('version: 1\n');
     expect(plain.server.tls).toBeUndefined();
     expect(plain.server.host).toBe('127.0.0.1');
     expect(parseConfig(yaml('{}')).server.tls).toMatchObject({ enabled: true, client_certs: 'optional' });
   });
-  it('rejects half a key pair, names with cert files, bad modes and bad names, naming the key', () => {
+  it('rejects half a key pair, names with cert files, bad modes and bad names, naming the key', async () => {
     expect(() => parseConfig(yaml('{ cert_file: a.pem }'))).toThrow(/server\.tls\.key_file: cert_file and key_file/);
     expect(() => parseConfig(yaml('{ cert_file: a, key_file: b, dns: [x.test] }'))).toThrow(/server\.tls\.dns/);
     expect(() => parseConfig(yaml('{ client_certs: maybe }'))).toThrow(/server\.tls\.client_certs/);
@@ -407,7 +407,7 @@ describe('server.tls in the configuration', () => {
     expect(() => parseConfig(yaml('{ cert_lifetime: 1m }'))).toThrow(/between 1h and 90d/);
     expect(() => parseConfig(yaml('{ enabled: true, tls: true }'))).toThrow(/unknown key "tls"/);
   });
-  it('knows loopback addresses', () => {
+  it('knows loopback addresses', async () => {
     for (const h of ['127.0.0.1', '127.8.9.1', '::1', 'localhost']) expect(isLoopback(h)).toBe(true);
     for (const h of ['0.0.0.0', '::', '10.0.0.1', 'gatehouse.internal', '::ffff:10.0.0.1'])
       expect(isLoopback(h)).toBe(false);
@@ -441,19 +441,22 @@ describe('gatehouse serve (real process)', () => {
       proc.kill('SIGTERM');
     });
 
-  beforeAll(() => {
+  beforeAll(async () => {
     ({ dir, cleanup } = tempDir('gh-tls-cli-'));
     writeFileSync(
       join(dir, 'gatehouse.yaml'),
       'version: 1\nserver:\n  tls: { client_certs: required, dns: [gatehouse.test, localhost] }\n' +
         'roles: { worker: { grants: [{ tools: ["fs.read"] }] } }\ntools: { fs.read: { risk: low } }\n',
     );
-    expect(gatehouse(['init'], { cwd: dir }).code).toBe(0);
-    const reg = gatehouse(['agents', 'register', 'worker', '--role', 'worker', '--private-key-out', 'worker.key'], {
-      cwd: dir,
-    });
+    expect((await gatehouse(['init'], { cwd: dir })).code).toBe(0);
+    const reg = await gatehouse(
+      ['agents', 'register', 'worker', '--role', 'worker', '--private-key-out', 'worker.key'],
+      {
+        cwd: dir,
+      },
+    );
     expect(reg.code, reg.stderr).toBe(0);
-    const cert = gatehouse(['agents', 'cert', 'worker'], { cwd: dir });
+    const cert = await gatehouse(['agents', 'cert', 'worker'], { cwd: dir });
     expect(cert.code, cert.stderr).toBe(0);
     agent = { cert: cert.stdout, key: readFileSync(join(dir, 'worker.key'), 'utf8') };
     cliRoot = cert.stdout.slice(cert.stdout.lastIndexOf('-----BEGIN CERTIFICATE-----'));
@@ -484,26 +487,26 @@ describe('gatehouse serve (real process)', () => {
     const own = await foreign.leaf({ server: true });
     writeFileSync(join(dir, 'own.crt'), own.cert);
     writeFileSync(join(dir, 'bad.key'), '-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n');
-    const r = gatehouse(['serve', '--port', '0', '--tls-cert', 'own.crt', '--tls-key', 'bad.key'], { cwd: dir });
+    const r = await gatehouse(['serve', '--port', '0', '--tls-cert', 'own.crt', '--tls-key', 'bad.key'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${join(dir, 'bad.key')}: --tls-key: not a PEM private key`);
     expect(r.stderr).not.toMatch(/listening/);
-    const half = gatehouse(['serve', '--port', '0', '--tls-cert', 'own.crt'], { cwd: dir });
+    const half = await gatehouse(['serve', '--port', '0', '--tls-cert', 'own.crt'], { cwd: dir });
     expect(half.code).toBe(2);
     expect(half.stderr).toMatch(/--tls-key: --tls-cert and --tls-key go together/);
-    const mode = gatehouse(['serve', '--port', '0', '--client-certs', 'sometimes'], { cwd: dir });
+    const mode = await gatehouse(['serve', '--port', '0', '--client-certs', 'sometimes'], { cwd: dir });
     expect(mode.code).toBe(2);
     expect(mode.stderr).toMatch(/--client-certs: expected off, optional or required/);
   });
 
-  it('a key file named in the config that cannot be used stops startup with the config key in the message', () => {
+  it('a key file named in the config that cannot be used stops startup with the config key in the message', async () => {
     const sub = tempDir('gh-tls-cfg-');
     try {
       writeFileSync(
         join(sub.dir, 'gatehouse.yaml'),
         'version: 1\nserver:\n  tls: { cert_file: s.crt, key_file: s.key }\n',
       );
-      const r = gatehouse(['serve', '--port', '0'], { cwd: sub.dir });
+      const r = await gatehouse(['serve', '--port', '0'], { cwd: sub.dir });
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`${join(sub.dir, 's.crt')}: server.tls.cert_file: file not found`);
     } finally {

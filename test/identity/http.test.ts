@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Gatehouse } from '../../src/gatehouse.js';
 import { createClientAssertion, createProof } from '../../src/identity/client.js';
 import { buildServer } from '../../src/server/app.js';
-import { credentialsFrom } from '../../src/server/auth.js';
+import { credentialsFrom, trustedProxyList } from '../../src/server/auth.js';
 import { OperatorDirectory } from '../../src/server/operators.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -22,7 +22,7 @@ beforeEach(async () => {
       version: 1,
       tools: { 'fs.read': { risk: 'low' } },
       roles: { reader: { grants: [{ tools: ['fs.read'] }] } },
-      identity: { client_cert_header: 'x-client-cert' },
+      identity: { client_cert_header: 'x-client-cert', trusted_proxies: ['127.0.0.1'] },
     },
     data: t.dir,
   });
@@ -301,7 +301,7 @@ describe('identity over HTTP', () => {
 
 describe('credentialsFrom', () => {
   const req = (headers: Record<string, string>) =>
-    ({ headers, raw: { socket: {} } }) as unknown as Parameters<typeof credentialsFrom>[0];
+    ({ headers, raw: { socket: { remoteAddress: '127.0.0.1' } } }) as unknown as Parameters<typeof credentialsFrom>[0];
   it('takes a bearer token and PoP header; ignores a certificate header unless configured', () => {
     expect(credentialsFrom(req({ authorization: 'Bearer abc.def.ghi', 'gatehouse-pop': 'p.q.r' }))).toEqual({
       kind: 'bearer',
@@ -309,7 +309,8 @@ describe('credentialsFrom', () => {
       proof: 'p.q.r',
     });
     expect(credentialsFrom(req({ 'x-client-cert': 'x' }))).toBeUndefined();
-    expect(credentialsFrom(req({ 'x-client-cert': 'pem%20here' }), { clientCertHeader: 'X-Client-Cert' })).toEqual({
+    const viaProxy = { clientCertHeader: 'X-Client-Cert', trustedProxies: trustedProxyList(['127.0.0.1']) };
+    expect(credentialsFrom(req({ 'x-client-cert': 'pem%20here' }), viaProxy)).toEqual({
       kind: 'certificate',
       pem: 'pem here',
     });

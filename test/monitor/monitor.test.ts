@@ -12,7 +12,7 @@ import { tempDir } from '../helpers/tmp.js';
 
 let dir: string;
 let cleanup: () => void;
-beforeEach(() => {
+beforeEach(async () => {
   ({ dir, cleanup } = tempDir());
 });
 afterEach(() => cleanup());
@@ -29,7 +29,7 @@ const read = (agent: string) => ({ kind: 'tool_call' as const, agent, session: '
 const unknown = (agent: string) => ({ kind: 'tool_call' as const, agent, session: 's', tool: 'not.a.tool', args: {} });
 
 describe('Welford', () => {
-  it('matches the two-pass mean and sample standard deviation', () => {
+  it('matches the two-pass mean and sample standard deviation', async () => {
     const xs = [3, 7, 7, 19, 0, 2, 2, 11, 5];
     const w = new Welford();
     for (const x of xs) w.add(x);
@@ -42,7 +42,7 @@ describe('Welford', () => {
 });
 
 describe('alert rules', () => {
-  it('compile, and an unknown metric names the rule', () => {
+  it('compile, and an unknown metric names the rule', async () => {
     expect(compileAlerts([{ name: 'x', when: 'zscore(denies_per_window) >= 3.5', action: 'flag' }])[0]).toMatchObject({
       metric: 'denies_per_window',
       zscore: true,
@@ -157,7 +157,7 @@ tools: { fs.read: { risk: low } }
     const cli = async (...args: string[]) => {
       // spawnSync blocks this event loop: let this process finish its audit batch (and hand back the lease) first.
       await gh.audit.flush();
-      const r = gatehouse(['--config', file, '--data', data, ...args], { cwd: dir });
+      const r = await gatehouse(['--config', file, '--data', data, ...args], { cwd: dir });
       expect(r.code, r.stderr).toBe(0);
     };
     expect((await gh.decide(read('ghost'))).effect).toBe('allow');

@@ -13,6 +13,9 @@ const Query = z.strictObject({
   agent: z.string().max(256).optional(),
   type: z.string().max(128).optional(),
   session: z.string().max(256).optional(),
+  tool: z.string().max(256).optional(),
+  /** A reason code, exactly or as a dotted prefix (`limits` matches `limits.rate.agent`). */
+  reason: z.string().max(128).optional(),
   since: z.string().max(64).optional(),
   until: z.string().max(64).optional(),
   limit: z
@@ -40,7 +43,9 @@ export default async function auditRoutes(
 
   app.get('/v1/audit/events', { preHandler, schema: { querystring: jsonSchema(Query) } }, async (req) => {
     const query = read(Query, req.query, 'query');
-    const q: AuditQuery = { limit: Math.min(Number(query.limit ?? '100'), 5000) };
+    const limit = Math.min(Number(query.limit ?? '100'), 5000);
+    const filtered = query.tool !== undefined || query.reason !== undefined;
+    const q: AuditQuery = filtered ? {} : { limit };
     if (query.agent) q.agent = query.agent;
     if (query.type) q.type = query.type;
     if (query.session) q.session = query.session;
@@ -49,7 +54,19 @@ export default async function auditRoutes(
     if (since !== undefined) q.since = since;
     if (until !== undefined) q.until = until;
     await gh.audit.flush();
-    return { events: queryLog(dir, q) };
+    let events = queryLog(dir, q);
+    if (filtered) {
+      const { tool, reason } = query;
+      events = events
+        .filter(
+          (e) =>
+            (tool === undefined || e.action?.tool === tool) &&
+            (reason === undefined ||
+              (e.reasons ?? []).some((r) => r.code === reason || r.code.startsWith(`${reason}.`))),
+        )
+        .slice(-limit);
+    }
+    return { events };
   });
 
   app.get('/v1/audit/verify', { preHandler }, async () => {

@@ -1,21 +1,63 @@
+import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
 import { ActionSchema } from '../../core/action.js';
 import { type Gatehouse, parseAction } from '../../gatehouse.js';
-import { credentialsFrom } from '../auth.js';
+import type { Tracing } from '../../observability/tracing.js';
+import { credentialOptions, credentialsFrom } from '../auth.js';
 import { jsonSchema } from '../schema.js';
+import { decisionStatus } from '../status.js';
 
 const actionJsonSchema = jsonSchema(ActionSchema);
 
-export default async function decideRoutes(app: FastifyInstance, opts: { gatehouse: Gatehouse }): Promise<void> {
+/**
+ * `POST /v1/decide`: the Decision as the body, with a status that means something (see ../status.ts). Each
+ * decision is one JSON log line (request id, agent, decision id, effect, reason codes) and, when tracing is on,
+ * one span.
+ */
+export default async function decideRoutes(
+  app: FastifyInstance,
+  opts: { gatehouse: Gatehouse; tracing?: Tracing },
+): Promise<void> {
   const gh = opts.gatehouse;
+  const certOpts = credentialOptions(gh.config.identity);
   app.post('/v1/decide', { schema: { body: actionJsonSchema } }, async (req, reply) => {
-    const credentials = credentialsFrom(req, { clientCertHeader: gh.config.identity.client_cert_header });
+    const credentials = credentialsFrom(req, certOpts);
     if (!credentials) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({
         error: 'auth.missing',
         message: 'present an access token (Authorization: Bearer <token>) or a client certificate',
       });
     }
-    return gh.decide(parseAction(req.body), { credentials });
+    const action = parseAction(req.body);
+    const started = performance.now();
+    const run = async (span?: Span) => {
+      const decision = await gh.decide(action, { credentials });
+      const { status, headers } = decisionStatus(decision, gh.config.limits);
+      const codes = decision.reasons.map((r) => r.code);
+      span?.setAttributes({
+        'gatehouse.decision_id': decision.id,
+        'gatehouse.effect': decision.effect,
+        'gatehouse.tier': decision.tier,
+        'gatehouse.reason_codes': codes,
+        'gatehouse.audit_seq': decision.auditSeq,
+        'http.response.status_code': status,
+      });
+      gh.metrics.recordHttpDecision(status, (performance.now() - started) / 1000);
+      req.log.info(
+        { agent: action.agent, decisionId: decision.id, effect: decision.effect, reasons: codes, status },
+        'decision',
+      );
+      return reply.code(status).headers(headers).send(decision);
+    };
+    if (!opts.tracing) return run();
+    return opts.tracing.span(
+      'gatehouse.decide',
+      {
+        'gatehouse.agent': action.agent,
+        'gatehouse.action_kind': action.kind,
+        ...(action.kind === 'tool_call' && action.tool ? { 'gatehouse.tool': action.tool } : {}),
+      },
+      run,
+    );
   });
 }

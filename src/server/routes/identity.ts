@@ -7,7 +7,7 @@ import { AGENT_STATUSES, type AgentRecord } from '../../identity/agents.js';
 import { IdentityCodes, IdentityError } from '../../identity/errors.js';
 import { KEY_ALGS } from '../../identity/keys.js';
 import { type Identity, JWT_BEARER_ASSERTION, POP_GRANT, type TokenRequest } from '../../identity/service.js';
-import { clientCertificate, credentialsFrom } from '../auth.js';
+import { clientCertificate, credentialOptions, credentialsFrom } from '../auth.js';
 import type { OperatorDirectory } from '../operators.js';
 import { jsonSchema, read } from '../schema.js';
 
@@ -86,7 +86,7 @@ export default async function identityRoutes(
 ): Promise<void> {
   const gh = opts.gatehouse;
   const identity = gh.identity;
-  const certOpts = { clientCertHeader: identity.config.client_cert_header };
+  const certOpts = credentialOptions(identity.config);
 
   // OAuth clients send the token endpoint a form; accept it alongside JSON (this plugin's routes only).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {

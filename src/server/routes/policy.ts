@@ -4,7 +4,7 @@ import { ActionSchema } from '../../core/action.js';
 import { InputError } from '../../core/errors.js';
 import { type Gatehouse, parseAction } from '../../gatehouse.js';
 import { grantView } from '../../policy/grants.js';
-import { credentialsFrom } from '../auth.js';
+import { credentialOptions, credentialsFrom } from '../auth.js';
 import { type Operator, OperatorDirectory, requireOperator } from '../operators.js';
 import { jsonSchema, read } from '../schema.js';
 
@@ -51,6 +51,7 @@ export default async function policyRoutes(
   opts: { gatehouse: Gatehouse; operators?: OperatorDirectory },
 ): Promise<void> {
   const gh = opts.gatehouse;
+  const certOpts = credentialOptions(gh.config.identity);
   const operators = opts.operators ?? new OperatorDirectory(gh.store, () => gh.clock.now());
   const preHandler = requireOperator(operators);
 
@@ -187,7 +188,7 @@ export default async function policyRoutes(
       const op: Operator | undefined = operators.authenticate(m[1]!);
       if (op) return { actor: `operator:${op.name}` };
     }
-    const credentials = credentialsFrom(req, { clientCertHeader: gh.identity.config.client_cert_header });
+    const credentials = credentialsFrom(req, certOpts);
     if (!credentials) {
       await reply
         .code(401)

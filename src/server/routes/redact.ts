@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Gatehouse } from '../../gatehouse.js';
 import { IdentityError } from '../../identity/errors.js';
-import { credentialsFrom } from '../auth.js';
+import { credentialOptions, credentialsFrom } from '../auth.js';
 import { jsonSchema, read } from '../schema.js';
 
 const Body = z.strictObject({
@@ -14,8 +14,9 @@ const Body = z.strictObject({
 /** POST /v1/redact: {text, destination?, mode?} → {redacted, findings:[{kind, start, end}], blocked}. */
 export default async function redactRoutes(app: FastifyInstance, opts: { gatehouse: Gatehouse }): Promise<void> {
   const gh = opts.gatehouse;
+  const certOpts = credentialOptions(gh.config.identity);
   app.post('/v1/redact', { schema: { body: jsonSchema(Body) } }, async (req, reply) => {
-    const credentials = credentialsFrom(req, { clientCertHeader: gh.config.identity.client_cert_header });
+    const credentials = credentialsFrom(req, certOpts);
     if (!credentials) {
       return reply
         .code(401)

@@ -6,7 +6,7 @@ import { jsonSchema, read } from '../schema.js';
 
 const Agent = z.string().min(1).max(256);
 const QuarantineBody = z.strictObject({ agent: Agent, reason: z.string().min(1).max(1000) });
-const RestoreBody = z.strictObject({ agent: Agent });
+const RestoreBody = z.strictObject({ agent: Agent, reason: z.string().min(1).max(1000).optional() });
 
 /** Operator routes: monitoring baselines, quarantine and restore. */
 export default async function responseRoutes(
@@ -22,8 +22,12 @@ export default async function responseRoutes(
     return gh.responder.quarantine(agent, reason, `operator:${req.operator!.name}`);
   });
   app.post('/v1/response/restore', { preHandler, schema: { body: jsonSchema(RestoreBody) } }, async (req) => {
-    const { agent } = read(RestoreBody, req.body, 'body');
-    await gh.responder.restore(agent, `operator:${req.operator!.name}`);
+    const { agent, reason } = read(RestoreBody, req.body, 'body');
+    const by = `operator:${req.operator!.name}`;
+    await gh.responder.restore(agent, by);
+    // Responder.restore takes no reason; the operator's is recorded right after it.
+    if (reason)
+      await gh.audit.append({ type: 'operator.note', agent, actor: by, data: { about: 'response.restored', reason } });
     return { agent, restored: true };
   });
 }

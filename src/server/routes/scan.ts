@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Gatehouse } from '../../gatehouse.js';
 import { IdentityError } from '../../identity/errors.js';
 import { Screener } from '../../screen/screener.js';
-import { credentialsFrom } from '../auth.js';
+import { credentialOptions, credentialsFrom } from '../auth.js';
 import { jsonSchema, read } from '../schema.js';
 
 const Body = z.strictObject({
@@ -42,10 +42,11 @@ const responseSchema = {
 /** POST /v1/scan: {text, source?} → {score, action: allow|review|block, findings:[{rule, category, score, evidence, view, message}]}. */
 export default async function scanRoutes(app: FastifyInstance, opts: { gatehouse: Gatehouse }): Promise<void> {
   const gh = opts.gatehouse;
+  const certOpts = credentialOptions(gh.config.identity);
   const screener = new Screener();
   const cfg = gh.config.screening;
   app.post('/v1/scan', { schema: { body: jsonSchema(Body), response: responseSchema } }, async (req, reply) => {
-    const credentials = credentialsFrom(req, { clientCertHeader: gh.config.identity.client_cert_header });
+    const credentials = credentialsFrom(req, certOpts);
     if (!credentials) {
       return reply
         .code(401)
