@@ -1,3 +1,4 @@
+import type { ActionInput } from '../src/core/action.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -64,13 +65,15 @@ describe('Gatehouse.decide with the catalogue', () => {
 
   it('rejects malformed actions naming the field, and never records their content', async () => {
     const gh = await Gatehouse.open({ config: config(), data: dir });
-    await expect(gh.decide({ kind: 'tool_call', agent: 'a' })).rejects.toThrow(/action\.tool: is required/);
-    await expect(gh.decide({ kind: 'launch', agent: 'a' })).rejects.toThrow(InputError);
-    await expect(gh.decide({ kind: 'input', agent: 'a', content: 'x', extra: true })).rejects.toThrow(
+    // Untyped input, as from JSON: the edge validates it.
+    const decide = (input: unknown) => gh.decide(input as ActionInput);
+    await expect(decide({ kind: 'tool_call', agent: 'a' })).rejects.toThrow(/action\.tool: is required/);
+    await expect(decide({ kind: 'launch', agent: 'a' })).rejects.toThrow(InputError);
+    await expect(decide({ kind: 'input', agent: 'a', content: 'x', extra: true })).rejects.toThrow(
       /unknown field extra/,
     );
-    await expect(gh.decide({ kind: 'input', agent: 'a b', content: 'x' })).rejects.toThrow(/action\.agent/);
-    await expect(gh.decide('not an object')).rejects.toThrow(InputError);
+    await expect(decide({ kind: 'input', agent: 'a b', content: 'x' })).rejects.toThrow(/action\.agent/);
+    await expect(decide('not an object')).rejects.toThrow(InputError);
     await gh.close();
   });
 

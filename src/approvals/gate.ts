@@ -89,10 +89,21 @@ export function createGateStage(opts: GateOptions): Stage {
             stage: STAGE,
             effect: 'deny',
             risk: 0,
+            effects: [
+              {
+                kind: 'approval.expire',
+                on: ['deny'],
+                summary: `record that approval ${found.record.id} expired`,
+                commit: () => {
+                  approvals.expire(found.record.id);
+                  return COMMIT_OK;
+                },
+              },
+            ],
             reasons: [
               {
                 code: 'approval.expired',
-                message: `approval ${found.record.id} expired before it was ${found.record.status === 'expired' && found.record.decidedAt ? 'used' : 'decided'}; ask again`,
+                message: `approval ${found.record.id} expired before it was ${found.record.decidedAt ? 'used' : 'decided'}; ask again`,
                 ruleId: found.record.id,
               },
             ],

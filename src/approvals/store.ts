@@ -226,8 +226,8 @@ export class Approvals {
       if (rec.status === 'denied' && rec.expiresAt > now) return { kind: 'denied', record: rec };
       if (rec.status === 'pending' && rec.expiresAt > now) return { kind: 'pending', record: rec };
       if (rec.expiresAt <= now && (rec.status === 'approved' || rec.status === 'pending')) {
-        this.markExpired(rec);
-        return { kind: 'expired', record: { ...rec, status: 'expired' } };
+        // Judging only reads: the gate records the expiry as an effect of the decision.
+        return { kind: 'expired', record: rec };
       }
     }
     return { kind: 'none' };
@@ -462,6 +462,11 @@ export class Approvals {
   /** The policy epoch now (the request keeps the epoch it was made under). */
   private currentEpoch(): number {
     return Number(this.store.getMeta('policy.epoch') ?? '0');
+  }
+
+  /** Records that an approval or request ran out (idempotent; audited once). */
+  expire(id: string): void {
+    this.markExpired(this.get(id));
   }
 
   private expireIfDue(rec: ApprovalRecord): ApprovalRecord {

@@ -9,6 +9,7 @@ export type EffectKind =
   | 'grant.charge'
   | 'approval.consume'
   | 'approval.request'
+  | 'approval.expire'
   | 'session.label'
   | 'session.screen'
   | 'session.provenance'

@@ -70,6 +70,7 @@ const COMMIT_ORDER: Record<EffectKind, number> = {
   'transfer.spend': 3,
   'approval.consume': 4,
   'approval.request': 5,
+  'approval.expire': 5,
   'session.screen': 6,
   'session.provenance': 7,
   'session.label': 8,

@@ -188,12 +188,20 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
       });
     }
     if (action.kind === 'tool_result' || action.source !== 'owner') {
-      const cause = action.kind === 'tool_result' ? `tool result of ${action.tool ?? 'a tool'}` : `${action.source} input`;
+      const cause =
+        action.kind === 'tool_result' ? `tool result of ${action.tool ?? 'a tool'}` : `${action.source} input`;
       effects.push(labelEffect(session, 'untrusted_input', ['allow'], cause));
     }
     if (instructions) {
       // The authorization stage's risk tiers read this label for the rest of the session.
-      effects.push(labelEffect(session, 'untrusted_instructions', ANY, `instructions in the tool result of ${action.tool ?? 'a tool'}`));
+      effects.push(
+        labelEffect(
+          session,
+          'untrusted_instructions',
+          ANY,
+          `instructions in the tool result of ${action.tool ?? 'a tool'}`,
+        ),
+      );
     }
 
     let effect: Effect = 'allow';

@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 const act = (agent: string, session = 's1') => ({
-  kind: 'tool_call',
+  kind: 'tool_call' as const,
   agent,
   session,
   tool: 'fs.read',
