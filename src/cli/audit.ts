@@ -13,6 +13,7 @@ import { buildReport, FRAMEWORKS, type Framework, reportMarkdown } from '../audi
 import { type VerifyOptions, type VerifyResult, verifyLog, type Witness } from '../audit/verify.js';
 import { InputError, NotFoundError } from '../core/errors.js';
 import { MasterKey } from '../core/masterkey.js';
+import { buildDigest, digestMarkdown } from '../monitor/digest.js';
 import { Keyring, publicKeyOf } from '../store/keyring.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { action, EXIT, globalOptions, printJson } from './common.js';
@@ -345,5 +346,23 @@ export function registerAudit(program: Command): void {
           return report.integrity.ok ? 0 : EXIT.denied;
         },
       ),
+    );
+  audit
+    .command('digest')
+    .description('the weekly review: blocked attacks, approvals, anomalies, new tools and pin changes over a period')
+    .option('--since <period>', 'how far back: 7d, 24h, 90m, or an ISO time / epoch ms', '7d')
+    .option('--json', 'print the digest as JSON instead of Markdown')
+    .action(
+      action(async (opts: { since: string; json?: boolean }, cmd: Command) => {
+        const until = Date.now();
+        const rel = /^(\d{1,5})([dhm])$/.exec(opts.since);
+        const since = rel
+          ? until - Number(rel[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[rel[2] as 'd' | 'h' | 'm']
+          : parseTime(opts.since, '--since')!;
+        const digest = buildDigest(queryLog(auditDir(cmd), { since, until }), { since, until });
+        if (opts.json) printJson(digest);
+        else process.stdout.write(digestMarkdown(digest));
+        return 0;
+      }),
     );
 }

@@ -85,6 +85,19 @@ describe('audit export, prove and report', () => {
     });
   });
 
+  it('prints the weekly digest of the decisions in the log (audit digest --since 7d)', async () => {
+    const r = await run(['audit', 'digest', '--since', '7d', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout) as { decisions: Record<string, number>; approvals: { requested: number } };
+    // The four decisions made in beforeAll: fs.read and web.fetch allowed, email.send to review, nope denied.
+    expect(d.decisions).toEqual({ allow: 2, review: 1, deny: 1 });
+    expect(d.approvals.requested).toBe(1);
+    const md = await run(['audit', 'digest']);
+    expect(md.code).toBe(0);
+    expect(md.stdout).toMatch(/^#/);
+    expect((await run(['audit', 'digest', '--since', 'last week'])).code).toBe(2);
+  });
+
   it('builds compliance reports for every framework from the log', async () => {
     for (const framework of ['soc2', 'iso27001', 'gdpr', 'hipaa', 'pci']) {
       const r = await run(['audit', 'report', '--framework', framework, '--format', 'json']);
