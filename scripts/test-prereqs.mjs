@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Before the test suite: the system tools the security suites need (the sandbox's bubblewrap and libseccomp tools,
-// Chromium for the dashboard, tools the containment suites run). Installs what is missing with apt-get when run as
+// Chromium for the dashboard, tools the containment suites run, the PostgreSQL server the shared-store suites start). Installs what is missing with apt-get when run as
 // root; otherwise prints the one-line install command and fails. No suite is ever skipped for a missing tool.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** Each needed command, and the Debian package that provides it. */
@@ -15,13 +15,24 @@ export const NEEDED = [
   { command: 'curl', pkg: 'curl' },
   { command: 'git', pkg: 'git' },
   { command: 'mount', pkg: 'util-linux' },
+  // Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<version>/bin.
+  { command: 'initdb', pkg: 'postgresql', under: '/usr/lib/postgresql' },
 ];
+
+/** The bin directories of every installed PostgreSQL version under `root`. */
+function versionDirs(root) {
+  try {
+    return readdirSync(root).map((v) => join(root, v, 'bin'));
+  } catch {
+    return [];
+  }
+}
 
 /** The commands of `needed` that are not on `path`. */
 export function missing(path = process.env.PATH ?? '', needed = NEEDED) {
   const dirs = path.split(delimiter).filter(Boolean);
-  return needed.filter(({ command }) =>
-    dirs.every((d) => {
+  return needed.filter(({ command, under }) =>
+    [...dirs, ...(under ? versionDirs(under) : [])].every((d) => {
       try {
         accessSync(join(d, command), constants.X_OK);
         return false;
@@ -44,7 +55,10 @@ function main() {
   if (process.getuid?.() === 0 && process.env.GATEHOUSE_NO_INSTALL !== '1') {
     console.error(`test prerequisites: installing ${pkgs.join(' ')} (missing: ${names})`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...pkgs]]) {
+    for (const args of [
+      ['update', '-qq'],
+      ['install', '-y', '-qq', '--no-install-recommends', ...pkgs],
+    ]) {
       const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
       if (r.status !== 0) break;
     }

@@ -2,7 +2,7 @@ import type { Action, ActionKind } from './action.js';
 import type { Clock } from './clock.js';
 import { type Facts, type Fold, foldVerdicts, type Reason, type Verdict } from './decision.js';
 import type { EffectKind, Outcome, PendingEffect } from './effects.js';
-import { describeError } from './errors.js';
+import { describeError, StoreUnavailableError } from './errors.js';
 import type { SessionState } from './session.js';
 
 /** What the caller presented to prove who it is. The in-process library and local CLI act as the host. */
@@ -105,7 +105,7 @@ export class Pipeline {
         verdict = await stage.run({ ...base, action, facts: Object.freeze({ ...facts }), prior: verdicts });
         if (!isVerdict(verdict)) throw new Error('returned a value that is not a verdict');
       } catch (err) {
-        verdict = internalError(stage.name, `stage ${stage.name} failed: ${describeError(err)}`);
+        verdict = internalError(stage.name, `stage ${stage.name} failed: ${describeError(err)}`, err);
       }
       verdicts.push(verdict);
       if (verdict.facts) facts = { ...facts, ...verdict.facts };
@@ -164,7 +164,7 @@ async function commitAll(
       }
       reason = r.reason;
     } catch (err) {
-      reason = { code: 'internal.error', message: `committing ${p.effect.kind} failed: ${describeError(err)}` };
+      reason = { code: failureCode(err), message: `committing ${p.effect.kind} failed: ${describeError(err)}` };
     }
     for (const j of done.reverse()) {
       try {
@@ -179,8 +179,13 @@ async function commitAll(
   return undefined;
 }
 
-function internalError(stage: string, message: string): Verdict {
-  return { stage, effect: 'deny', risk: 10, reasons: [{ code: 'internal.error', message }] };
+function internalError(stage: string, message: string, err: unknown): Verdict {
+  return { stage, effect: 'deny', risk: 10, reasons: [{ code: failureCode(err), message }] };
+}
+
+/** A shared store that cannot be reached is an outage to alert on, not a bug: it keeps its own stable code. */
+function failureCode(err: unknown): string {
+  return err instanceof StoreUnavailableError ? 'store.unavailable' : 'internal.error';
 }
 
 function isVerdict(v: unknown): v is Verdict {

@@ -3,6 +3,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** The statement PostgreSQL runs instead, where `postgresDdl`'s translation of `sql` is not enough. */
+  postgres?: string;
 }
 
 export type SqlParams = readonly unknown[] | Record<string, unknown>;

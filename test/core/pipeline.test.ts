@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActionSchema } from '../../src/core/action.js';
 import { ManualClock } from '../../src/core/clock.js';
+import { StoreUnavailableError } from '../../src/core/errors.js';
 import { foldVerdicts, type Verdict } from '../../src/core/decision.js';
 import { Pipeline, type Stage } from '../../src/core/pipeline.js';
 import { SessionState } from '../../src/core/session.js';
@@ -82,6 +83,16 @@ describe('Pipeline', () => {
     expect(r.reasons[0]).toMatchObject({ code: 'internal.error' });
     expect(r.reasons[0]!.message).toContain('boom');
     expect(ran).toBe(false);
+  });
+  it('a store outage inside a stage is a deny with the stable code store.unavailable', async () => {
+    const r = await run([
+      {
+        name: 'limits',
+        run: async () => Promise.reject(new StoreUnavailableError('store postgres://gh@db:5432/gh is unreachable')),
+      },
+    ]);
+    expect(r.effect).toBe('deny');
+    expect(r.reasons[0]!.code).toBe('store.unavailable');
   });
   it('a rejected promise is a deny too', async () => {
     const r = await run([{ name: 'async', run: async () => Promise.reject(new Error('no')) }]);
