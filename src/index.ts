@@ -2,7 +2,7 @@
  * Gatehouse's public API. Everything not exported here is internal and may change without notice.
  *
  * @example
- * import { Gatehouse } from 'gatehouse';
+ * import { Gatehouse } from 'gatehouse-agent';
  * const gh = await Gatehouse.open({ config: 'gatehouse.yaml', data: '.gatehouse' });
  * const d = await gh.decide({ kind: 'tool_call', agent: 'demo', session: 's1', tool: 'fs.read', args: { path: 'README.md' } });
  * console.log(d.effect, d.reasons);
