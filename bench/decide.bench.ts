@@ -45,7 +45,13 @@ export async function run(): Promise<BenchRow[]> {
       'decide',
       'explain fs.read (judge only, no commit, no audit)',
       () =>
-        gh.explain({ kind: 'tool_call', agent: 'demo', session: 'bench', tool: 'fs.read', args: { path: 'docs/1.md' } }),
+        gh.explain({
+          kind: 'tool_call',
+          agent: 'demo',
+          session: 'bench',
+          tool: 'fs.read',
+          args: { path: 'docs/1.md' },
+        }),
       { n: 3000 },
     );
     return [low, deny, explain];

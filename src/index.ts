@@ -9,7 +9,6 @@
  * await gh.close();
  */
 
-export { bindingHash } from './core/action.js';
 export { type ApprovalRecord, type ApprovalStatus, Approvals, type DryRunner } from './approvals/store.js';
 export { verifyWebhook } from './approvals/webhook.js';
 export type { AuditEvent, AuditEventInput } from './audit/event.js';
@@ -25,7 +24,7 @@ export { EXAMPLE_CONFIG } from './config/example.js';
 // Configuration.
 export { loadConfigFile, parseConfig, validateConfig } from './config/load.js';
 export { type Config, type ConfigInput, ConfigSchema } from './config/schema.js';
-export { type Action, type ActionInput, type ActionKind, ActionSchema } from './core/action.js';
+export { type Action, type ActionInput, type ActionKind, ActionSchema, bindingHash } from './core/action.js';
 export { type Clock, ManualClock, systemClock } from './core/clock.js';
 export type {
   ActionPatch,

@@ -1,4 +1,3 @@
-import type { ActionInput } from '../src/core/action.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { verifyLog } from '../src/audit/verify.js';
 import { EXAMPLE_CONFIG } from '../src/config/example.js';
 import { parseConfig } from '../src/config/load.js';
 import type { ConfigInput } from '../src/config/schema.js';
+import type { ActionInput } from '../src/core/action.js';
 import { InputError } from '../src/core/errors.js';
 import { Gatehouse } from '../src/gatehouse.js';
 import { tempDir } from './helpers/tmp.js';

@@ -175,7 +175,7 @@ mcp:
   # on_poisoned_description: block   # a description carrying instructions for the model: block or flag
   # agent: demo                  # the agent the proxy acts for (or --agent, or a token in GATEHOUSE_TOKEN)
   # approval_timeout: 5m         # a call waiting for approval is denied after this
-  # elicitation: true            # ask the MCP client's user when the client supports elicitation
+  # elicitation: false           # true: also ask the MCP client's user (the agent's own client: off by default)
   # on_upstream_exit: exit       # exit, or reconnect (reconnect: { max_attempts: 5, backoff: 500ms })
   # servers:                     # several servers behind one proxy (gatehouse mcp without a command)
   #   fs:     { command: npx, args: ["-y", "@modelcontextprotocol/server-filesystem", "."] }

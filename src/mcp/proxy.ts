@@ -40,9 +40,9 @@ import {
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { bindingHash } from '../core/action.js';
 import type { McpConfig, McpUpstreamConfig } from '../config/sections/mcp.js';
 import type { ActionInput } from '../core/action.js';
+import { bindingHash } from '../core/action.js';
 import type { Decision, Reason } from '../core/decision.js';
 import { GatehouseError } from '../core/errors.js';
 import { type Gatehouse, parseAction } from '../gatehouse.js';

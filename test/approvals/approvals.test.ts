@@ -1,11 +1,10 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bindingHash } from '../../src/core/action.js';
 import { Approvals } from '../../src/approvals/store.js';
 import { signWebhook, verifyWebhook } from '../../src/approvals/webhook.js';
 import { ApprovalsSchema } from '../../src/config/sections/policy.js';
-import { type Action, ActionSchema } from '../../src/core/action.js';
+import { type Action, ActionSchema, bindingHash } from '../../src/core/action.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 

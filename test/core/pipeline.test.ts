@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ActionSchema } from '../../src/core/action.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { StoreUnavailableError } from '../../src/core/errors.js';
 import { foldVerdicts, type Verdict } from '../../src/core/decision.js';
+import { StoreUnavailableError } from '../../src/core/errors.js';
 import { Pipeline, type Stage } from '../../src/core/pipeline.js';
 import { SessionState } from '../../src/core/session.js';
 

@@ -41,8 +41,24 @@ describe('gatehouse mcp tools/call through the pipeline (our test server)', () =
     expect(events.some((e) => e.type === 'mcp.approval.waiting')).toBe(true);
   });
 
-  it('asks through MCP elicitation when the client supports it; a declined call is denied', async () => {
-    const w = ws();
+  it('by default never asks the agent’s own client: an auto-accepting client cannot approve its own call', async () => {
+    const w = ws('mcp:\n  approval_timeout: 2s\n');
+    const p = await proxy(w, [process.execPath, FIXTURE], ['--name', 'fix'], {
+      client: { capabilities: { elicitation: { form: {} } } },
+    });
+    let asked = 0;
+    p.client.setRequestHandler(ElicitRequestSchema, async () => {
+      asked++;
+      return { action: 'accept', content: { approve: true } };
+    });
+    const r = await p.client.callTool({ name: 'deploy', arguments: { target: 'prod' } });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('approval.timeout');
+    expect(asked).toBe(0);
+  });
+
+  it('with elicitation on, asks the client and records it as a client-side approval; a declined call is denied', async () => {
+    const w = ws('mcp:\n  elicitation: true\n');
     const p = await proxy(w, [process.execPath, FIXTURE], ['--name', 'fix'], {
       client: { capabilities: { elicitation: { form: {} } } },
     });
@@ -59,6 +75,9 @@ describe('gatehouse mcp tools/call through the pipeline (our test server)', () =
     expect(textOf(no)).toContain('approval.denied');
     expect(asked[0]).toContain('fix.deploy');
     expect(asked[0]).toContain('staging');
+    await p.close();
+    const approved = auditEvents(w).find((e) => e.type === 'approval.granted');
+    expect(approved?.actor).toBe('mcp-client:gatehouse-test');
   });
 });
 

@@ -49,8 +49,12 @@ export const McpSchema = z
     identity: McpIdentitySchema.default(McpIdentitySchema.parse({})),
     /** How long a call that needs approval waits before it is denied. */
     approval_timeout: DurationSchema.default(300_000),
-    /** Ask the MCP client's user through elicitation when the client supports it (else CLI, HTTP, dashboard). */
-    elicitation: z.boolean().default(true),
+    /**
+     * Also ask the MCP client's user through elicitation when the client supports it. Off by default: the client is
+     * the agent's own, and one that auto-accepts elicitation would approve its own high-risk calls. When on, such an
+     * approval is recorded with the approver `mcp-client:<client name>`, never as an operator.
+     */
+    elicitation: z.boolean().default(false),
     /** When an upstream server dies: exit the proxy, or restart/reconnect it. */
     on_upstream_exit: z.enum(['exit', 'reconnect']).default('exit'),
     reconnect: z
