@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { chmodSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
 import type { AsyncStore, PositionalParams, StoreHealth } from './async.js';
 import { CORE_MIGRATIONS, orderedMigrations } from './migrations.js';
+import { openDatabase } from './sqlite.js';
 import type { Migration } from './store.js';
 
 type Db = InstanceType<typeof Database>;
@@ -34,19 +34,7 @@ export class AsyncSqliteStore implements AsyncStore {
   constructor(file: string) {
     this.location = file;
     try {
-      this.db = new Database(file);
-      // The store holds sealed keys and credentials: owner-only even though they are encrypted.
-      if (file !== ':memory:') chmodSync(file, 0o600);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
-        component TEXT PRIMARY KEY,
-        version INTEGER NOT NULL,
-        applied_at TEXT NOT NULL
-      )`);
-      this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      this.db = openDatabase(file);
     } catch (err) {
       throw new StoreError(`cannot open store ${file}: ${(err as Error).message}`, { cause: err });
     }

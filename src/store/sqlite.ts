@@ -1,6 +1,7 @@
 import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
+import { CORE_MIGRATIONS } from './migrations.js';
 import type { Migration, SqlParams, Store } from './store.js';
 
 type Db = InstanceType<typeof Database>;
@@ -18,18 +19,7 @@ export class SqliteStore implements Store {
   constructor(file: string) {
     this.location = file;
     try {
-      this.db = new Database(file);
-      // The store holds sealed keys and credentials: owner-only even though they are encrypted.
-      if (file !== ':memory:') chmodSync(file, 0o600);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
-        component TEXT PRIMARY KEY,
-        version INTEGER NOT NULL,
-        applied_at TEXT NOT NULL
-      )`);
+      this.db = openDatabase(file);
       this.migrate('core', CORE_MIGRATIONS);
     } catch (err) {
       if (err instanceof StoreError) throw err;
@@ -122,22 +112,23 @@ export class SqliteStore implements Store {
   }
 }
 
-const CORE_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'meta and keys',
-    sql: `
-      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE keys (
-        kid TEXT PRIMARY KEY,
-        purpose TEXT NOT NULL,
-        alg TEXT NOT NULL,
-        public_pem TEXT NOT NULL,
-        sealed_private BLOB NOT NULL,
-        created_at INTEGER NOT NULL,
-        retired_at INTEGER
-      );
-      CREATE INDEX keys_purpose ON keys (purpose, created_at);
-    `,
-  },
-];
+/**
+ * Opens a SQLite file as every Gatehouse store does: owner-only, WAL, synchronous=FULL, foreign keys, a busy
+ * timeout, and the store's own tables (schema versions, meta).
+ */
+export function openDatabase(file: string): Db {
+  const db = new Database(file);
+  // The store holds sealed keys and credentials: owner-only even though they are encrypted.
+  if (file !== ':memory:') chmodSync(file, 0o600);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+    component TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    applied_at TEXT NOT NULL
+  )`);
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  return db;
+}
