@@ -2,7 +2,9 @@ import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import RE2 from 're2';
 import type { Reason } from '../core/decision.js';
+import type { PathRule } from './paths.js';
 import { matchSegment } from './resources.js';
+import { deviceWrites, writeFindings } from './shell-writes.js';
 
 /**
  * Shell command rules. Commands are parsed with mvdan/sh (the `mvdan-sh` GopherJS build, a real POSIX/bash
@@ -76,7 +78,7 @@ export const MAX_COMMAND_LENGTH = 16 * 1024;
 const MAX_NESTING = 4;
 
 /** A word after quote removal; `value` is null when any part is only known at run time (`$X`, `$(…)`). */
-interface Word {
+export interface Word {
   value: string | null;
   /** The static text before the first dynamic part. */
   prefix: string;
@@ -84,6 +86,8 @@ interface Word {
   downloads: boolean;
   /** Has unquoted glob or brace-expansion syntax, so the shell may turn it into other words. */
   expands?: boolean;
+  /** `{}` in `find … -exec`: one of find's matches, below the start paths (which are checked as written to). */
+  findMatch?: boolean;
 }
 
 export interface SimpleCommand {
@@ -104,6 +108,8 @@ export interface SimpleCommand {
    * `git -c alias.x=!cmd`, `BASH_ENV=f bash`): the program that runs it. Its `name` is null, so it is unknown.
    */
   hidden?: string;
+  /** Runs in a directory only known at run time (`find -execdir`): its relative paths are unknown. */
+  cwdUnknown?: boolean;
 }
 
 export interface CommandAnalysis {
@@ -118,6 +124,8 @@ export interface CommandAnalysis {
   saved?: string[];
   /** Output redirection targets (`> f`, `>> f`, `&> f`); null when only known at run time. */
   writes?: (string | null)[];
+  /** Files redirections write to (`>`, `>>`, `2>`, `&>`, `>|`, `<>`, `>& file`), as words. */
+  redirects?: Word[];
 }
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'yash', 'busybox']);
@@ -482,11 +490,12 @@ function analyze(src: string, depth: number): CommandAnalysis {
   const fedByDownload = new Set<ShNode>();
   const saved: string[] = [];
   const writes: (string | null)[] = [];
+  const redirectWords: Word[] = [];
   let pending: string | undefined;
   walk(file, (n) => {
     if (pending) return false;
     const t = nodeType(n);
-    if (t === 'Stmt') redirects(n, fedByDownload, saved, writes);
+    if (t === 'Stmt') redirects(n, fedByDownload, saved, writes, redirectWords);
     if (t === 'CallExpr') {
       const args = list(n.Args).map(wordOf);
       const first = commands.length;
@@ -554,6 +563,7 @@ function analyze(src: string, depth: number): CommandAnalysis {
     nested,
     ...(saved.length > 0 ? { saved } : {}),
     ...(writes.length > 0 ? { writes } : {}),
+    ...(redirectWords.length > 0 ? { redirects: redirectWords } : {}),
   };
 }
 
@@ -571,13 +581,25 @@ function hiddenBy(by: string, wrappers: string[], why: string): SimpleCommand {
 }
 
 const REDIRECT_OUT = new Set([54, 55, 60, 64, 65]); // > >> >| &> &>>
+const REDIRECT_RDWR = 57; // <>
+const REDIRECT_DUP_OUT = 59; // >&N, >&-, and `>& file` (bash: stdout and stderr to file)
 
 /** Redirections of a statement: input fed by a download, and a downloader's output saved to a file. */
-function redirects(stmt: ShNode, fedByDownload: Set<ShNode>, saved: string[], writes: (string | null)[]): void {
+function redirects(
+  stmt: ShNode,
+  fedByDownload: Set<ShNode>,
+  saved: string[],
+  writes: (string | null)[],
+  targets: Word[],
+): void {
   const cmd = stmt.Cmd as ShNode | undefined;
   for (const r of list(stmt.Redirs)) {
     const word = r.Word as ShNode | undefined;
-    if (REDIRECT_OUT.has(r.Op as number)) writes.push(word && !isNil(word) ? wordOf(word).value : null);
+    const op = r.Op as number;
+    const w: Word = word && !isNil(word) ? wordOf(word) : { value: null, prefix: '', downloads: false };
+    if (REDIRECT_OUT.has(op)) writes.push(w.value);
+    if (REDIRECT_OUT.has(op) || op === REDIRECT_RDWR) targets.push(w);
+    else if (op === REDIRECT_DUP_OUT && !(w.value !== null && /^([0-9]+-?|-)$/.test(w.value))) targets.push(w);
   }
   if (!cmd || isNil(cmd) || nodeType(cmd) !== 'CallExpr') return;
   for (const r of list(stmt.Redirs)) {
@@ -670,12 +692,15 @@ function expand(
           while (j < rest.length && rest[j]!.value !== ';' && rest[j]!.value !== '+') j++;
           const inner = rest
             .slice(i + 1, j)
-            .map((w) => (w.value === '{}' ? { value: null, prefix: '', downloads: false } : w));
+            .map((w) => (w.value === '{}' ? { value: null, prefix: '', downloads: false, findMatch: true } : w));
+          // -execdir/-okdir run in each match's directory: relative paths there are relative to it.
+          const elsewhere = v === '-execdir' || v === '-okdir';
           if (inner.length > 0)
             out.push(
               ...expand(inner, depth, fail, nest).map((c) => ({
                 ...c,
                 wrappers: [...wrappers, 'find', ...c.wrappers],
+                ...(elsewhere ? { cwdUnknown: true } : {}),
               })),
             );
           i = j;
@@ -873,7 +898,7 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
     if (name === 'dd' && c.args.some((x) => x.value?.startsWith('of=/dev/'))) {
       out.push(deny('disk_write', 'dd writes to a device', ev, 'builtin.disk_write'));
     }
-    if (name.startsWith('mkfs') || name === 'wipefs')
+    if (name.startsWith('mkfs') || name === 'wipefs' || name === 'mke2fs' || name === 'mkswap')
       out.push(deny('disk_write', `${name} destroys a file system`, ev, 'builtin.disk_write'));
   }
   for (const n of a.nested)
@@ -882,6 +907,7 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
         (r) => r.ruleId === 'builtin.download_exec',
       ),
     );
+  out.push(...deviceWrites(a));
   // Download piped into an interpreter, in any stage order with stages in between.
   for (const pipe of a.pipelines) {
     let downloaded = false;
@@ -1033,7 +1059,14 @@ function cachedAnalysis(src: string): CommandAnalysis {
 /** Checks a command against the built-in rules and a rule's allow/deny patterns. */
 export function checkCommand(
   src: string,
-  opts: { builtin: boolean; allow?: readonly CommandPattern[]; deny?: readonly CommandPattern[]; arg: string },
+  opts: {
+    builtin: boolean;
+    allow?: readonly CommandPattern[];
+    deny?: readonly CommandPattern[];
+    arg: string;
+    /** The path rules every file the command writes to must pass (as a path argument would). */
+    paths?: PathRule;
+  },
 ): CommandVerdict {
   const a = cachedAnalysis(src);
   if (!a.ok) {
@@ -1043,6 +1076,7 @@ export function checkCommand(
     };
   }
   const reasons: Reason[] = opts.builtin ? builtinFindings(a) : [];
+  if (opts.paths) reasons.push(...writeFindings(a, opts.paths, opts.arg));
   for (const p of opts.deny ?? []) {
     if (patternMatches(p, a, true))
       reasons.push(deny('denied', `${opts.arg} matches the denied pattern "${p.source}"`, src, p.source));
