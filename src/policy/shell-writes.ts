@@ -205,7 +205,14 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
       const dir = values(s, '--output-dir');
       for (const d of dir) add(d, 'curl --output-dir');
       const base = dir.length > 0 ? dir : undefined;
-      for (const w of values(s, '-o', '--output')) if (!STDOUT(w)) add(w, 'curl -o', base);
+      const globbing = !has(s, '-g', '--globoff');
+      for (const w of values(s, '-o', '--output')) {
+        if (STDOUT(w)) continue;
+        // `-o '#1'` is replaced by what a URL glob (`{…}`, `[…]`) matched: a name taken from the URL.
+        if (globbing && w.value !== null && /#[0-9]/.test(w.value))
+          unknown('curl -o', `curl -o ${w.value} is named after the URL's glob`);
+        else add(w, 'curl -o', base);
+      }
       for (const w of values(s, '-D', '--dump-header', '-c', '--cookie-jar', '--trace', '--trace-ascii'))
         if (!STDOUT(w)) add(w, 'curl');
       for (const w of values(s, '--stderr', '--libcurl', '--etag-save', '--hsts', '--alt-svc'))
@@ -262,6 +269,35 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
       }
       break;
     }
+    case 'rsync': {
+      const s = scan(args, { short: 'BfT', long: ['backup-dir', 'temp-dir', 'partial-dir', 'log-file', 'filter'] });
+      dynamic(s);
+      const dest = s.operands[s.operands.length - 1];
+      // `host:path` and `rsync://` destinations are remote.
+      if (s.operands.length > 1 && dest && !(dest.value !== null && /^[^/]*:/.test(dest.value))) add(dest, 'rsync');
+      for (const w of values(s, '--backup-dir', '-T', '--temp-dir', '--partial-dir', '--log-file'))
+        add(w, 'rsync', dest ? [lit('.'), dest] : undefined);
+      break;
+    }
+    case 'sort': {
+      const s = scan(args, {
+        short: 'ktSoT',
+        long: ['key', 'field-separator', 'buffer-size', 'output', 'temporary-directory'],
+      });
+      dynamic(s);
+      for (const w of values(s, '-o', '--output')) add(w, 'sort -o');
+      break;
+    }
+    case 'unzip': {
+      const s = scan(args, { short: 'dxP', long: [] });
+      dynamic(s);
+      const dirs = values(s, '-d');
+      for (const d of dirs) add(d, 'unzip -d');
+      if (dirs.length === 0 && !has(s, '-l', '-t', '-p', '-v', '-Z')) add(lit('.'), 'unzip');
+      break;
+    }
+    case 'touch':
+    case 'mkdir':
     case 'truncate':
     case 'rm':
     case 'rmdir':
@@ -270,9 +306,13 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
       const spec: Spec =
         name === 'truncate'
           ? { short: 'sr', long: ['size', 'reference'] }
-          : name === 'shred'
-            ? { short: 'ns', long: ['iterations', 'size', 'random-source'] }
-            : {};
+          : name === 'touch'
+            ? { short: 'rdt', long: ['reference', 'date', 'time'] }
+            : name === 'mkdir'
+              ? { short: 'm', long: ['mode', 'context'] }
+              : name === 'shred'
+                ? { short: 'ns', long: ['iterations', 'size', 'random-source'] }
+                : {};
       const s = scan(args, spec);
       dynamic(s);
       for (const o of s.operands) add(o, name);

@@ -117,6 +117,24 @@ const forms: [string, string, string, string][] = [
   ],
   ['find -execdir', 'find . -execdir rm {} +', 'find /root -execdir rm {} +', 'find . -execdir mv {} ../x \\;'],
   ['find -fprint', 'find . -fprint list.txt', 'find . -fprint /etc/list', 'find . -fprint $L'],
+  [
+    'curl -o #1 (URL glob)',
+    "curl -g 'https://e.com/{a}' -o '#1'",
+    "curl -g -o /etc/'#1' 'https://e.com/{a}'",
+    "curl 'https://e.com/{../../etc/passwd}' -o '#1'",
+  ],
+  ['rsync destination', 'rsync -a src/ build/', 'rsync -a src/ /etc/', 'rsync -a src/ "$D"'],
+  [
+    'rsync remote and backup-dir',
+    'rsync -a src/ host:/etc/',
+    'rsync -a --backup-dir=/etc src/ build/',
+    'rsync -a src/ build/ $X',
+  ],
+  ['touch', 'touch a b', 'touch /etc/cron.d/x', 'touch "$F"'],
+  ['mkdir', 'mkdir -p sub/x', 'mkdir -p /etc/evil', 'mkdir -m 700 $D'],
+  ['sort -o', 'sort -o sorted.txt a', 'sort -o /etc/passwd a', 'sort -o $OUT a'],
+  ['unzip', 'unzip a.zip -d build', 'unzip a.zip -d /usr/local', 'unzip a.zip -d "$D"'],
+  ['unzip into cwd', 'unzip -q a.zip', 'cd /opt && unzip a.zip', 'pushd sub && unzip a.zip'],
   ['symlink out of the workspace', 'echo x > sub/a', 'echo x > etc-link/passwd', 'echo x > etc-link/$F'],
   ['sh -c script', "bash -c 'echo x > out'", "bash -c 'echo x > /etc/passwd'", 'bash -c \'echo x > "$F"\''],
   ['command substitution', 'echo $(echo x > out)', 'echo $(echo x > /etc/x)', 'echo $(echo x > $F)'],
@@ -153,6 +171,21 @@ describe('shell: every path a command writes to is checked against the path rule
     'cat /etc/hosts > hosts',
   ])('reading outside the workspace, or writing to a stream, is not a write there: %j', (cmd) => {
     expect(check(cmd).reasons).toEqual([]);
+  });
+
+  it.each([
+    // Every cd is assumed to take effect (it may run in a subshell, or fail before `;`/`||`), so a relative
+    // target must be allowed from each directory: fail-closed even where the cd in fact succeeded.
+    'cd sub/deep && rm -f ../a',
+    'cd sub || true; rm -f ../a',
+    '(cd sub/deep); rm -f ../../../a',
+  ])('a relative target after a cd must be allowed from every directory it may run in: %j', (cmd) => {
+    expect(codes(cmd)).toContain(ESCAPE);
+  });
+
+  it('a relative target from a -execdir command is relative to each match, only known at run time', () => {
+    expect(codes('find . -execdir cp {} x \\;')).toContain(UNRESOLVED);
+    expect(check('find . -execdir chmod 644 {} +').reasons).toEqual([]);
   });
 
   it('a path the policy denies is denied as a write target too (write_denied)', () => {
