@@ -519,12 +519,13 @@ interface Located {
 /** Every write target of an analysis: redirections (of nested scripts too) and command arguments. */
 export function allWrites(a: CommandAnalysis): Located[] {
   const out: Located[] = [];
-  const redirs = (x: CommandAnalysis) => {
+  const redirs = (x: CommandAnalysis, moved: boolean) => {
+    const here = moved || x.cwdUnknown === true;
     for (const w of x.redirects ?? [])
-      out.push({ target: { word: w, by: 'redirection' }, evidence: w.value ?? `${w.prefix}$?`, cwdUnknown: false });
-    for (const n of x.nested) redirs(n);
+      out.push({ target: { word: w, by: 'redirection' }, evidence: w.value ?? `${w.prefix}$?`, cwdUnknown: here });
+    for (const n of x.nested) redirs(n, here);
   };
-  redirs(a);
+  redirs(a, false);
   for (const c of a.commands)
     for (const t of commandWrites(c)) out.push({ target: t, evidence: show(c), cwdUnknown: c.cwdUnknown === true });
   return out;

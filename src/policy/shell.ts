@@ -126,6 +126,8 @@ export interface CommandAnalysis {
   writes?: (string | null)[];
   /** Files redirections write to (`>`, `>>`, `2>`, `&>`, `>|`, `<>`, `>& file`), as words. */
   redirects?: Word[];
+  /** A nested script run in a directory only known at run time (`env -C DIR sh -c …`, `find -execdir sh -c …`). */
+  cwdUnknown?: boolean;
 }
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'yash', 'busybox']);
@@ -619,6 +621,15 @@ function redirects(
   }
 }
 
+/** Commands run in a directory only known at run time when `chdir`. */
+function moved(cs: SimpleCommand[], chdir: boolean, nested: CommandAnalysis[]): SimpleCommand[] {
+  if (chdir) {
+    for (const c of cs) c.cwdUnknown = true;
+    for (const a of nested) a.cwdUnknown = true;
+  }
+  return cs;
+}
+
 /** Unwraps wrappers (`env FOO=1 nice -n 5 rm …` → `rm …`) and inlines `sh -c '…'` scripts. */
 function expand(
   args: Word[],
@@ -629,9 +640,16 @@ function expand(
   const wrappers: string[] = [];
   let rest = args;
   const out: SimpleCommand[] = [];
+  // `env -C DIR cmd`, `sudo -D DIR cmd`: the command runs in another directory.
+  let chdir = false;
+  const nestedHere: CommandAnalysis[] = [];
+  const nestHere = (a: CommandAnalysis) => {
+    nestedHere.push(a);
+    nest(a);
+  };
   for (let guard = 0; guard < 16; guard++) {
     const prog = rest[0];
-    if (!prog) return out;
+    if (!prog) return moved(out, chdir, nestedHere);
     // A program word the shell may still expand (`/bin/r?`, `{rm,-rf,/}`) is only known at run time.
     const name = prog.value === null || prog.expands ? null : posix.basename(prog.value);
     const w = name === null ? undefined : WRAPPERS[name];
@@ -652,7 +670,7 @@ function expand(
           } else {
             const inner = analyzeCommand(script.value, depth + 1);
             if (!inner.ok) fail(`sh -c script: ${inner.error}`);
-            nest(inner);
+            nestHere(inner);
             for (const c of inner.commands)
               out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, name, ...c.wrappers] });
           }
@@ -666,7 +684,7 @@ function expand(
         else {
           const inner = analyzeCommand(body, depth + 1);
           if (!inner.ok) fail(`trap body: ${inner.error}`);
-          nest(inner);
+          nestHere(inner);
           for (const c of inner.commands)
             out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, 'trap', ...c.wrappers] });
         }
@@ -678,7 +696,7 @@ function expand(
           if (eq <= 0 || depth >= MAX_NESTING) continue;
           const inner = analyzeCommand(w.value!.slice(eq + 1), depth + 1);
           if (!inner.ok) fail(`alias body: ${inner.error}`);
-          nest(inner);
+          nestHere(inner);
           for (const c of inner.commands)
             out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, 'alias', ...c.wrappers] });
         }
@@ -695,18 +713,24 @@ function expand(
             .map((w) => (w.value === '{}' ? { value: null, prefix: '', downloads: false, findMatch: true } : w));
           // -execdir/-okdir run in each match's directory: relative paths there are relative to it.
           const elsewhere = v === '-execdir' || v === '-okdir';
+          const execNested: CommandAnalysis[] = [];
+          const nestExec = (a: CommandAnalysis) => {
+            execNested.push(a);
+            nestHere(a);
+          };
           if (inner.length > 0)
             out.push(
-              ...expand(inner, depth, fail, nest).map((c) => ({
+              ...expand(inner, depth, fail, nestExec).map((c) => ({
                 ...c,
                 wrappers: [...wrappers, 'find', ...c.wrappers],
                 ...(elsewhere ? { cwdUnknown: true } : {}),
               })),
             );
+          if (elsewhere) for (const a of execNested) a.cwdUnknown = true;
           i = j;
         }
       }
-      return out;
+      return moved(out, chdir, nestedHere);
     }
     const why = runsHidden(name!, rest.slice(1));
     if (why) out.push(hiddenBy(name!, [...wrappers], why));
@@ -727,6 +751,7 @@ function expand(
         continue;
       }
       if (v.startsWith('-') && v.length > 1) {
+        if ((name === 'env' || name === 'sudo') && /^(-[A-Za-z]*[CD]|--chdir)/.test(v)) chdir = true;
         i += w.optsWithArg?.has(v) ? 2 : 1;
         continue;
       }
@@ -737,11 +762,11 @@ function expand(
     rest = name === 'xargs' ? [...rest.slice(i), { value: null, prefix: '', downloads: false }] : rest.slice(i);
     if (rest.length === 0) {
       out.unshift({ program: prog.value, name, args: [], pipeline: -1, stage: -1, wrappers: wrappers.slice(0, -1) });
-      return out;
+      return moved(out, chdir, nestedHere);
     }
   }
   fail('too many nested wrapper programs');
-  return out;
+  return moved(out, chdir, nestedHere);
 }
 
 /** The script argument of `sh -c SCRIPT`, if any. */

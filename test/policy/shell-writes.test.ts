@@ -188,6 +188,15 @@ describe('shell: every path a command writes to is checked against the path rule
     expect(check('find . -execdir chmod 644 {} +').reasons).toEqual([]);
   });
 
+  it.each([
+    'env -C /etc rm -f passwd',
+    'env --chdir=/etc tee passwd',
+    "env -C /etc sh -c 'echo x > passwd'",
+    "find . -execdir sh -c 'echo x > ../y' \\;",
+  ])('a command run in another directory has unknown relative targets: %j', (cmd) => {
+    expect(codes(cmd)).toContain(UNRESOLVED);
+  });
+
   it('a path the policy denies is denied as a write target too (write_denied)', () => {
     const rule = compilePathRule(ws, undefined, undefined, ['secrets/**']);
     const r = checkCommand('echo x > secrets/key', { builtin: false, arg: 'command', paths: rule });
