@@ -2,7 +2,9 @@ import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import RE2 from 're2';
 import type { Reason } from '../core/decision.js';
+import type { PathRule } from './paths.js';
 import { matchSegment } from './resources.js';
+import { deviceWrites, writeFindings } from './shell-writes.js';
 
 /**
  * Shell command rules. Commands are parsed with mvdan/sh (the `mvdan-sh` GopherJS build, a real POSIX/bash
@@ -76,7 +78,7 @@ export const MAX_COMMAND_LENGTH = 16 * 1024;
 const MAX_NESTING = 4;
 
 /** A word after quote removal; `value` is null when any part is only known at run time (`$X`, `$(…)`). */
-interface Word {
+export interface Word {
   value: string | null;
   /** The static text before the first dynamic part. */
   prefix: string;
@@ -84,6 +86,8 @@ interface Word {
   downloads: boolean;
   /** Has unquoted glob or brace-expansion syntax, so the shell may turn it into other words. */
   expands?: boolean;
+  /** `{}` in `find … -exec`: one of find's matches, below the start paths (which are checked as written to). */
+  findMatch?: boolean;
 }
 
 export interface SimpleCommand {
@@ -104,6 +108,8 @@ export interface SimpleCommand {
    * `git -c alias.x=!cmd`, `BASH_ENV=f bash`): the program that runs it. Its `name` is null, so it is unknown.
    */
   hidden?: string;
+  /** Runs in a directory only known at run time (`find -execdir`): its relative paths are unknown. */
+  cwdUnknown?: boolean;
 }
 
 export interface CommandAnalysis {
@@ -118,6 +124,10 @@ export interface CommandAnalysis {
   saved?: string[];
   /** Output redirection targets (`> f`, `>> f`, `&> f`); null when only known at run time. */
   writes?: (string | null)[];
+  /** Files redirections write to (`>`, `>>`, `2>`, `&>`, `>|`, `<>`, `>& file`), as words. */
+  redirects?: Word[];
+  /** A nested script run in a directory only known at run time (`env -C DIR sh -c …`, `find -execdir sh -c …`). */
+  cwdUnknown?: boolean;
 }
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'yash', 'busybox']);
@@ -482,11 +492,12 @@ function analyze(src: string, depth: number): CommandAnalysis {
   const fedByDownload = new Set<ShNode>();
   const saved: string[] = [];
   const writes: (string | null)[] = [];
+  const redirectWords: Word[] = [];
   let pending: string | undefined;
   walk(file, (n) => {
     if (pending) return false;
     const t = nodeType(n);
-    if (t === 'Stmt') redirects(n, fedByDownload, saved, writes);
+    if (t === 'Stmt') redirects(n, fedByDownload, saved, writes, redirectWords);
     if (t === 'CallExpr') {
       const args = list(n.Args).map(wordOf);
       const first = commands.length;
@@ -554,6 +565,7 @@ function analyze(src: string, depth: number): CommandAnalysis {
     nested,
     ...(saved.length > 0 ? { saved } : {}),
     ...(writes.length > 0 ? { writes } : {}),
+    ...(redirectWords.length > 0 ? { redirects: redirectWords } : {}),
   };
 }
 
@@ -571,13 +583,25 @@ function hiddenBy(by: string, wrappers: string[], why: string): SimpleCommand {
 }
 
 const REDIRECT_OUT = new Set([54, 55, 60, 64, 65]); // > >> >| &> &>>
+const REDIRECT_RDWR = 57; // <>
+const REDIRECT_DUP_OUT = 59; // >&N, >&-, and `>& file` (bash: stdout and stderr to file)
 
 /** Redirections of a statement: input fed by a download, and a downloader's output saved to a file. */
-function redirects(stmt: ShNode, fedByDownload: Set<ShNode>, saved: string[], writes: (string | null)[]): void {
+function redirects(
+  stmt: ShNode,
+  fedByDownload: Set<ShNode>,
+  saved: string[],
+  writes: (string | null)[],
+  targets: Word[],
+): void {
   const cmd = stmt.Cmd as ShNode | undefined;
   for (const r of list(stmt.Redirs)) {
     const word = r.Word as ShNode | undefined;
-    if (REDIRECT_OUT.has(r.Op as number)) writes.push(word && !isNil(word) ? wordOf(word).value : null);
+    const op = r.Op as number;
+    const w: Word = word && !isNil(word) ? wordOf(word) : { value: null, prefix: '', downloads: false };
+    if (REDIRECT_OUT.has(op)) writes.push(w.value);
+    if (REDIRECT_OUT.has(op) || op === REDIRECT_RDWR) targets.push(w);
+    else if (op === REDIRECT_DUP_OUT && !(w.value !== null && /^([0-9]+-?|-)$/.test(w.value))) targets.push(w);
   }
   if (!cmd || isNil(cmd) || nodeType(cmd) !== 'CallExpr') return;
   for (const r of list(stmt.Redirs)) {
@@ -597,6 +621,15 @@ function redirects(stmt: ShNode, fedByDownload: Set<ShNode>, saved: string[], wr
   }
 }
 
+/** Commands run in a directory only known at run time when `chdir`. */
+function moved(cs: SimpleCommand[], chdir: boolean, nested: CommandAnalysis[]): SimpleCommand[] {
+  if (chdir) {
+    for (const c of cs) c.cwdUnknown = true;
+    for (const a of nested) a.cwdUnknown = true;
+  }
+  return cs;
+}
+
 /** Unwraps wrappers (`env FOO=1 nice -n 5 rm …` → `rm …`) and inlines `sh -c '…'` scripts. */
 function expand(
   args: Word[],
@@ -607,9 +640,16 @@ function expand(
   const wrappers: string[] = [];
   let rest = args;
   const out: SimpleCommand[] = [];
+  // `env -C DIR cmd`, `sudo -D DIR cmd`: the command runs in another directory.
+  let chdir = false;
+  const nestedHere: CommandAnalysis[] = [];
+  const nestHere = (a: CommandAnalysis) => {
+    nestedHere.push(a);
+    nest(a);
+  };
   for (let guard = 0; guard < 16; guard++) {
     const prog = rest[0];
-    if (!prog) return out;
+    if (!prog) return moved(out, chdir, nestedHere);
     // A program word the shell may still expand (`/bin/r?`, `{rm,-rf,/}`) is only known at run time.
     const name = prog.value === null || prog.expands ? null : posix.basename(prog.value);
     const w = name === null ? undefined : WRAPPERS[name];
@@ -630,7 +670,7 @@ function expand(
           } else {
             const inner = analyzeCommand(script.value, depth + 1);
             if (!inner.ok) fail(`sh -c script: ${inner.error}`);
-            nest(inner);
+            nestHere(inner);
             for (const c of inner.commands)
               out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, name, ...c.wrappers] });
           }
@@ -644,7 +684,7 @@ function expand(
         else {
           const inner = analyzeCommand(body, depth + 1);
           if (!inner.ok) fail(`trap body: ${inner.error}`);
-          nest(inner);
+          nestHere(inner);
           for (const c of inner.commands)
             out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, 'trap', ...c.wrappers] });
         }
@@ -656,7 +696,7 @@ function expand(
           if (eq <= 0 || depth >= MAX_NESTING) continue;
           const inner = analyzeCommand(w.value!.slice(eq + 1), depth + 1);
           if (!inner.ok) fail(`alias body: ${inner.error}`);
-          nest(inner);
+          nestHere(inner);
           for (const c of inner.commands)
             out.push({ ...c, pipeline: -1, stage: -1, wrappers: [...wrappers, 'alias', ...c.wrappers] });
         }
@@ -670,18 +710,27 @@ function expand(
           while (j < rest.length && rest[j]!.value !== ';' && rest[j]!.value !== '+') j++;
           const inner = rest
             .slice(i + 1, j)
-            .map((w) => (w.value === '{}' ? { value: null, prefix: '', downloads: false } : w));
+            .map((w) => (w.value === '{}' ? { value: null, prefix: '', downloads: false, findMatch: true } : w));
+          // -execdir/-okdir run in each match's directory: relative paths there are relative to it.
+          const elsewhere = v === '-execdir' || v === '-okdir';
+          const execNested: CommandAnalysis[] = [];
+          const nestExec = (a: CommandAnalysis) => {
+            execNested.push(a);
+            nestHere(a);
+          };
           if (inner.length > 0)
             out.push(
-              ...expand(inner, depth, fail, nest).map((c) => ({
+              ...expand(inner, depth, fail, nestExec).map((c) => ({
                 ...c,
                 wrappers: [...wrappers, 'find', ...c.wrappers],
+                ...(elsewhere ? { cwdUnknown: true } : {}),
               })),
             );
+          if (elsewhere) for (const a of execNested) a.cwdUnknown = true;
           i = j;
         }
       }
-      return out;
+      return moved(out, chdir, nestedHere);
     }
     const why = runsHidden(name!, rest.slice(1));
     if (why) out.push(hiddenBy(name!, [...wrappers], why));
@@ -702,6 +751,7 @@ function expand(
         continue;
       }
       if (v.startsWith('-') && v.length > 1) {
+        if ((name === 'env' || name === 'sudo') && /^(-[A-Za-z]*[CD]|--chdir)/.test(v)) chdir = true;
         i += w.optsWithArg?.has(v) ? 2 : 1;
         continue;
       }
@@ -712,11 +762,11 @@ function expand(
     rest = name === 'xargs' ? [...rest.slice(i), { value: null, prefix: '', downloads: false }] : rest.slice(i);
     if (rest.length === 0) {
       out.unshift({ program: prog.value, name, args: [], pipeline: -1, stage: -1, wrappers: wrappers.slice(0, -1) });
-      return out;
+      return moved(out, chdir, nestedHere);
     }
   }
   fail('too many nested wrapper programs');
-  return out;
+  return moved(out, chdir, nestedHere);
 }
 
 /** The script argument of `sh -c SCRIPT`, if any. */
@@ -873,7 +923,7 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
     if (name === 'dd' && c.args.some((x) => x.value?.startsWith('of=/dev/'))) {
       out.push(deny('disk_write', 'dd writes to a device', ev, 'builtin.disk_write'));
     }
-    if (name.startsWith('mkfs') || name === 'wipefs')
+    if (name.startsWith('mkfs') || name === 'wipefs' || name === 'mke2fs' || name === 'mkswap')
       out.push(deny('disk_write', `${name} destroys a file system`, ev, 'builtin.disk_write'));
   }
   for (const n of a.nested)
@@ -882,6 +932,7 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
         (r) => r.ruleId === 'builtin.download_exec',
       ),
     );
+  out.push(...deviceWrites(a));
   // Download piped into an interpreter, in any stage order with stages in between.
   for (const pipe of a.pipelines) {
     let downloaded = false;
@@ -1033,7 +1084,14 @@ function cachedAnalysis(src: string): CommandAnalysis {
 /** Checks a command against the built-in rules and a rule's allow/deny patterns. */
 export function checkCommand(
   src: string,
-  opts: { builtin: boolean; allow?: readonly CommandPattern[]; deny?: readonly CommandPattern[]; arg: string },
+  opts: {
+    builtin: boolean;
+    allow?: readonly CommandPattern[];
+    deny?: readonly CommandPattern[];
+    arg: string;
+    /** The path rules every file the command writes to must pass (as a path argument would). */
+    paths?: PathRule;
+  },
 ): CommandVerdict {
   const a = cachedAnalysis(src);
   if (!a.ok) {
@@ -1043,6 +1101,7 @@ export function checkCommand(
     };
   }
   const reasons: Reason[] = opts.builtin ? builtinFindings(a) : [];
+  if (opts.paths) reasons.push(...writeFindings(a, opts.paths, opts.arg));
   for (const p of opts.deny ?? []) {
     if (patternMatches(p, a, true))
       reasons.push(deny('denied', `${opts.arg} matches the denied pattern "${p.source}"`, src, p.source));

@@ -1,0 +1,571 @@
+import { posix } from 'node:path';
+import type { Reason } from '../core/decision.js';
+import { checkPath, type PathRule } from './paths.js';
+import type { CommandAnalysis, SimpleCommand, Word } from './shell.js';
+
+/**
+ * What a parsed shell command writes to: redirection targets (`>`, `>>`, `2>`, `&>`, `>|`, `<>`, `>& file`) and
+ * the files and directories programs write through their arguments (`tee F`, `dd of=F`, `curl -o F`, `cp … DEST`,
+ * `sed -i F`, `tar -C DIR`, `rm F`, `find DIR -delete`, …). Each is checked against the same path rules as a path
+ * argument. A target the rules cannot know before the command runs (`$VAR`, `$(…)`, braces, a glob that may match
+ * `..`, `~`, a relative path after a `cd` they cannot follow, an option only known at run time) is denied.
+ */
+
+export interface WriteTarget {
+  word: Word;
+  /** What writes it, for messages: `>`, `dd of=`, `curl -o`. */
+  by: string;
+  /** Directories a relative target is (also) relative to: `ln -s TEXT LINK` resolves TEXT from LINK's directory. */
+  bases?: Word[];
+  /** The command makes what it writes unknowable (`curl -K`, `find -L … -delete`): why. */
+  unresolved?: string;
+}
+
+const DYN: Word = { value: null, prefix: '', downloads: false };
+
+function lit(value: string, from?: Word): Word {
+  return { value, prefix: value, downloads: false, ...(from?.expands ? { expands: true } : {}) };
+}
+
+/** GNU getopt accepts any unambiguous prefix of a long option (`--target=` for `--target-directory=`). */
+function longIs(name: string, full: string): boolean {
+  return name === full || (name.length >= 3 && full.startsWith(name));
+}
+
+interface Opt {
+  name: string;
+  value?: Word;
+}
+interface Scan {
+  opts: Opt[];
+  operands: Word[];
+  /** A word only known at run time stands where an option could (`$X`, `-o$X`, `--output=$X`). */
+  dynamic: boolean;
+}
+
+interface Spec {
+  /** Short options that take an argument (attached or the next word). */
+  short?: string;
+  /** Short options whose argument is optional and only attached (`sed -i[SUFFIX]`). */
+  optional?: string;
+  /** Long options that take an argument as the next word when not given with `=`. */
+  long?: readonly string[];
+}
+
+/** Splits arguments into options (with their arguments) and operands, getopt style. */
+function scan(args: readonly Word[], spec: Spec): Scan {
+  const opts: Opt[] = [];
+  const operands: Word[] = [];
+  let dynamic = false;
+  let options = true;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const v = a.value;
+    if (!options) {
+      operands.push(a);
+      continue;
+    }
+    if (v === null) {
+      if (!a.findMatch && (a.prefix === '' || a.prefix.startsWith('-'))) dynamic = true;
+      operands.push(a);
+      continue;
+    }
+    if (v === '--') {
+      options = false;
+      continue;
+    }
+    if (v.startsWith('--')) {
+      const eq = v.indexOf('=');
+      const name = eq < 0 ? v.slice(2) : v.slice(2, eq);
+      if (eq >= 0) opts.push({ name: `--${name}`, value: lit(v.slice(eq + 1), a) });
+      else if (spec.long?.some((l) => longIs(name, l))) {
+        opts.push({ name: `--${name}`, value: args[i + 1] ?? DYN });
+        i++;
+      } else opts.push({ name: `--${name}` });
+      continue;
+    }
+    if (v.startsWith('-') && v.length > 1) {
+      for (let k = 1; k < v.length; k++) {
+        const ch = v[k]!;
+        if (spec.optional?.includes(ch)) {
+          opts.push({ name: `-${ch}`, value: lit(v.slice(k + 1), a) });
+          break;
+        }
+        if (spec.short?.includes(ch)) {
+          const rest = v.slice(k + 1);
+          if (rest !== '') opts.push({ name: `-${ch}`, value: lit(rest, a) });
+          else {
+            opts.push({ name: `-${ch}`, value: args[i + 1] ?? DYN });
+            i++;
+          }
+          break;
+        }
+        opts.push({ name: `-${ch}` });
+      }
+      continue;
+    }
+    operands.push(a);
+  }
+  return { opts, operands, dynamic };
+}
+
+/** Whether option `o` is one of `names` (`-o`, `--output`; long names may be abbreviated). */
+function is(o: Opt, names: readonly string[]): boolean {
+  return names.some((n) =>
+    n.startsWith('--') && o.name.startsWith('--') ? longIs(o.name.slice(2), n.slice(2)) : o.name === n,
+  );
+}
+function has(s: Scan, ...names: string[]): boolean {
+  return s.opts.some((o) => is(o, names));
+}
+function values(s: Scan, ...names: string[]): Word[] {
+  return s.opts.flatMap((o) => (o.value && is(o, names) ? [o.value] : []));
+}
+
+const STDOUT = (w: Word) => w.value === '-';
+
+const CURL_SHORT = 'AbcCdDeEFHKmoPQrTtuUwxXyYz';
+const CURL_LONG = [
+  'output',
+  'dump-header',
+  'cookie-jar',
+  'output-dir',
+  'trace',
+  'trace-ascii',
+  'stderr',
+  'libcurl',
+  'etag-save',
+  'hsts',
+  'alt-svc',
+  'config',
+  'header',
+  'data',
+  'user-agent',
+  'url',
+  'request',
+  'user',
+  'referer',
+  'cookie',
+  'form',
+  'upload-file',
+  'proxy',
+  'max-time',
+  'write-out',
+];
+const WGET_SHORT = 'OoaPiBetTwQUlARDIX';
+const WGET_LONG = [
+  'output-document',
+  'output-file',
+  'append-output',
+  'directory-prefix',
+  'execute',
+  'config',
+  'input-file',
+  'header',
+  'user-agent',
+  'tries',
+  'timeout',
+  'user',
+  'password',
+];
+const TAR_ARG = 'fCTXbgKNVLFIH';
+const TAR_LONG = ['directory', 'file', 'files-from', 'exclude-from', 'exclude', 'transform', 'owner', 'group', 'mode'];
+const MKFS = new Set(['mke2fs', 'mkswap', 'mkdosfs', 'mkntfs', 'wipefs', 'mkfs']);
+
+/** The files and directories a command writes through its arguments (redirections are not arguments). */
+export function commandWrites(c: SimpleCommand): WriteTarget[] {
+  const name = c.name;
+  if (name === null) return [];
+  const out: WriteTarget[] = [];
+  const add = (word: Word, by: string, bases?: Word[]) => out.push({ word, by, ...(bases ? { bases } : {}) });
+  const unknown = (by: string, why: string) => out.push({ word: DYN, by, unresolved: why });
+  const dynamic = (s: Scan) => {
+    if (s.dynamic) unknown(name, `a word only known at run time may be an option of ${name} naming what it writes`);
+  };
+  const args = c.args;
+  switch (name) {
+    case 'tee': {
+      const s = scan(args, {});
+      dynamic(s);
+      for (const o of s.operands) if (!STDOUT(o)) add(o, 'tee');
+      break;
+    }
+    case 'dd':
+      for (const a of args) {
+        if (a.value === null) {
+          // `of=$X`, or a whole operand that may be `of=…`.
+          if (a.prefix === '' || 'of='.startsWith(a.prefix) || a.prefix.startsWith('of=')) add(DYN, 'dd of=');
+        } else if (a.value.startsWith('of=')) add(lit(a.value.slice(3), a), 'dd of=');
+      }
+      break;
+    case 'curl': {
+      const s = scan(args, { short: CURL_SHORT, long: CURL_LONG });
+      dynamic(s);
+      if (has(s, '-K', '--config')) unknown('curl -K', 'curl reads further options (output files) from a config file');
+      const dir = values(s, '--output-dir');
+      for (const d of dir) add(d, 'curl --output-dir');
+      const base = dir.length > 0 ? dir : undefined;
+      const globbing = !has(s, '-g', '--globoff');
+      for (const w of values(s, '-o', '--output')) {
+        if (STDOUT(w)) continue;
+        // `-o '#1'` is replaced by what a URL glob (`{…}`, `[…]`) matched: a name taken from the URL.
+        if (globbing && w.value !== null && /#[0-9]/.test(w.value))
+          unknown('curl -o', `curl -o ${w.value} is named after the URL's glob`);
+        else add(w, 'curl -o', base);
+      }
+      for (const w of values(s, '-D', '--dump-header', '-c', '--cookie-jar', '--trace', '--trace-ascii'))
+        if (!STDOUT(w)) add(w, 'curl');
+      for (const w of values(s, '--stderr', '--libcurl', '--etag-save', '--hsts', '--alt-svc'))
+        if (!STDOUT(w)) add(w, 'curl');
+      // -O/-J name the file after the URL or the server's header, in the current (or --output-dir) directory.
+      if (has(s, '-O', '--remote-name', '--remote-name-all', '-J', '--remote-header-name'))
+        add(lit('.'), 'curl -O', base);
+      break;
+    }
+    case 'wget': {
+      const s = scan(args, { short: WGET_SHORT, long: WGET_LONG });
+      dynamic(s);
+      if (has(s, '-e', '--execute', '--config'))
+        unknown('wget -e', 'wget -e/--config sets options (output files) the rules cannot see');
+      const docs = values(s, '-O', '--output-document');
+      for (const w of docs) if (!STDOUT(w)) add(w, 'wget -O');
+      for (const w of values(s, '-o', '--output-file', '-a', '--append-output')) if (!STDOUT(w)) add(w, 'wget -o');
+      const prefix = values(s, '-P', '--directory-prefix');
+      for (const w of prefix) add(w, 'wget -P');
+      // Without -O, wget saves into the current directory (or -P).
+      if (docs.length === 0 && prefix.length === 0) add(lit('.'), 'wget');
+      break;
+    }
+    case 'cp':
+    case 'mv':
+    case 'install':
+    case 'ln': {
+      const spec: Spec =
+        name === 'install'
+          ? { short: 'mogSt', long: ['mode', 'owner', 'group', 'suffix', 'target-directory', 'strip-program'] }
+          : { short: 'St', long: ['suffix', 'target-directory'] };
+      const s = scan(args, spec);
+      dynamic(s);
+      const target = values(s, '-t', '--target-directory');
+      const ops = s.operands;
+      let dests: Word[];
+      if (name === 'install' && has(s, '-d', '--directory')) dests = ops;
+      else if (target.length > 0) dests = target;
+      else dests = ops.length > 1 ? [ops[ops.length - 1]!] : name === 'ln' ? [lit('.')] : [];
+      for (const d of dests) add(d, name);
+      if (name === 'mv') {
+        // mv removes its sources.
+        for (const o of ops) if (!dests.includes(o)) add(o, 'mv');
+      }
+      if (name === 'ln') {
+        // A link's text is what it points to; a symbolic one is resolved from the link's directory.
+        const symbolic = has(s, '-s', '--symbolic');
+        const linkDirs: Word[] = [];
+        for (const d of dests) {
+          linkDirs.push(d);
+          if (d.value !== null && target.length === 0) linkDirs.push(lit(posix.dirname(d.value), d));
+        }
+        for (const o of ops) if (!dests.includes(o)) add(o, symbolic ? 'ln -s' : 'ln', symbolic ? linkDirs : undefined);
+      }
+      break;
+    }
+    case 'rsync': {
+      const s = scan(args, { short: 'BfT', long: ['backup-dir', 'temp-dir', 'partial-dir', 'log-file', 'filter'] });
+      dynamic(s);
+      const dest = s.operands[s.operands.length - 1];
+      // `host:path` and `rsync://` destinations are remote.
+      if (s.operands.length > 1 && dest && !(dest.value !== null && /^[^/]*:/.test(dest.value))) add(dest, 'rsync');
+      for (const w of values(s, '--backup-dir', '-T', '--temp-dir', '--partial-dir', '--log-file'))
+        add(w, 'rsync', dest ? [lit('.'), dest] : undefined);
+      break;
+    }
+    case 'sort': {
+      const s = scan(args, {
+        short: 'ktSoT',
+        long: ['key', 'field-separator', 'buffer-size', 'output', 'temporary-directory'],
+      });
+      dynamic(s);
+      for (const w of values(s, '-o', '--output')) add(w, 'sort -o');
+      break;
+    }
+    case 'unzip': {
+      const s = scan(args, { short: 'dxP', long: [] });
+      dynamic(s);
+      const dirs = values(s, '-d');
+      for (const d of dirs) add(d, 'unzip -d');
+      if (dirs.length === 0 && !has(s, '-l', '-t', '-p', '-v', '-Z')) add(lit('.'), 'unzip');
+      break;
+    }
+    case 'touch':
+    case 'mkdir':
+    case 'truncate':
+    case 'rm':
+    case 'rmdir':
+    case 'unlink':
+    case 'shred': {
+      const spec: Spec =
+        name === 'truncate'
+          ? { short: 'sr', long: ['size', 'reference'] }
+          : name === 'touch'
+            ? { short: 'rdt', long: ['reference', 'date', 'time'] }
+            : name === 'mkdir'
+              ? { short: 'm', long: ['mode', 'context'] }
+              : name === 'shred'
+                ? { short: 'ns', long: ['iterations', 'size', 'random-source'] }
+                : {};
+      const s = scan(args, spec);
+      dynamic(s);
+      for (const o of s.operands) add(o, name);
+      break;
+    }
+    case 'sed': {
+      const s = scan(args, { short: 'efl', optional: 'i', long: ['expression', 'file', 'line-length'] });
+      // `sed $OPTS …` may be `sed -i …`.
+      dynamic(s);
+      const inPlace = values(s, '-i', '--in-place');
+      if (inPlace.length === 0 && !has(s, '--in-place')) break;
+      const scripted = has(s, '-e', '--expression', '-f', '--file');
+      const files = scripted ? s.operands : s.operands.slice(1);
+      const suffix = inPlace.find((w) => w.value !== '');
+      for (const f of files) {
+        add(f, 'sed -i');
+        if (!suffix) continue;
+        // The backup: SUFFIX appended, or with `*` replaced by the file's name (and then maybe in another directory).
+        if (suffix.value === null || f.value === null) add(DYN, 'sed -i backup');
+        else if (suffix.value.includes('*')) {
+          const b = suffix.value.split('*').join(posix.basename(f.value));
+          add(lit(b, suffix), 'sed -i backup', [lit('.'), lit(posix.dirname(f.value), f)]);
+        } else add(lit(f.value + suffix.value, f), 'sed -i backup');
+      }
+      break;
+    }
+    case 'tar':
+    case 'bsdtar': {
+      let rest = args;
+      const pre: Opt[] = [];
+      // Old-style bundled letters: `tar czf out.tar -C dir src`, each argument-taking letter takes the next word.
+      const first = args[0]?.value;
+      if (first && !first.startsWith('-') && /^[A-Za-z]+$/.test(first)) {
+        let j = 1;
+        for (const ch of first) {
+          if (TAR_ARG.includes(ch)) pre.push({ name: `-${ch}`, value: args[j++] ?? DYN });
+          else pre.push({ name: `-${ch}` });
+        }
+        rest = args.slice(j);
+      }
+      const sc = scan(rest, { short: TAR_ARG, long: TAR_LONG });
+      const s: Scan = { ...sc, opts: [...pre, ...sc.opts] };
+      dynamic(s);
+      if (has(s, '-P', '--absolute-names'))
+        unknown('tar -P', 'tar -P writes archive members to the absolute paths they name');
+      const dirs = values(s, '-C', '--directory');
+      for (const d of dirs) add(d, 'tar -C');
+      if (has(s, '-x', '--extract', '--get') && dirs.length === 0) add(lit('.'), 'tar -x');
+      if (has(s, '-c', '--create', '-r', '--append', '-u', '--update', '-A', '--catenate', '--concatenate', '--delete'))
+        for (const f of values(s, '-f', '--file')) if (!STDOUT(f)) add(f, 'tar -f');
+      break;
+    }
+    case 'chmod':
+    case 'chown':
+    case 'chgrp': {
+      // chmod's symbolic modes (-w, -x) look like options: keep them as operands.
+      const modeLike = (w: Word) => name === 'chmod' && w.value !== null && /^-[rwxXst]+$/.test(w.value);
+      const s = scan(
+        args.map((w) => (modeLike(w) ? lit(`./${w.value}`, w) : w)),
+        { long: ['from'] },
+      );
+      dynamic(s);
+      const ops = has(s, '--reference') ? s.operands : s.operands.slice(1);
+      const recursive = has(s, '-R', '--recursive');
+      if (recursive && has(s, '-L'))
+        unknown(`${name} -RL`, `${name} -R -L follows links out of the directories it is given`);
+      for (const o of ops) add(o, recursive ? `${name} -R` : name);
+      break;
+    }
+    case 'find': {
+      // find [-H|-L|-P|-D opts|-Olevel]… START… EXPRESSION
+      let i = 0;
+      let follow = false;
+      while (i < args.length) {
+        const v = args[i]!.value;
+        if (v === '-H' || v === '-P') i++;
+        else if (v === '-L') {
+          follow = true;
+          i++;
+        } else if (v === '-D') i += 2;
+        else if (v?.startsWith('-O')) i++;
+        else break;
+      }
+      const starts: Word[] = [];
+      while (i < args.length) {
+        const v = args[i]!.value;
+        if (v !== null && (v.startsWith('-') || v === '(' || v === '!' || v === ',')) break;
+        starts.push(args[i]!);
+        i++;
+      }
+      const expr = args.slice(i).map((w) => w.value);
+      if (expr.includes('-follow')) follow = true;
+      const writes = expr.some(
+        (v) => v === '-delete' || v === '-exec' || v === '-execdir' || v === '-ok' || v === '-okdir',
+      );
+      if (writes) {
+        if (follow) unknown('find -L', 'find -L follows links out of the directories it deletes or runs commands in');
+        for (const st of starts.length > 0 ? starts : [lit('.')]) add(st, 'find');
+      }
+      for (let k = i; k < args.length; k++) {
+        const v = args[k]!.value;
+        if (v === '-fprint' || v === '-fprint0' || v === '-fprintf' || v === '-fls')
+          add(args[k + 1] ?? DYN, `find ${v}`);
+      }
+      break;
+    }
+    default:
+      if (name.startsWith('mkfs.') || MKFS.has(name)) {
+        for (const a of args) if (a.value === null || !a.value.startsWith('-')) add(a, name);
+      }
+  }
+  return out;
+}
+
+/** Files that are a stream, never a place: writing to them is writing to an open descriptor. */
+function isStream(p: string): boolean {
+  return (
+    p === '/dev/null' ||
+    p === '/dev/stdout' ||
+    p === '/dev/stderr' ||
+    p === '/dev/tty' ||
+    /^\/dev\/fd\/[0-9]+$/.test(p) ||
+    /^\/proc\/self\/fd\/[0-9]+$/.test(p)
+  );
+}
+
+const MAX_CWDS = 8;
+
+/** `p` from directory `from` (absolute `p` as it is), normalised. */
+function under(from: string, p: string): string {
+  return posix.normalize(p.startsWith('/') ? p : posix.join(from, p));
+}
+
+/**
+ * Directories relative paths may be relative to (`.` is the workspace): every `cd` is assumed to take effect
+ * wherever it is (in a subshell or not), so a relative target must be allowed from each. Null when a `cd` goes
+ * somewhere only known at run time (`cd`, `cd -`, `cd ~`, `cd $X`, `pushd`, `popd`).
+ */
+function cwds(a: CommandAnalysis): string[] | null {
+  let set = ['.'];
+  for (const c of a.commands) {
+    if (c.name === 'pushd' || c.name === 'popd') return null;
+    if (c.name !== 'cd') continue;
+    const s = scan(c.args, {});
+    const dir = s.operands[0];
+    if (s.dynamic || !dir || dir.value === null || dir.expands || dir.value === '-' || dir.value.startsWith('~'))
+      return null;
+    const next = new Set(set);
+    for (const cwd of set) next.add(under(cwd, dir.value));
+    set = [...next];
+    if (set.length > MAX_CWDS) return null;
+  }
+  return set;
+}
+
+type Resolved = { paths: string[] } | { unresolved: string };
+
+/** The paths a target may name, or why it cannot be known. */
+function resolveTarget(t: WriteTarget, dirs: string[] | null, cwdUnknown: boolean): Resolved {
+  if (t.unresolved) return { unresolved: t.unresolved };
+  const w = t.word;
+  if (w.findMatch) return { paths: [] }; // find's `{}`: a match below the start paths, which are checked
+  if (w.value === null) return { unresolved: `${t.by} writes to a target only known at run time` };
+  let v = w.value;
+  if (w.expands) {
+    if (v.includes('{')) return { unresolved: `${t.by} target ${v} has brace expansion` };
+    const segs = v.split('/');
+    const g = segs.findIndex((s) => s.includes('*') || s.includes('?') || s.includes('['));
+    if (g >= 0) {
+      if (segs.slice(g).some((s) => s === '..' || (s.startsWith('.') && s !== '.')))
+        return { unresolved: `${t.by} target ${v} is a glob that may match ..` };
+      v = segs.slice(0, g).join('/') || (v.startsWith('/') ? '/' : '.');
+    }
+  }
+  if (v.startsWith('~')) return { unresolved: `${t.by} target ${v} starts with ~, a home directory` };
+  if (v === '') return { unresolved: `${t.by} target is empty` };
+  if (v.startsWith('/')) return { paths: [posix.normalize(v)] };
+  if (cwdUnknown || dirs === null)
+    return { unresolved: `${t.by} target ${v} is relative to a directory only known at run time` };
+  const bases: string[] = [];
+  for (const b of t.bases ?? [lit('.')]) {
+    if (b.value === null || b.expands) return { unresolved: `${t.by} target ${v} is relative to a run-time directory` };
+    bases.push(b.value);
+  }
+  const paths = new Set<string>();
+  for (const d of dirs) for (const b of bases) paths.add(under(under(d, b), v));
+  return { paths: [...paths] };
+}
+
+function reason(code: string, message: string, evidence: string, ruleId?: string): Reason {
+  return { code: `args.command.${code}`, message, evidence: evidence.slice(0, 200), ...(ruleId ? { ruleId } : {}) };
+}
+
+function show(c: SimpleCommand): string {
+  return [c.program ?? '$?', ...c.args.map((a) => a.value ?? `${a.prefix}$?`)].join(' ');
+}
+
+interface Located {
+  target: WriteTarget;
+  evidence: string;
+  cwdUnknown: boolean;
+}
+
+/** Every write target of an analysis: redirections (of nested scripts too) and command arguments. */
+export function allWrites(a: CommandAnalysis): Located[] {
+  const out: Located[] = [];
+  const redirs = (x: CommandAnalysis, moved: boolean) => {
+    const here = moved || x.cwdUnknown === true;
+    for (const w of x.redirects ?? [])
+      out.push({ target: { word: w, by: 'redirection' }, evidence: w.value ?? `${w.prefix}$?`, cwdUnknown: here });
+    for (const n of x.nested) redirs(n, here);
+  };
+  redirs(a, false);
+  for (const c of a.commands)
+    for (const t of commandWrites(c)) out.push({ target: t, evidence: show(c), cwdUnknown: c.cwdUnknown === true });
+  return out;
+}
+
+/**
+ * Checks every path the command writes to against `rule` (the path rules of the tool's path arguments):
+ * `args.command.write_escape` / `write_symlink_escape` / `write_denied` / `write_not_allowed` as for a path
+ * argument, and `args.command.write_unresolved` for a target only known at run time.
+ */
+export function writeFindings(a: CommandAnalysis, rule: PathRule, arg: string): Reason[] {
+  const out: Reason[] = [];
+  const dirs = cwds(a);
+  for (const { target, evidence, cwdUnknown } of allWrites(a)) {
+    const r = resolveTarget(target, dirs, cwdUnknown);
+    if ('unresolved' in r) {
+      out.push(reason('write_unresolved', `${arg}: ${r.unresolved}`, evidence));
+      continue;
+    }
+    for (const p of r.paths) {
+      if (isStream(p)) continue;
+      const res = checkPath(p, rule, `${arg}: ${target.by} target`);
+      for (const x of res.reasons) {
+        const kind = x.code.startsWith('args.path.') ? x.code.slice(10) : 'escape';
+        out.push(reason(kind === 'invalid' ? 'write_unresolved' : `write_${kind}`, x.message, evidence));
+      }
+    }
+  }
+  return out;
+}
+
+/** Built-in rule: a write to a device (`> /dev/sda`, `dd of=//dev/sda`, `tee /dev/nvme0n1`) destroys data. */
+export function deviceWrites(a: CommandAnalysis): Reason[] {
+  const out: Reason[] = [];
+  const dirs = cwds(a) ?? ['.'];
+  for (const { target, evidence, cwdUnknown } of allWrites(a)) {
+    const r = resolveTarget(target, dirs, cwdUnknown);
+    if (!('paths' in r)) continue;
+    const dev = r.paths.find((p) => p.startsWith('/dev/') && !isStream(p));
+    if (dev) out.push(reason('disk_write', `${target.by} writes to the device ${dev}`, evidence, 'builtin.disk_write'));
+  }
+  return out;
+}
