@@ -46,6 +46,11 @@ export interface KeywordSpec {
  */
 export class KeywordAutomaton {
   private readonly classes = new Uint8Array(128);
+  /**
+   * Per UTF-16 code unit: the character class in the low 7 bits, and bit 7 set for the base64/hex alphabet of
+   * the run tracker. One load per character, and no branch for characters outside ASCII (class 0, not a run).
+   */
+  private readonly codes = new Uint8Array(65536);
   private readonly nClasses: number;
   private readonly delta: Int32Array;
   /** For each state, the keyword indices that end there (own and via failure links), or undefined. */
@@ -78,6 +83,8 @@ export class KeywordAutomaton {
     // Upper-case letters share their lower-case class: the automaton matches case-insensitively.
     for (let c = 65; c <= 90; c++) this.classes[c] = this.classes[c + 32]!;
     this.nClasses = n;
+    if (n > 127) throw new GatehouseError('redact.keyword_invalid', 'keywords use more than 127 distinct characters');
+    for (let c = 0; c < 128; c++) this.codes[c] = this.classes[c]! | (RUN_CHAR[c] ? 128 : 0);
     // Trie.
     const goto: Map<number, number>[] = [new Map()];
     const out: number[][] = [[]];
@@ -132,6 +139,24 @@ export class KeywordAutomaton {
     this.outputs = out.map((o) => (o.length > 0 ? o : undefined));
   }
 
+  /** Scratch space for the code units of the text being scanned, kept for texts up to 1 MiB. */
+  private scratch = Buffer.alloc(0);
+
+  /**
+   * The UTF-16 code units of `text` as an array, copied natively: indexing it is about a third cheaper than
+   * `charCodeAt`, which re-dispatches on the string's representation (sliced, one- or two-byte) at every call.
+   */
+  private units(text: string): Uint16Array {
+    const bytes = text.length * 2;
+    let buf = this.scratch;
+    if (buf.length < bytes) {
+      buf = Buffer.allocUnsafeSlow(Math.max(bytes, 8192));
+      if (bytes <= 1 << 21) this.scratch = buf;
+    }
+    buf.write(text, 0, bytes, 'utf16le');
+    return new Uint16Array(buf.buffer, buf.byteOffset, text.length);
+  }
+
   get stateCount(): number {
     return this.delta.length / this.nClasses;
   }
@@ -142,19 +167,16 @@ export class KeywordAutomaton {
    */
   scan(text: string, onHit: (keyword: number, start: number) => void): void {
     const delta = this.delta;
-    const classes = this.classes;
+    const codes = this.codes;
     const n = this.nClasses;
     const outputs = this.outputs;
     const lengths = this.lengths;
+    const units = this.units(text);
     let s = 0;
     for (let i = 0, len = text.length; i < len; i++) {
-      const c = text.charCodeAt(i);
-      const v = delta[s + (c < 128 ? classes[c]! : 0)]!;
-      if (v >= 0) {
-        s = v;
-        continue;
-      }
-      s = -v - 1;
+      s = delta[s + (codes[units[i]!]! & 127)]!;
+      if (s >= 0) continue;
+      s = -s - 1;
       const o = outputs[s / n]!;
       for (let k = 0; k < o.length; k++) onHit(o[k]!, i + 1 - lengths[o[k]!]!);
     }
@@ -171,27 +193,25 @@ export class KeywordAutomaton {
     onRun: (start: number, end: number) => void,
   ): void {
     const delta = this.delta;
-    const classes = this.classes;
+    const codes = this.codes;
     const n = this.nClasses;
     const outputs = this.outputs;
     const lengths = this.lengths;
+    const units = this.units(text);
     let s = 0;
     let runStart = 0;
     const len = text.length;
     for (let i = 0; i < len; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 128 || RUN_CHAR[c] === 0) {
+      const k = codes[units[i]!]!;
+      if (k < 128) {
         if (i - runStart >= minRun) onRun(runStart, i);
         runStart = i + 1;
       }
-      const v = delta[s + (c < 128 ? classes[c]! : 0)]!;
-      if (v >= 0) {
-        s = v;
-        continue;
-      }
-      s = -v - 1;
+      s = delta[s + (k & 127)]!;
+      if (s >= 0) continue;
+      s = -s - 1;
       const o = outputs[s / n]!;
-      for (let k = 0; k < o.length; k++) onHit(o[k]!, i + 1 - lengths[o[k]!]!);
+      for (let q = 0; q < o.length; q++) onHit(o[q]!, i + 1 - lengths[o[q]!]!);
     }
     if (len - runStart >= minRun) onRun(runStart, len);
   }

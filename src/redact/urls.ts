@@ -24,7 +24,8 @@ export interface UrlIssue {
 const CAPTURE_HOSTS =
   /(?:^|\.)(?:webhook\.site|requestbin\.(?:com|net)|pipedream\.net|oast\.(?:fun|pro|live|site|online|me)|interact\.sh|interactsh\.com|burpcollaborator\.net|oastify\.com|canarytokens\.(?:com|org)|ngrok\.io|ngrok-free\.app|ngrok\.app|trycloudflare\.com|beeceptor\.com|hookbin\.com|requestcatcher\.com|dnslog\.cn|ceye\.io)$/i;
 
-const HOST_RE = /^[a-z]+:\/\/(?:[^@/?#\s]{0,256}@)?(\[[0-9a-fA-F:.]{2,45}\]|[^/?#:\s@]{1,253})/i;
+/** The host as findUrls reads it (see urlHost, which implements this regex by hand; tests compare the two). */
+export const HOST_RE = /^[a-z]+:\/\/(?:[^@/?#\s]{0,256}@)?(\[[0-9a-fA-F:.]{2,45}\]|[^/?#:\s@]{1,253})/i;
 const DNS_CMD =
   /\b(?:nslookup|dig|host|drill|ping|ping6|getent\s+hosts|resolvectl\s+query|curl|wget)\s+(?:-{1,2}[\w-]+(?:[= ]\S+)?\s+){0,4}["']?((?:[A-Za-z0-9-]{1,63}\.){2,10}[A-Za-z]{2,24})\b/g;
 
@@ -83,9 +84,10 @@ function isUrlChar(c: number): boolean {
  * (`![](//host/…)`, `src="//host/…"`) and URLs written with HTML character references (`&#104;ttps://`,
  * `https&colon;//`), which browsers and markdown renderers resolve and fetch all the same.
  */
-export function findUrls(text: string): FoundUrl[] {
+export function findUrls(text: string, decodeAlways = false): FoundUrl[] {
   const out = findPlainUrls(text);
-  if (text.includes('&') && ENTITY_HINT.test(text)) {
+  // `decodeAlways` skips the gate (tests compare the two).
+  if (text.includes('&') && ENTITY_HINT.test(text) && (decodeAlways || entitiesMayFormUrl(text, out))) {
     const d = decodeEntities(text);
     if (d) {
       const seen = new Set(out.map((u) => u.start));
@@ -117,7 +119,7 @@ function findProtocolRelative(text: string, out: FoundUrl[]): void {
     if (!dot || !/^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}\.?$/.test(host)) continue;
     let end = h;
     while (end < text.length && end - sep < 2048 && isUrlChar(text.charCodeAt(end))) end++;
-    while (end > h && /[.,;:!?]/.test(text[end - 1]!)) end--;
+    while (end > h && isTrailingPunct(text.charCodeAt(end - 1))) end--;
     out.push({ start: sep, end, host, dataStart: h, autoLoad: autoLoading(text, sep) });
   }
 }
@@ -146,6 +148,68 @@ const NAMED_ENTITIES: Record<string, string> = {
   newline: '\n',
 };
 
+/** One character reference at `i` (a `&`): what it decodes to and where it ends, or undefined. */
+function entityAt(text: string, i: number): { ch: string; end: number; terminated: boolean } | undefined {
+  const n = text.length;
+  let j = i + 1;
+  if (text.charCodeAt(j) === 35) {
+    j++;
+    const hex = (text.charCodeAt(j) | 32) === 120;
+    if (hex) j++;
+    const from = j;
+    let v = 0;
+    while (j < n && j - from < 8) {
+      const d = digitValue(text.charCodeAt(j), hex);
+      if (d < 0) break;
+      v = v * (hex ? 16 : 10) + d;
+      j++;
+    }
+    if (j > from && v > 0 && v < 0x110000) {
+      const terminated = text.charCodeAt(j) === 59;
+      return { ch: String.fromCodePoint(v), end: terminated ? j + 1 : j, terminated };
+    }
+    return undefined;
+  }
+  const from = j;
+  while (j < n && j - from < 8 && isWordChar(text.charCodeAt(j))) j++;
+  if (text.charCodeAt(j) !== 59) return undefined;
+  const ch = NAMED_ENTITIES[text.slice(from, j).toLowerCase()];
+  return ch === undefined ? undefined : { ch, end: j + 1, terminated: true };
+}
+
+/** Characters an entity must decode to for the decoded text to hold a URL start the raw text lacks. */
+const URL_FORMING = /[A-Za-z0-9_.:/-]/;
+
+/**
+ * Whether decoding the character references of `text` can produce a URL that does not start where a URL of the
+ * raw text (`plain`, by start) starts: only those are added by findUrls. A new start needs a reference in the
+ * scheme, the `://`, the host of a protocol-relative link (all of these decode to letters, digits, `.`, `-`,
+ * `_`, `:` or `/`); a `(`, quote, `=` or `<` written as a reference right before a literal `//`; a numeric
+ * reference without its `;` right before a letter (the raw text reads it as part of a word); or a reference
+ * inside a raw URL that decodes to a character ending URLs (`&gt;`, `&quot;` …), which can cut it short and
+ * expose a URL it swallowed. Everything else (`&amp;`, or `&lt;`/`&gt;` in ordinary markup) leaves every URL
+ * start as it was, so the decode is skipped.
+ */
+function entitiesMayFormUrl(text: string, plain: readonly FoundUrl[]): boolean {
+  let u = 0;
+  for (let i = text.indexOf('&'); i >= 0; i = text.indexOf('&', i + 1)) {
+    const e = entityAt(text, i);
+    if (!e) continue;
+    if (URL_FORMING.test(e.ch)) return true;
+    if (text.charCodeAt(e.end) === 47 && text.charCodeAt(e.end + 1) === 47 && /^[("'=<]$/.test(e.ch)) return true;
+    if (!e.terminated && isLetterCode(text.charCodeAt(e.end))) return true;
+    if (!isUrlChar(e.ch.charCodeAt(0))) {
+      while (u < plain.length && plain[u]!.end <= i) u++;
+      if (u < plain.length && plain[u]!.start < i) return true;
+    }
+  }
+  return false;
+}
+
+function isLetterCode(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
 /**
  * HTML character references decoded (`&#104;`, `&#x68;`, `&colon;`, the `;` optional after numeric ones as
  * browsers allow), with `map[i]` the original offset of decoded offset `i`. Undefined when nothing decoded.
@@ -158,38 +222,14 @@ export function decodeEntities(text: string): { text: string; map: Int32Array } 
   let run = 0;
   let changed = false;
   for (let i = text.indexOf('&'); i >= 0 && i < n; i = text.indexOf('&', i + 1)) {
-    let j = i + 1;
-    let ch: string | undefined;
-    if (text.charCodeAt(j) === 35) {
-      j++;
-      const hex = (text.charCodeAt(j) | 32) === 120;
-      if (hex) j++;
-      const from = j;
-      let v = 0;
-      while (j < n && j - from < 8) {
-        const d = digitValue(text.charCodeAt(j), hex);
-        if (d < 0) break;
-        v = v * (hex ? 16 : 10) + d;
-        j++;
-      }
-      if (j > from && v > 0 && v < 0x110000) {
-        ch = String.fromCodePoint(v);
-        if (text.charCodeAt(j) === 59) j++;
-      }
-    } else {
-      const from = j;
-      while (j < n && j - from < 8 && isWordChar(text.charCodeAt(j))) j++;
-      if (text.charCodeAt(j) === 59) {
-        ch = NAMED_ENTITIES[text.slice(from, j).toLowerCase()];
-        j++;
-      }
-    }
-    if (ch === undefined) continue;
+    const e = entityAt(text, i);
+    if (!e) continue;
+    const ch = e.ch;
     for (let k = run; k < i; k++) map[o++] = k;
     parts.push(text.slice(run, i), ch);
     for (let k = 0; k < ch.length; k++) map[o++] = i;
-    run = j;
-    i = j - 1;
+    run = e.end;
+    i = e.end - 1;
     changed = true;
   }
   if (!changed) return undefined;
@@ -210,6 +250,7 @@ function digitValue(c: number, hex: boolean): number {
 function findPlainUrls(text: string): FoundUrl[] {
   const out: FoundUrl[] = [];
   findProtocolRelative(text, out);
+  const relative = out.length;
   let from = 0;
   for (let sep = text.indexOf('://', from); sep >= 0; sep = text.indexOf('://', from)) {
     from = sep + 3;
@@ -225,13 +266,11 @@ function findPlainUrls(text: string): FoundUrl[] {
     let end = sep + 3;
     while (end < text.length && end - start < 2048 && isUrlChar(text.charCodeAt(end))) end++;
     // Trailing punctuation belongs to the sentence, not the URL.
-    while (end > sep + 3 && /[.,;:!?]/.test(text[end - 1]!)) end--;
+    while (end > sep + 3 && isTrailingPunct(text.charCodeAt(end - 1))) end--;
     if (end <= sep + 3) continue;
-    const raw = text.slice(start, end);
     // Host by hand (scheme://[userinfo@]host[:port]): URL parsing per link would dominate the cost of long texts.
-    const hm = HOST_RE.exec(raw);
-    if (!hm) continue;
-    const h = hm[1]!.toLowerCase();
+    const h = urlHost(text, sep + 3, end)?.toLowerCase();
+    if (h === undefined) continue;
     const host = h.charCodeAt(0) === 91 ? h.replace(/^\[|\]$/g, '') : h;
     let dataStart = sep + 3;
     for (; dataStart < end; dataStart++) {
@@ -241,7 +280,71 @@ function findPlainUrls(text: string): FoundUrl[] {
     out.push({ start, end, host, dataStart, autoLoad: autoLoading(text, start) });
     from = end;
   }
-  return out.sort((a, b) => a.start - b.start);
+  // Scheme URLs are found in order; only protocol-relative ones (found first) need merging in.
+  return relative > 0 ? out.sort((a, b) => a.start - b.start) : out;
+}
+
+/** `. , ; : ! ?`: punctuation that ends a sentence rather than a URL. */
+function isTrailingPunct(c: number): boolean {
+  return c === 46 || c === 44 || c === 59 || c === 58 || c === 33 || c === 63;
+}
+
+/** What `\s` matches in a JavaScript regex (WhiteSpace and LineTerminator). */
+function isJsSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+/**
+ * The host of the URL whose authority starts at `from` (after `://`) and which ends at `end`, exactly as
+ * `^[a-z]+:\/\/(?:[^@/?#\s]{0,256}@)?(\[[0-9a-fA-F:.]{2,45}\]|[^/?#:\s@]{1,253})` captures it, without
+ * slicing the URL or running the regex; undefined where that regex fails.
+ */
+export function urlHost(text: string, from: number, end: number): string | undefined {
+  // Optional user info: the longest run without @ / ? # or space, if an @ follows it within 256 characters.
+  let k = from;
+  while (k < end && k - from <= 256) {
+    const c = text.charCodeAt(k);
+    if (c === 64 || c === 47 || c === 63 || c === 35 || isJsSpace(c)) break;
+    k++;
+  }
+  if (k < end && k - from <= 256 && text.charCodeAt(k) === 64) {
+    const h = hostAt(text, k + 1, end);
+    if (h !== undefined) return h;
+  }
+  return hostAt(text, from, end);
+}
+
+function hostAt(text: string, at: number, end: number): string | undefined {
+  if (at >= end) return undefined;
+  if (text.charCodeAt(at) === 91) {
+    let j = at + 1;
+    while (j < end && j - at - 1 < 45 && isBracketHostChar(text.charCodeAt(j))) j++;
+    const n = j - at - 1;
+    if (n >= 2 && j < end && text.charCodeAt(j) === 93) return text.slice(at, j + 1);
+  }
+  let j = at;
+  while (j < end && j - at < 253) {
+    const c = text.charCodeAt(j);
+    if (c === 47 || c === 63 || c === 35 || c === 58 || c === 64 || isJsSpace(c)) break;
+    j++;
+  }
+  return j > at ? text.slice(at, j) : undefined;
+}
+
+function isBracketHostChar(c: number): boolean {
+  return (c >= 48 && c <= 58) || c === 46 || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
 /** `text` has the scheme `sch` (lower case) right before `sep`, in any case: no slice per candidate. */
