@@ -85,14 +85,23 @@ export class PostgresStore implements AsyncStore {
   static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresStore> {
     const store = new PostgresStore(url, opts);
     try {
-      await store.exec(`CREATE SCHEMA IF NOT EXISTS ${store.schema}`).catch(ignoreDuplicate);
-      await store
-        .exec(`CREATE TABLE IF NOT EXISTS schema_version (
-        component TEXT PRIMARY KEY, version BIGINT NOT NULL, applied_at TEXT NOT NULL)`)
-        .catch(ignoreDuplicate);
-      await store
-        .exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
-        .catch(ignoreDuplicate);
+      // Gateways starting together on a fresh database would race on the catalogue; one at a time creates it.
+      const client = await store.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+        try {
+          await client.query(`CREATE SCHEMA IF NOT EXISTS ${store.schema}`);
+          await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
+            component TEXT PRIMARY KEY, version BIGINT NOT NULL, applied_at TEXT NOT NULL)`);
+          await client.query('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+        }
+      } catch (err) {
+        throw store.wrap(err);
+      } finally {
+        client.release();
+      }
       await store.migrate('core', CORE_MIGRATIONS);
     } catch (err) {
       await store.close();
@@ -162,15 +171,6 @@ export class PostgresStore implements AsyncStore {
       const r = tx ? await tx.client.query<T>(text, values) : await this.pool.query<T>(text, values);
       this.up();
       return r;
-    } catch (err) {
-      throw this.wrap(err);
-    }
-  }
-
-  private async exec(sql: string): Promise<void> {
-    try {
-      await this.pool.query(sql);
-      this.up();
     } catch (err) {
       throw this.wrap(err);
     }
@@ -359,12 +359,6 @@ function toParam(v: unknown): unknown {
 function sqlState(err: unknown): string | undefined {
   const c = (err as { code?: unknown } | undefined)?.code;
   return typeof c === 'string' && /^[0-9A-Z]{5}$/.test(c) ? c : undefined;
-}
-
-function ignoreDuplicate(err: unknown): void {
-  // Two gateways creating the same table at once: one wins, the other sees a unique violation on the catalogue.
-  const code = sqlState((err as { cause?: unknown }).cause) ?? sqlState(err);
-  if (code !== '23505' && code !== '42P07') throw err;
 }
 
 function describe(err: unknown): string {

@@ -173,7 +173,7 @@ describe.each(engines)('store contract on %s', (_name, open) => {
 describe('postgres only', () => {
   it('gateways migrating together apply each migration once (advisory lock)', async () => {
     const schema = freshSchema('race');
-    const stores = await Promise.all(Array.from({ length: 5 }, () => PostgresStore.open(server.url, { schema })));
+    const stores = await Promise.all(Array.from({ length: 8 }, () => PostgresStore.open(server.url, { schema })));
     try {
       await Promise.all(stores.map((s) => s.migrate('test', MIGRATIONS)));
       const rows = await stores[0]!.all<{ name: string }>('SELECT name FROM counters');
