@@ -288,7 +288,7 @@ export class Authorizer {
     if (r.condition) {
       // A condition on `resource` holds for a forbid if it holds for any resource, for a permit if for all.
       const runs = r.condition.perResource && n > 1 ? n : 1;
-      let any = false;
+      let some = false;
       let all = true;
       for (let k = 0; k < runs; k++) {
         const res = r.condition.evaluate(this.activationFor(st, k));
@@ -296,10 +296,10 @@ export class Authorizer {
           st.errors.push({ ruleId: r.id, message: res.error });
           return 'error';
         }
-        if (res.value) any = true;
+        if (res.value) some = true;
         else all = false;
       }
-      if (r.effect === 'forbid' ? !any : !all) return 'no';
+      if (r.effect === 'forbid' ? !some : !all) return 'no';
     }
     if (r.maxCallsPerHour !== undefined && this.hooks.callsThisHour) {
       if (this.hooks.callsThisHour(r, req.agent, req.now) >= r.maxCallsPerHour) {

@@ -27,7 +27,7 @@ function lit(value: string, from?: Word): Word {
   return { value, prefix: value, downloads: false, ...(from?.expands ? { expands: true } : {}) };
 }
 
-/** GNU getopt accepts any unambiguous prefix of a long option (`--target=` for `--target-directory=`). */
+/** GNU getopt accepts every unambiguous prefix of a long option (`--target=` for `--target-directory=`). */
 function longIs(name: string, full: string): boolean {
   return name === full || (name.length >= 3 && full.startsWith(name));
 }

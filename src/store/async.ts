@@ -50,7 +50,7 @@ export interface AsyncStore extends Queryable {
    * commit. PostgreSQL uses NOTIFY; SQLite has no cross-process signal, so watchers there rely on their poll.
    */
   signal(channel: string): Promise<void>;
-  /** Calls `fn` soon after `signal(channel)` in any process (the caller pairs this with a version poll). */
+  /** Calls `fn` soon after `signal(channel)` in whichever process sends it (the caller pairs this with a version poll). */
   watch(channel: string, fn: () => void): () => void;
   health(): StoreHealth;
   close(): Promise<void>;

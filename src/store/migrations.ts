@@ -66,7 +66,7 @@ function closing(sql: string, start: number, quote: string): number {
   return sql.length;
 }
 
-/** The tables the store itself owns (meta and schema_version are created by the store before any migration). */
+/** The tables the store itself owns (meta and schema_version are created by the store before the first migration). */
 export const CORE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,

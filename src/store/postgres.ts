@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { StoreError, StoreUnavailableError } from '../core/errors.js';
 import type { AsyncStore, PositionalParams, StoreHealth } from './async.js';
+import { readMeta, writeMeta } from './meta.js';
 import { CORE_MIGRATIONS, orderedMigrations, postgresDdl, postgresPlaceholders } from './migrations.js';
 import type { Migration } from './store.js';
 
@@ -86,22 +87,12 @@ export class PostgresStore implements AsyncStore {
     const store = new PostgresStore(url, opts);
     try {
       // Gateways starting together on a fresh database would race on the catalogue; one at a time creates it.
-      const client = await store.connect();
-      try {
-        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-        try {
-          await client.query(`CREATE SCHEMA IF NOT EXISTS ${store.schema}`);
-          await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
-            component TEXT PRIMARY KEY, version BIGINT NOT NULL, applied_at TEXT NOT NULL)`);
-          await client.query('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-        }
-      } catch (err) {
-        throw store.wrap(err);
-      } finally {
-        client.release();
-      }
+      await store.underMigrationLock(async (client) => {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${store.schema}`);
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
+          component TEXT PRIMARY KEY, version BIGINT NOT NULL, applied_at TEXT NOT NULL)`);
+        await client.query('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      });
       await store.migrate('core', CORE_MIGRATIONS);
     } catch (err) {
       await store.close();
@@ -112,40 +103,53 @@ export class PostgresStore implements AsyncStore {
 
   async migrate(component: string, migrations: readonly Migration[]): Promise<void> {
     const sorted = orderedMigrations(component, migrations);
+    await this.underMigrationLock(async (client) => {
+      const current = await this.versionOn(client, component);
+      if (current > sorted.length) {
+        throw new StoreError(
+          `store ${this.location} has ${component} schema version ${current}, newer than this Gatehouse knows (${sorted.length}); upgrade Gatehouse`,
+        );
+      }
+      for (const m of sorted.slice(current)) {
+        await client.query('BEGIN');
+        try {
+          await client.query(postgresDdl(m));
+          await client.query(
+            `INSERT INTO schema_version (component, version, applied_at) VALUES ($1, $2, $3)
+             ON CONFLICT(component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`,
+            [component, m.version, new Date().toISOString()],
+          );
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw new StoreError(`migration ${component} #${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+            cause: err,
+          });
+        }
+      }
+    });
+  }
+
+  /**
+   * Runs `fn` on one connection holding the session-level advisory lock that serialises schema changes across
+   * gateways. A connection whose unlock failed is destroyed rather than pooled, so it cannot keep the lock.
+   */
+  private async underMigrationLock(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     const client = await this.connect();
+    let destroy = false;
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
-        const current = await this.versionOn(client, component);
-        if (current > sorted.length) {
-          throw new StoreError(
-            `store ${this.location} has ${component} schema version ${current}, newer than this Gatehouse knows (${sorted.length}); upgrade Gatehouse`,
-          );
-        }
-        for (const m of sorted.slice(current)) {
-          await client.query('BEGIN');
-          try {
-            await client.query(postgresDdl(m));
-            await client.query(
-              `INSERT INTO schema_version (component, version, applied_at) VALUES ($1, $2, $3)
-               ON CONFLICT(component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`,
-              [component, m.version, new Date().toISOString()],
-            );
-            await client.query('COMMIT');
-          } catch (err) {
-            await client.query('ROLLBACK').catch(() => undefined);
-            throw new StoreError(`migration ${component} #${m.version} (${m.name}) failed: ${(err as Error).message}`, {
-              cause: err,
-            });
-          }
-        }
+        await fn(client);
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {
+          destroy = true;
+        });
       }
     } catch (err) {
       throw this.wrap(err);
     } finally {
-      client.release();
+      client.release(destroy);
     }
   }
 
@@ -238,15 +242,12 @@ export class PostgresStore implements AsyncStore {
     }
   }
 
-  async getMeta(key: string): Promise<string | undefined> {
-    return (await this.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]))?.value;
+  getMeta(key: string): Promise<string | undefined> {
+    return readMeta(this, key);
   }
 
-  async setMeta(key: string, value: string): Promise<void> {
-    await this.run(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-      [key, value],
-    );
+  setMeta(key: string, value: string): Promise<void> {
+    return writeMeta(this, key, value);
   }
 
   async signal(channel: string): Promise<void> {

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
 import type { AsyncStore, PositionalParams, StoreHealth } from './async.js';
+import { readMeta, writeMeta } from './meta.js';
 import { CORE_MIGRATIONS, orderedMigrations } from './migrations.js';
 import { openDatabase } from './sqlite.js';
 import type { Migration } from './store.js';
@@ -11,6 +12,8 @@ type Stmt = Database.Statement<unknown[]>;
 
 interface Tx {
   depth: number;
+  /** Channels signalled inside the transaction, fired once it commits. */
+  signals: Set<string>;
 }
 
 /**
@@ -120,7 +123,7 @@ export class AsyncSqliteStore implements AsyncStore {
       const name = `sp${outer.depth + 1}`;
       this.db.exec(`SAVEPOINT ${name}`);
       try {
-        const result = await this.tx.run({ depth: outer.depth + 1 }, fn);
+        const result = await this.tx.run({ ...outer, depth: outer.depth + 1 }, fn);
         this.db.exec(`RELEASE ${name}`);
         return result;
       } catch (err) {
@@ -134,18 +137,18 @@ export class AsyncSqliteStore implements AsyncStore {
     this.busy = new Promise<void>((r) => {
       release = r;
     });
-    const pending = new Set<string>();
+    const ctx: Tx = { depth: 0, signals: new Set() };
     try {
       this.db.exec('BEGIN IMMEDIATE');
       let result: T;
       try {
-        result = await this.tx.run({ depth: 0 }, () => this.signalling.run(pending, fn));
+        result = await this.tx.run(ctx, fn);
         this.db.exec('COMMIT');
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw err;
       }
-      for (const c of pending) this.fire(c);
+      for (const c of ctx.signals) this.fire(c);
       return result;
     } finally {
       this.busy = undefined;
@@ -153,22 +156,17 @@ export class AsyncSqliteStore implements AsyncStore {
     }
   }
 
-  private readonly signalling = new AsyncLocalStorage<Set<string>>();
-
-  async getMeta(key: string): Promise<string | undefined> {
-    return (await this.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]))?.value;
+  getMeta(key: string): Promise<string | undefined> {
+    return readMeta(this, key);
   }
 
-  async setMeta(key: string, value: string): Promise<void> {
-    await this.run(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-      [key, value],
-    );
+  setMeta(key: string, value: string): Promise<void> {
+    return writeMeta(this, key, value);
   }
 
   async signal(channel: string): Promise<void> {
-    const pending = this.tx.getStore() ? this.signalling.getStore() : undefined;
-    if (pending) pending.add(channel);
+    const tx = this.tx.getStore();
+    if (tx) tx.signals.add(channel);
     else this.fire(channel);
   }
 

@@ -5,17 +5,10 @@
  */
 import type { ForbidConfig, GrantConfig, PolicyConfig, RoleConfig } from '../../src/config/sections/policy.js';
 import { AgentGrantSchema, GrantSchema, PolicySchema, RoleSchema } from '../../src/config/sections/policy.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator the differential tests draw from. */
+export const rng = mulberry32;
 
 export interface Shape {
   roles: number;

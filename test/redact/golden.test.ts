@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PII_KINDS, Redactor } from '../../src/redact/redact.js';
 import { base62, crc32 } from '../../src/redact/validators.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 /**
  * Findings over a fixed, generated corpus, compared with a committed snapshot: an optimisation of the engine
@@ -9,24 +10,12 @@ import { base62, crc32 } from '../../src/redact/validators.js';
  * moved. The corpus is built here from a seeded generator: no token in it is real or copied from anywhere.
  */
 
-/** mulberry32: a small seeded PRNG, so the corpus is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const HEX = '0123456789abcdef';
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 function corpus(): string[] {
-  const rnd = prng(20261207);
+  const rnd = mulberry32(20261207);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const rand = (n: number, alphabet = ALNUM): string => {
     let s = '';
