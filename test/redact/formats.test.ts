@@ -76,7 +76,7 @@ describe('.npmrc credentials', () => {
   });
 
   it('leaves templates, non-text and placeholder passwords alone', () => {
-    expect(kinds('//registry.example.test/:_auth=${NPM_AUTH}')).toEqual([]);
+    expect(kinds(`//registry.example.test/:_auth=\${NPM_AUTH}`)).toEqual([]);
     expect(kinds(`_auth=${Buffer.from('user:password').toString('base64')}`)).toEqual([]);
     expect(
       kinds(`_auth=${Buffer.from([0x01, 0x02, 0xff, 0xfe, 0x80, 0x81, 0x90, 0x91, 0x92]).toString('base64')}`),
