@@ -65,6 +65,8 @@ const ADVERSARIAL: Record<string, string> = {
   // Keyword proximity: vendor names followed by token-shaped words that never match.
   'vendor names without values': 'twitter datadog a1b2c3 heroku 1a2b3c4d '.repeat(MiB / 39),
   'percent escapes and entities': '%2D%41&#104;&colon;//'.repeat(MiB / 21),
+  'AKC prefixes': 'AKC'.repeat(MiB / 3),
+  'slash-separated SID-like parts': `/AC${'a1'.repeat(15)}`.repeat(MiB / 33),
 };
 
 /**

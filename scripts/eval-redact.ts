@@ -74,7 +74,13 @@ const bySource = new Map<string, Tally>();
 const byCategory = new Map<string, Tally>();
 const misses: string[] = [];
 /** Per record: label and whether a secret finding (not PII or a link check) flagged it, for the held-out table. */
-const scored: { source: string; secret: boolean; flagged: boolean }[] = [];
+const scored: { source: string; secret: boolean; flagged: boolean; fill: boolean }[] = [];
+/**
+ * A documentation fill-in rather than a token: six or more `x`, `X` or `*` in a row (`AKCxxxxxxxx…`). Some fixture
+ * sets label such strings positive, others negative; the detector treats them as placeholders, so the held-out
+ * table also shows recall without them. The definition is fixed here and looks only at the text.
+ */
+const FILL_IN = /x{6,}|X{6,}|\*{6,}/;
 let oursMs = 0;
 for (const r of records) {
   const t0 = performance.now();
@@ -83,7 +89,8 @@ for (const r of records) {
   const ours = findings.length > 0;
   const oursSecret = findings.some((f) => f.category === 'secret' || f.category === 'known_secret');
   // PII and exfiltration records are measured in the tables above; the held-out table is about credentials.
-  if (r.category === 'secret' || !r.secret) scored.push({ source: r.source, secret: r.secret, flagged: oursSecret });
+  if (r.category === 'secret' || !r.secret)
+    scored.push({ source: r.source, secret: r.secret, flagged: oursSecret, fill: FILL_IN.test(r.text) });
   const peer = await secretlintFlags(r.text);
   const label = r.secret ? 'positive' : 'negative';
   const key = `${label}  ${r.source}`;
@@ -136,13 +143,17 @@ function leaveOneSourceOut(): void {
   };
   console.log('\nleave-one-source-out (secret findings only; recall on positives, FP rate on negatives)');
   console.log(
-    `${'held-out source'.padEnd(62)} ${'n'.padStart(5)}  ${'recall'.padStart(7)}  ${'FP'.padStart(7)}  ${'rest recall'.padStart(11)}  ${'rest FP'.padStart(7)}`,
+    `${'held-out source'.padEnd(62)} ${'n'.padStart(5)}  ${'recall'.padStart(7)}  ${'FP'.padStart(7)}  ${'rest recall'.padStart(11)}  ${'rest FP'.padStart(7)}  ${'fill-in pos'.padStart(11)}  ${'recall w/o'.padStart(10)}`,
   );
   for (const src of sources) {
     const held = scored.filter((r) => r.source === src);
     const rest = scored.filter((r) => r.source !== src);
+    const fills = held.filter((r) => r.secret && r.fill).length;
     console.log(
-      `${src.slice(0, 62).padEnd(62)} ${String(held.length).padStart(5)}  ${rate(held, true)}  ${rate(held, false)}  ${rate(rest, true).padStart(11)}  ${rate(rest, false)}`,
+      `${src.slice(0, 62).padEnd(62)} ${String(held.length).padStart(5)}  ${rate(held, true)}  ${rate(held, false)}  ${rate(rest, true).padStart(11)}  ${rate(rest, false)}  ${String(fills).padStart(11)}  ${rate(
+        held.filter((r) => !r.fill),
+        true,
+      ).padStart(10)}`,
     );
   }
 }

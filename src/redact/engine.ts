@@ -169,6 +169,8 @@ export class SecretEngine {
   private readonly keywordRules: number[][];
   /** Rules tried at base64 runs that end in a dot instead of at keywords. */
   private readonly runRules: number[];
+  /** Rules tried at base64 runs (and `/`-separated parts of them) that start with one of their prefixes. */
+  private readonly prefixRunRules: { index: number; prefixes: readonly string[]; minLen: number }[];
   readonly version = RULES_VERSION;
 
   constructor(defs: readonly SecretRuleDef[] = SECRET_RULES) {
@@ -194,7 +196,10 @@ export class SecretEngine {
       if (!list.includes(ruleIdx)) list.push(ruleIdx);
     };
     for (const r of this.rules) for (const kw of r.def.keywords) add(kw, r.def.id, r.index, false);
-    this.runRules = this.rules.filter((r) => r.def.trigger === 'run').map((r) => r.index);
+    this.runRules = this.rules.filter((r) => r.def.trigger === 'run' && !r.def.runPrefixes).map((r) => r.index);
+    this.prefixRunRules = this.rules
+      .filter((r) => r.def.trigger === 'run' && r.def.runPrefixes)
+      .map((r) => ({ index: r.index, prefixes: r.def.runPrefixes!, minLen: r.minLen }));
     for (const kw of GENERIC_KEYWORDS) add(kw, 'generic', -1, true);
     for (const kw of LOOKUP_MARKERS) add(kw, 'lookup', -2, true);
     this.automaton = new KeywordAutomaton(specs);
@@ -286,10 +291,16 @@ export class SecretEngine {
             continue;
           }
           let anchor = start;
-          if (rules[ri]!.def.mode === 'assign') {
+          const def = rules[ri]!.def;
+          if (def.mode === 'assign') {
             startsWord ??= assignKeywordStarts(text, start);
             if (!startsWord) continue;
             anchor = start + keywords[ki]!.length;
+          } else if (def.mode === 'prefix' && def.boundary !== false && start > 0) {
+            // The boundary test confirmAt applies first, done here so floods of glued prefixes (`AKCAKC…`)
+            // are dropped before they are stored.
+            const prev = text.charCodeAt(start - 1);
+            if (def.boundary === 'word' ? isWordBreak(prev) : isBoundaryBreak(prev)) continue;
           }
           let hits = hitsByRule[ri];
           if (!hits) {
@@ -316,6 +327,33 @@ export class SecretEngine {
             touched.push(ri);
           }
           hits.push(runs[k]!);
+        }
+      }
+    }
+    if (this.prefixRunRules.length > 0) {
+      for (const pr of this.prefixRunRules) {
+        // The next `/` at or after the current position: runs come in order, so the searches never overlap.
+        let slash = -1;
+        for (let k = 0; k < runs.length; k += 2) {
+          const runEnd = runs[k + 1]!;
+          if (runEnd - runs[k]! < pr.minLen) continue;
+          // The run's start and each part after a `/` (URL paths: `/Accounts/AC…/Messages`).
+          for (let at = runs[k]!; at >= 0 && runEnd - at >= pr.minLen; ) {
+            if (startsWithAny(text, at, pr.prefixes)) {
+              let hits = hitsByRule[pr.index];
+              if (!hits) {
+                hits = [];
+                hitsByRule[pr.index] = hits;
+                touched.push(pr.index);
+              }
+              hits.push(at);
+            }
+            if (slash !== Number.MAX_SAFE_INTEGER && slash < at) {
+              slash = text.indexOf('/', at);
+              if (slash < 0) slash = Number.MAX_SAFE_INTEGER;
+            }
+            at = slash >= runEnd ? -1 : slash + 1;
+          }
         }
       }
     }
@@ -666,6 +704,11 @@ export function userinfoSpan(text: string, at: number): number {
   return j - at + 1;
 }
 
+function startsWithAny(text: string, at: number, prefixes: readonly string[]): boolean {
+  for (const p of prefixes) if (text.startsWith(p, at)) return true;
+  return false;
+}
+
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11;
 }
@@ -977,6 +1020,18 @@ function runValidator(name: ValidatorName, secret: string, m: RegExpExecArray, _
       if (/^\$|\$\{|\$\(/.test(pass)) return false;
       return !isPlaceholderPassword(pass);
     }
+    case 'random-token':
+      // A token with no checksum: it must look generated (letters and digits mixed, no fill-in pattern).
+      return nearValueShape(secret, undefined);
+    case 'npm-auth': {
+      // `.npmrc` `_auth` is base64 of `user:password`, `_password` base64 of the password: it must decode to text.
+      const decoded = Buffer.from(secret, 'base64').toString('latin1');
+      if (!/^[\x20-\x7e]{3,}$/.test(decoded)) return false;
+      const colon = decoded.indexOf(':');
+      const isAuth = /_auth\s*=/.test(m[0]);
+      if (isAuth && colon < 1) return false;
+      return !isPlaceholderPassword(isAuth ? decoded.slice(colon + 1) : decoded);
+    }
     case 'pem-body': {
       const body = secret
         .replace(/-----(?:BEGIN|END)[^-]*-----/g, '')
@@ -1026,7 +1081,7 @@ function genericValueLooksSecret(name: string, value: string): boolean {
   if (/\.\.\.$|…/.test(v)) return false;
   if (isPlaceholder(v) || isPlaceholderPassword(v)) return false;
   // A base64 value that decodes to placeholder text (`ZHVtbXkgdGV4dA==` is "dummy text").
-  if (/^[A-Za-z0-9+/]{12,}={0,2}$/.test(v)) {
+  if (/^[A-Za-z0-9+/]{8,}={0,2}$/.test(v)) {
     const decoded = Buffer.from(v, 'base64').toString('latin1');
     if (/^[\x20-\x7e]+$/.test(decoded) && PLACEHOLDER_TEXT.test(decoded)) return false;
   }

@@ -325,16 +325,37 @@ export function resolveOverlaps(findings: Finding[]): Finding[] {
     (f.action === 'block' ? 100 : 0) + (f.action === 'warn' ? -50 : 0) + SEVERITY[f.category] * 10;
   const sorted = [...findings].sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Finding[] = [];
+  // The open group: the finding that carries it, its span, and whether anything merged into it. One object is
+  // built per group (not per overlap), so a text of thousands of overlapping findings stays cheap.
+  let win: Finding | undefined;
+  let winRank = 0;
+  let start = 0;
+  let end = 0;
+  let merged = false;
+  const close = (): void => {
+    if (win) out.push(merged ? { ...win, start, end } : win);
+  };
   for (const f of sorted) {
-    const last = out[out.length - 1];
-    if (!last || f.start >= last.end) {
-      out.push(f);
+    if (!win || f.start >= end) {
+      close();
+      win = f;
+      winRank = rank(f);
+      start = f.start;
+      end = f.end;
+      merged = false;
       continue;
     }
     // Overlap: merge into one span carried by the higher-ranked finding.
-    const winner = rank(f) > rank(last) ? f : last;
-    out[out.length - 1] = { ...winner, start: Math.min(last.start, f.start), end: Math.max(last.end, f.end) };
+    const r = rank(f);
+    if (r > winRank) {
+      win = f;
+      winRank = r;
+    }
+    start = Math.min(start, f.start);
+    end = Math.max(end, f.end);
+    merged = true;
   }
+  close();
   return out;
 }
 

@@ -22,6 +22,9 @@ const ADVERSARIAL: Record<string, string> = {
   'dense PFX version fields': '\x02\x01\x030\x82'.repeat(MB / 6),
   'PFX header then binary': `\x02\x01\x030\x82\t5\x06\t*\x86H\x86\xf7\r\x01\x07\x01${'\x82\x01'.repeat(MB / 2)}`,
   'URL user info without a host': 'https://u:pass@'.repeat(MB / 15),
+  // Prefixes of formats with an open length (AKC…) or found at base64 runs (Twilio AC/SK) and never completed.
+  'AKC prefixes': 'AKC'.repeat(MB / 3),
+  'slash-separated SID-like parts': `/AC${'a1'.repeat(15)}`.repeat(MB / 33),
 };
 
 describe('linear time on adversarial input', () => {

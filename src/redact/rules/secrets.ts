@@ -6,7 +6,7 @@ import type { SecretCategory, SecretRuleDef } from './types.js';
  * Each rule is written from the format's documented facts (prefix, alphabet, length, checksum), cross-checked
  * against the public rule sets of gitleaks and secretlint (both MIT).
  */
-export const RULES_VERSION = '2026.12.2';
+export const RULES_VERSION = '2026.12.3';
 
 type Extra = Partial<Omit<SecretRuleDef, 'id' | 'category' | 'keywords' | 'mode' | 'pattern' | 'maxLen'>>;
 
@@ -300,6 +300,16 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     entropy: 2,
     validator: 'npm-crc32',
   }),
+  // `.npmrc` `_auth` (base64 of `user:password`) and `_password` (base64 of the password), per npm's docs.
+  window(
+    'npmrc-auth',
+    'vcs',
+    ['_auth=', '_auth =', '_password=', '_password ='],
+    String.raw`_(?:auth|password)[ \t]{0,3}=[ \t]{0,3}["']?([A-Za-z0-9+/]{8,400}={0,2})`,
+    1,
+    430,
+    { validator: 'npm-auth' },
+  ),
   window('npmrc-auth-token', 'vcs', ['_authtoken='], String.raw`_authToken=([A-Za-z0-9_.+/=-]{20,200})`, 1, 220, {
     entropy: 3,
   }),
@@ -337,7 +347,17 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
   prefix('docker-hub-oat', 'vcs', ['dckr_oat_'], String.raw`dckr_oat_[a-zA-Z0-9_-]{32}`, 41),
   assign('jfrog-api-key', 'vcs', ['jfrog', 'artifactory', 'bintray', 'xray'], '[a-z0-9]{73}', 73),
   assign('jfrog-identity-token', 'vcs', ['jfrog', 'artifactory', 'bintray', 'xray'], '[a-z0-9]{64}', 64),
-  prefix('artifactory-api-key', 'vcs', ['akcp'], String.raw`AKCp[A-Za-z0-9]{69}`, 73, { entropy: 4.5 }),
+  // JFrog: API keys start `AKC` (73 characters when issued; shorter copies are still keys), encrypted passwords
+  // `AP` + a hex digit. Neither has a checksum, so both must look generated.
+  prefix('artifactory-api-key', 'vcs', ['akc'], String.raw`AKC[A-Za-z0-9]{10,200}`, 203, {
+    entropy: 3,
+    validator: 'random-token',
+  }),
+  assign('artifactory-encrypted-password', 'vcs', ['artifactory', 'jfrog'], '(AP[0-9A-F][A-Za-z0-9]{8,200})', 203, {
+    ignoreCase: false,
+    entropy: 3,
+    validator: 'random-token',
+  }),
   prefix('artifactory-reference-token', 'vcs', ['cmvmd'], String.raw`cmVmd[A-Za-z0-9]{59}`, 64, { entropy: 4.5 }),
   prefix(
     'sourcegraph-access-token',
@@ -568,6 +588,14 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     { entropy: 3 },
   ),
   assign('twilio-auth-token', 'chat', ['twilio'], '[a-f0-9]{32}', 32, { entropy: 3 }),
+  // Twilio identifiers: `AC` (account) or `SK` (API key) and 32 hex digits, 34 characters in all (Twilio's docs).
+  prefix('twilio-sid', 'chat', [], String.raw`(?:AC|SK)[0-9a-f]{32}`, 34, {
+    trigger: 'run',
+    runPrefixes: ['AC', 'SK'],
+    boundary: 'word',
+    entropy: 3,
+    validator: 'random-token',
+  }),
   prefix('sendgrid-api-token', 'chat', ['sg.'], String.raw`SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}`, 69, {
     entropy: 2,
   }),

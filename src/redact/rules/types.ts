@@ -24,7 +24,9 @@ export type ValidatorName =
   | 'userpass'
   | 'url-userinfo'
   | 'der'
-  | 'discord-snowflake';
+  | 'discord-snowflake'
+  | 'random-token'
+  | 'npm-auth';
 
 /**
  * One credential format. Written from the format's documented facts (prefix, alphabet, length, checksum).
@@ -64,6 +66,12 @@ export interface SecretRuleDef {
    * dot-separated base64 parts with no fixed prefix).
    */
   trigger?: 'run';
+  /**
+   * With `trigger: 'run'`: the rule is tried where a base64/hex run (or a `/`-separated part of one) starts with
+   * one of these case-sensitive prefixes, whatever the run ends with (prefixed tokens whose prefix is too short
+   * for the keyword prefilter, such as Twilio's `AC`/`SK` identifiers).
+   */
+  runPrefixes?: readonly string[];
   /** For assign rules: whether a bare value near a vendor-name keyword counts (default true). */
   proximity?: boolean;
 }
