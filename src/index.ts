@@ -46,6 +46,7 @@ export {
   NotFoundError,
   StoreError,
 } from './core/errors.js';
+export { KnownSecrets } from './core/known-secrets.js';
 export type { Credentials, Stage, StageContext } from './core/pipeline.js';
 export type { SessionState, TrustLabel } from './core/session.js';
 export type { CredentialBackend } from './credentials/backend.js';
@@ -70,7 +71,6 @@ export { McpProxy, type McpProxyOptions, type TextScreener } from './mcp/proxy.j
 export { Monitor } from './monitor/monitor.js';
 // Authorization and approvals.
 export { type Explanation, PolicyEngine } from './policy/stage.js';
-export { KnownSecrets } from './redact/known.js';
 // Output filtering and credentials.
 export {
   type Finding as RedactionFinding,

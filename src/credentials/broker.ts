@@ -1,5 +1,5 @@
 import type { AuditSink } from '../core/audit.js';
-import { KnownSecrets } from '../redact/known.js';
+import { KnownSecrets } from '../core/known-secrets.js';
 import { type CredentialBackend, CredentialError, type CredentialInfo, inScope } from './backend.js';
 
 export interface ResolveContext {

@@ -1,6 +1,6 @@
 import RE2 from 're2';
 import type { DestinationKind } from '../config/sections/tools.js';
-import { findUrls } from '../redact/urls.js';
+import { findUrls } from '../core/urls.js';
 
 /** The kinds a destination value is compared as; `url` arguments are compared by host. */
 export type ValueKind = 'email' | 'host' | 'url' | 'account' | 'phone' | 'path' | 'handle' | 'command';

@@ -4,7 +4,7 @@ import type { Reason, Verdict } from '../core/decision.js';
 import { COMMIT_OK, type Outcome, type PendingEffect } from '../core/effects.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
 import type { SessionState, TrustLabel } from '../core/session.js';
-import { findUrls } from '../redact/urls.js';
+import { findUrls } from '../core/urls.js';
 import { bindings, type FlowValue, normalize, valuesInText, valuesOfArgument, wordsOf } from './extract.js';
 import { imitates } from './lookalike.js';
 import { FLOW, type FlowState, flowState, key, type Observation, observe, type Provenance, RANK } from './state.js';

@@ -1,6 +1,6 @@
 import RE2 from 're2';
 import { GatehouseError } from '../core/errors.js';
-import { KeywordAutomaton, type KeywordSpec } from './prefilter.js';
+import { KeywordAutomaton, type KeywordSpec } from '../core/keywords.js';
 import { RULES_VERSION, SECRET_RULES } from './rules/secrets.js';
 import type { SecretCategory, SecretRuleDef, ValidatorName } from './rules/types.js';
 import { charClassCount, checksumTokenValid, isPlaceholder, jwtCheck, shannonEntropy } from './validators.js';

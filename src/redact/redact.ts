@@ -1,10 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
+import { type KnownMatcher, KnownSecrets } from '../core/known-secrets.js';
+import { findUrls } from '../core/urls.js';
 import { DEFAULT_DECODE_LIMITS, type DecodedRun, type DecodeLimits, decodeRuns } from './decode.js';
 import { SecretEngine } from './engine.js';
-import { type KnownMatcher, KnownSecrets } from './known.js';
+import { checkUrls, hostAllowed, mayHaveLookup } from './exfil.js';
 import { PII_KINDS, type PiiKind, scanPii } from './rules/pii.js';
-import { checkUrls, findUrls, hostAllowed, mayHaveLookup } from './urls.js';
 
 export type FindingCategory = 'secret' | 'pii' | 'known_secret' | 'exfil';
 /** redact: replaced in the output; warn: reported only; block: replaced, and a tool call carrying it is denied. */

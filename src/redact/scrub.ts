@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { KnownMatcher } from '../core/known-secrets.js';
 import type { MasterKey } from '../core/masterkey.js';
 import type { Store } from '../store/store.js';
-import type { KnownMatcher } from './known.js';
 import { type Finding, Redactor } from './redact.js';
 
 export interface ScrubberOptions {

@@ -3,10 +3,11 @@ import type { ToolConfig } from '../config/sections/tools.js';
 import type { Clock } from '../core/clock.js';
 import type { Reason, Verdict } from '../core/decision.js';
 import { COMMIT_OK, type PendingEffect } from '../core/effects.js';
+import { type KnownMatcher, KnownSecrets, unionKnown } from '../core/known-secrets.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
-import { type KnownMatcher, KnownSecrets, unionKnown } from './known.js';
+import { findUrls } from '../core/urls.js';
+import { hostAllowed } from './exfil.js';
 import { type Finding, type PiiKind, Redactor, type RedactorOptions } from './redact.js';
-import { findUrls, hostAllowed } from './urls.js';
 
 /** The part of the credential broker the stage needs: scope checks of handles, never values. */
 export interface HandleChecker {

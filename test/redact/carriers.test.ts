@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { KnownSecrets, percentDecode } from '../../src/redact/known.js';
+import { KnownSecrets, percentDecode } from '../../src/core/known-secrets.js';
+import { decodeEntities, findUrls } from '../../src/core/urls.js';
 import { Redactor } from '../../src/redact/redact.js';
-import { decodeEntities, findUrls } from '../../src/redact/urls.js';
 import { rand } from './fixtures.js';
 
 /** Percent-encodes the characters of `s` whose index satisfies `pick`. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { KeywordAutomaton } from '../../src/core/keywords.js';
 import { SecretEngine } from '../../src/redact/engine.js';
-import { KeywordAutomaton } from '../../src/redact/prefilter.js';
 import { Redactor } from '../../src/redact/redact.js';
 import { jwtCheck } from '../../src/redact/validators.js';
 import { rand, UPPER_B32 } from './fixtures.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { isWeakKeyword, KeywordAutomaton, WeakKeywordError } from '../../src/core/keywords.js';
 import { minMatchLength, SecretEngine } from '../../src/redact/engine.js';
-import { isWeakKeyword, KeywordAutomaton, WeakKeywordError } from '../../src/redact/prefilter.js';
 import { RULES_VERSION, SECRET_RULES } from '../../src/redact/rules/secrets.js';
 import { githubToken, rand, sampleSecrets } from './fixtures.js';
 

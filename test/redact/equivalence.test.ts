@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KeywordAutomaton } from '../../src/redact/prefilter.js';
-import { findUrls, HOST_RE, urlHost } from '../../src/redact/urls.js';
+import { KeywordAutomaton } from '../../src/core/keywords.js';
+import { findUrls, HOST_RE, urlHost } from '../../src/core/urls.js';
 
 /**
  * The fast paths of the engine against the plain versions they replace, on generated text built from the

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KnownSecrets } from '../../src/redact/known.js';
+import { KnownSecrets } from '../../src/core/known-secrets.js';
+import { findUrls } from '../../src/core/urls.js';
+import { dnsExfilLabel, hostAllowed, looksLikePayload } from '../../src/redact/exfil.js';
 import { Redactor } from '../../src/redact/redact.js';
-import { dnsExfilLabel, findUrls, hostAllowed, looksLikePayload } from '../../src/redact/urls.js';
 import { githubToken, rand } from './fixtures.js';
 
 const r = new Redactor({ pii: ['email', 'us_ssn'], allowDomains: ['github.com', 'docs.example.com'] });

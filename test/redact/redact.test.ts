@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { base64Cores, KnownSecrets } from '../../src/redact/known.js';
+import { base64Cores, KnownSecrets } from '../../src/core/known-secrets.js';
 import { PII_KINDS, Redactor } from '../../src/redact/redact.js';
 import { githubToken, rand } from './fixtures.js';
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/log.js';
-import { KnownSecrets } from '../../src/redact/known.js';
+import { KnownSecrets } from '../../src/core/known-secrets.js';
 import { createSecretScrubber } from '../../src/redact/scrub.js';
 import { tempDir } from '../helpers/tmp.js';
 import { githubToken, rand, UPPER_B32 } from './fixtures.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KnownSecrets } from '../../src/core/known-secrets.js';
 import { MasterKey } from '../../src/core/masterkey.js';
-import { KnownSecrets } from '../../src/redact/known.js';
 import { createSecretScrubber, loadRedactionKey } from '../../src/redact/scrub.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { tempDir } from '../helpers/tmp.js';

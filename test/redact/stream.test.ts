@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KnownSecrets } from '../../src/redact/known.js';
+import { KnownSecrets } from '../../src/core/known-secrets.js';
 import { Redactor } from '../../src/redact/redact.js';
 import { StreamRedactor } from '../../src/redact/stream.js';
 import { githubToken, rand } from './fixtures.js';

@@ -1,4 +1,4 @@
-import { KeywordAutomaton } from './prefilter.js';
+import { KeywordAutomaton } from './keywords.js';
 
 /** A known secret value found in text, in one of its encodings. */
 export interface KnownHit {

@@ -1,4 +1,4 @@
-import { GatehouseError } from '../core/errors.js';
+import { GatehouseError } from './errors.js';
 
 /**
  * Keywords that would trigger their rule on most inputs and so defeat the prefilter (measured: `s.` fires on
