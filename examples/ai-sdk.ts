@@ -1,16 +1,16 @@
 /**
- * Vercel AI SDK + Gatehouse, with a scripted model (no network, no keys): `npx tsx examples/ai-sdk.ts`.
- * In your app, import from `gatehouse/ai` instead of `../src/adapters/ai.js`.
+ * Vercel AI SDK + Gatehouse with a scripted model (no network, no keys).
+ * Run: `npm run build && npx tsx examples/ai-sdk.ts` in the checkout, or in your own project after
+ * `npm install gatehouse-agent ai`. Prints what ran, what was refused and what was approved, as JSON.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { generateText, jsonSchema, stepCountIs, tool, wrapLanguageModel } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
-import { gatehouseMiddleware, gatehouseTools } from '../src/adapters/ai.js';
-import { Gatehouse } from '../src/gatehouse.js';
-import { callbackApprover } from '../src/guard/index.js';
+import { Gatehouse } from 'gatehouse-agent';
+import { gatehouseMiddleware, gatehouseTools } from 'gatehouse-agent/ai';
+import { callbackApprover } from 'gatehouse-agent/guard';
 
 const CONFIG = {
   version: 1 as const,
@@ -19,6 +19,7 @@ const CONFIG = {
   tools: {
     read_file: { risk: 'low' as const },
     send_email: { risk: 'high' as const, sink: 'external' as const },
+    drop_db: { risk: 'low' as const }, // catalogued, but no role grants it
   },
 };
 
@@ -26,83 +27,71 @@ const usage = {
   inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined },
   outputTokens: { total: 1, text: 1, reasoning: undefined },
 };
+const call = (id: string, toolName: string, input: unknown) => ({
+  content: [{ type: 'tool-call' as const, toolCallId: id, toolName, input: JSON.stringify(input) }],
+  finishReason: { unified: 'tool-calls' as const, raw: undefined },
+  usage,
+  warnings: [],
+});
+/** A model that reads a file, tries to drop a table, emails ops, then answers. */
+const STEPS = [
+  call('c1', 'read_file', { path: 'notes.txt' }),
+  call('c2', 'drop_db', { table: 'users' }),
+  call('c3', 'send_email', { to: 'ops@example.com', body: 'notes attached' }),
+  {
+    content: [{ type: 'text' as const, text: 'Done: read the notes and emailed ops.' }],
+    finishReason: { unified: 'stop' as const, raw: undefined },
+    usage,
+    warnings: [],
+  },
+];
 
-/** A model that calls read_file, then send_email, then answers. */
-function scriptedModel(): MockLanguageModelV3 {
+const dir = mkdtempSync(join(tmpdir(), 'gh-example-ai-'));
+const gh = await Gatehouse.open({ config: CONFIG, data: join(dir, 'data') });
+try {
+  const ran: string[] = [];
+  const approvals: string[] = [];
+  const myTools = {
+    read_file: tool({
+      description: 'Read a file',
+      inputSchema: jsonSchema<{ path: string }>({ type: 'object', properties: { path: { type: 'string' } } }),
+      execute: async ({ path }) => (ran.push(`read_file ${path}`), `contents of ${path}`),
+    }),
+    drop_db: tool({
+      description: 'Drop a table',
+      inputSchema: jsonSchema<{ table: string }>({ type: 'object', properties: { table: { type: 'string' } } }),
+      execute: async ({ table }) => (ran.push(`drop_db ${table}`), 'dropped'),
+    }),
+    send_email: tool({
+      description: 'Send an email',
+      inputSchema: jsonSchema<{ to: string; body: string }>({
+        type: 'object',
+        properties: { to: { type: 'string' }, body: { type: 'string' } },
+      }),
+      execute: async ({ to }) => (ran.push(`send_email ${to}`), `sent to ${to}`),
+    }),
+  };
   let step = 0;
-  return new MockLanguageModelV3({
-    doGenerate: async () => {
-      step++;
-      if (step === 1)
-        return {
-          content: [{ type: 'tool-call', toolCallId: 'c1', toolName: 'read_file', input: '{"path":"notes.txt"}' }],
-          finishReason: { unified: 'tool-calls', raw: undefined },
-          usage,
-          warnings: [],
-        };
-      if (step === 2)
-        return {
-          content: [
-            { type: 'tool-call', toolCallId: 'c2', toolName: 'send_email', input: '{"to":"ops@example.com","body":"hi"}' },
-          ],
-          finishReason: { unified: 'tool-calls', raw: undefined },
-          usage,
-          warnings: [],
-        };
-      return {
-        content: [{ type: 'text', text: 'Done: read the notes and emailed ops.' }],
-        finishReason: { unified: 'stop', raw: undefined },
-        usage,
-        warnings: [],
-      };
-    },
+  const scripted = new MockLanguageModelV3({ doGenerate: async () => STEPS[Math.min(step++, STEPS.length - 1)]! });
+
+  // The integration: one call for the tools, one for the model.
+  const tools = gatehouseTools(gh, myTools, {
+    agent: 'assistant',
+    session: 'example',
+    // A real app asks a person here; the example approves and records what it was asked.
+    approver: callbackApprover((p) => (approvals.push(`${p.tool} ${JSON.stringify(p.args)}`), true)),
   });
-}
+  const model = wrapLanguageModel({
+    model: scripted,
+    middleware: gatehouseMiddleware(gh, { agent: 'assistant', session: 'example' }),
+  });
 
-export async function run(): Promise<{ text: string; toolResults: unknown[]; approvals: string[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'gh-example-ai-'));
-  const gh = await Gatehouse.open({ config: CONFIG, data: join(dir, 'data') });
-  try {
-    const approvals: string[] = [];
-    const tools = gatehouseTools(
-      gh,
-      {
-        read_file: tool({
-          description: 'Read a file',
-          inputSchema: jsonSchema<{ path: string }>({ type: 'object', properties: { path: { type: 'string' } } }),
-          execute: async ({ path }) => `contents of ${path}`,
-        }),
-        send_email: tool({
-          description: 'Send an email',
-          inputSchema: jsonSchema<{ to: string; body: string }>({
-            type: 'object',
-            properties: { to: { type: 'string' }, body: { type: 'string' } },
-          }),
-          execute: async ({ to }) => `sent to ${to}`,
-        }),
-      },
-      {
-        agent: 'assistant',
-        session: 'example',
-        // A real app asks a person; the example approves and records who asked.
-        approver: callbackApprover((p) => {
-          approvals.push(`${p.tool} ${JSON.stringify(p.args)}`);
-          return true;
-        }),
-      },
-    );
-    const model = wrapLanguageModel({
-      model: scriptedModel(),
-      middleware: gatehouseMiddleware(gh, { agent: 'assistant', session: 'example' }),
-    });
-    const r = await generateText({ model, tools, prompt: 'Summarise my notes and email ops.', stopWhen: stepCountIs(5) });
-    return { text: r.text, toolResults: r.steps.flatMap((s) => s.toolResults.map((t) => t.output)), approvals };
-  } finally {
-    await gh.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(JSON.stringify(await run(), null, 2));
+  const r = await generateText({ model, tools, prompt: 'Summarise my notes and email ops.', stopWhen: stepCountIs(6) });
+  const refused = r.steps.flatMap((s) =>
+    s.content.flatMap((c) => (c.type === 'tool-error' ? [`${c.toolName}: ${String((c.error as Error).message)}`] : [])),
+  );
+  console.log(JSON.stringify({ answer: r.text, ran, refused, approvals }, null, 2));
+} finally {
+  await gh.close();
+  rmSync(dir, { recursive: true, force: true });
 }
