@@ -3,8 +3,9 @@
 // Chromium for the dashboard, tools the containment suites run, the PostgreSQL server the shared-store suites start). Installs what is missing with apt-get when run as
 // root; otherwise prints the one-line install command and fails. No suite is ever skipped for a missing tool.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync } from 'node:fs';
+import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** Each needed command, and the Debian package that provides it. */
 export const NEEDED = [
@@ -72,4 +73,7 @@ function main() {
   return 1;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exit(main());
+// Run as a script (`node scripts/test-prereqs.mjs`), not when a test imports it. Compared as file URLs of the real path:
+// a checkout under a path with a space or behind a symlink must not make this step a silent no-op.
+const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
+if (import.meta.url === invoked) process.exit(main());
