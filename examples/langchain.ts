@@ -4,6 +4,7 @@
  * `npm install gatehouse-agent @langchain/core zod` (copy scripted-chat-model.ts beside it).
  * Prints what ran, what was refused and what was approved, as JSON.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { AIMessage, AIMessageChunk, type BaseMessage, HumanMessage, ToolMessage 
 import { tool } from '@langchain/core/tools';
 import { FakeStreamingChatModel } from '@langchain/core/utils/testing';
 import { Gatehouse } from 'gatehouse-agent';
-import { callbackApprover } from 'gatehouse-agent/guard';
+import { type ApprovalPrompt, callbackApprover } from 'gatehouse-agent/guard';
 import { GatehouseCallbackHandler, gatehouseTool, redactStream } from 'gatehouse-agent/langchain';
 import { z } from 'zod';
 import { ScriptedChatModel } from './scripted-chat-model.js';
@@ -19,9 +20,10 @@ import { ScriptedChatModel } from './scripted-chat-model.js';
 const CONFIG = {
   version: 1 as const,
   identity: { agents: { assistant: { roles: ['helper'] } } },
-  roles: { helper: { grants: [{ id: 'tools', tools: ['read_file', 'send_email'] }] } },
+  roles: { helper: { grants: [{ id: 'tools', tools: ['read_file', 'check_status', 'send_email'] }] } },
   tools: {
     read_file: { risk: 'low' as const },
+    check_status: { risk: 'low' as const },
     send_email: { risk: 'high' as const, sink: 'external' as const },
     drop_db: { risk: 'low' as const }, // catalogued, but no role grants it
   },
@@ -30,6 +32,12 @@ const CONFIG = {
 const dir = mkdtempSync(join(tmpdir(), 'gh-example-langchain-'));
 const gh = await Gatehouse.open({ config: CONFIG, data: join(dir, 'data') });
 try {
+  // A credential the agent may use but never sees. Outside an example:
+  //   printf %s "$STATUS_TOKEN" | npx gatehouse secrets put status_token --agent assistant --tool check_status
+  const statusToken = randomBytes(18).toString('base64url');
+  gh.vault.put('status_token', statusToken, { agents: ['assistant'], tools: ['check_status'] });
+  gh.credentials.refreshKnown();
+
   const ran: string[] = [];
   const approvals: string[] = [];
   const myTools = [
@@ -38,6 +46,17 @@ try {
       description: 'Read a file',
       schema: z.object({ path: z.string() }),
     }),
+    // Gets the real token in place of the handle; echoes it, and the model sees it redacted.
+    tool(
+      async ({ service, token }) => (
+        ran.push(`check_status ${service} (token resolved: ${token === statusToken})`), `${service}: ok (${token})`
+      ),
+      {
+        name: 'check_status',
+        description: 'Check a service (token: a credential handle)',
+        schema: z.object({ service: z.string(), token: z.string() }),
+      },
+    ),
     tool(async ({ table }) => (ran.push(`drop_db ${table}`), 'dropped'), {
       name: 'drop_db',
       description: 'Drop a table',
@@ -50,23 +69,27 @@ try {
     }),
   ];
 
-  // The integration: one line for the tools, one callback handler for the model.
-  const tools = myTools.map((t) =>
-    gatehouseTool(gh, t, {
-      agent: 'assistant',
-      session: 'example',
-      // A real app asks a person here; the example approves and records what it was asked.
-      approver: callbackApprover((p) => (approvals.push(`${p.tool} ${JSON.stringify(p.args)}`), true)),
-    }),
-  );
-  const callbacks = [new GatehouseCallbackHandler(gh, { agent: 'assistant', session: 'example' })];
+  // A real app asks a person here; the example records what it was asked and approves.
+  const askAPerson = (p: ApprovalPrompt) => (approvals.push(`${p.tool} ${JSON.stringify(p.args)}`), true);
+  const who = { agent: 'assistant', session: 'example' };
 
-  // A model that reads a file, tries to drop a table and emails ops, then answers.
+  // The integration: one line for the tools, one callback handler for the model.
+  const tools = myTools.map((t) => gatehouseTool(gh, t, { ...who, approver: callbackApprover(askAPerson) }));
+  const callbacks = [new GatehouseCallbackHandler(gh, who)];
+
+  // A model that reads a file, checks a service with a credential handle, tries to drop a table and emails ops,
+  // then answers.
   const model = new ScriptedChatModel([
     new AIMessage({
       content: '',
       tool_calls: [
         { id: 'c1', name: 'read_file', args: { path: 'notes.txt' }, type: 'tool_call' },
+        {
+          id: 'c1b',
+          name: 'check_status',
+          args: { service: 'billing', token: '{{secret:status_token}}' },
+          type: 'tool_call',
+        },
         { id: 'c2', name: 'drop_db', args: { table: 'users' }, type: 'tool_call' },
         { id: 'c3', name: 'send_email', args: { to: 'ops@example.com', body: 'notes attached' }, type: 'tool_call' },
       ],
@@ -102,12 +125,13 @@ try {
   });
   let streamed = '';
   const stream = await streamedModel.stream('what is the deploy token?');
-  for await (const piece of redactStream(gh, stream, { agent: 'assistant', session: 'example' })) streamed += piece;
+  for await (const piece of redactStream(gh, stream, who)) streamed += piece;
 
   const answer = messages.at(-1)!.text;
-  console.log(
-    JSON.stringify({ answer, ran, refused, approvals, streamed, tokenLeaked: streamed.includes(token) }, null, 2),
-  );
+  // What the model was given back for each tool call.
+  const modelSaw = messages.flatMap((m) => (m instanceof ToolMessage && !m.text.startsWith('refused') ? [m.text] : []));
+  const tokenLeaked = streamed.includes(token) || JSON.stringify(messages).includes(statusToken);
+  console.log(JSON.stringify({ answer, ran, refused, approvals, modelSaw, streamed, tokenLeaked }, null, 2));
 } finally {
   await gh.close();
   rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * Run: `npm run build && npx tsx examples/openai-agents.ts` in the checkout, or in your own project after
  * `npm install gatehouse-agent @openai/agents zod`. Prints what ran, what was refused and what was approved, as JSON.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +16,10 @@ import { z } from 'zod';
 const CONFIG = {
   version: 1 as const,
   identity: { agents: { assistant: { roles: ['helper'] } } },
-  roles: { helper: { grants: [{ id: 'tools', tools: ['read_file', 'send_email'] }] } },
+  roles: { helper: { grants: [{ id: 'tools', tools: ['read_file', 'check_status', 'send_email'] }] } },
   tools: {
     read_file: { risk: 'low' as const },
+    check_status: { risk: 'low' as const },
     send_email: { risk: 'high' as const, sink: 'external' as const },
     drop_db: { risk: 'low' as const }, // catalogued, but no role grants it
   },
@@ -28,6 +30,12 @@ setTracingDisabled(true); // no network: nothing is exported to OpenAI's tracing
 const dir = mkdtempSync(join(tmpdir(), 'gh-example-agents-'));
 const gh = await Gatehouse.open({ config: CONFIG, data: join(dir, 'data') });
 try {
+  // A credential the agent may use but never sees. Outside an example:
+  //   printf %s "$STATUS_TOKEN" | npx gatehouse secrets put status_token --agent assistant --tool check_status
+  const statusToken = randomBytes(18).toString('base64url');
+  gh.vault.put('status_token', statusToken, { agents: ['assistant'], tools: ['check_status'] });
+  gh.credentials.refreshKnown();
+
   const ran: string[] = [];
   const tools = [
     tool({
@@ -35,6 +43,15 @@ try {
       description: 'Read a file',
       parameters: z.object({ path: z.string() }),
       execute: async ({ path }) => (ran.push(`read_file ${path}`), `contents of ${path}`),
+    }),
+    tool({
+      name: 'check_status',
+      description: 'Check a service (token: a credential handle)',
+      parameters: z.object({ service: z.string(), token: z.string() }),
+      // Gets the real token in place of the handle; echoes it, and the model sees it redacted.
+      execute: async ({ service, token }) => (
+        ran.push(`check_status ${service} (token resolved: ${token === statusToken})`), `${service}: ok (${token})`
+      ),
     }),
     tool({
       name: 'drop_db',
@@ -49,10 +66,12 @@ try {
       execute: async ({ to }) => (ran.push(`send_email ${to}`), `sent to ${to}`),
     }),
   ];
-  // A model that reads a file and tries to drop a table, then emails ops, then answers.
+  // A model that reads a file, checks a service with a credential handle and tries to drop a table, then emails
+  // ops, then answers.
   const model = new ScriptedModel([
     [
       functionCall('read_file', { path: 'notes.txt' }, { callId: 'c1' }),
+      functionCall('check_status', { service: 'billing', token: '{{secret:status_token}}' }, { callId: 'c1b' }),
       functionCall('drop_db', { table: 'users' }, { callId: 'c2' }),
     ],
     [functionCall('send_email', { to: 'ops@example.com', body: 'notes attached' }, { callId: 'c3' })],
@@ -61,12 +80,8 @@ try {
 
   // The integration, one line: guarded tools plus Gatehouse input and output guardrails. A high-risk call
   // becomes the SDK's own human-in-the-loop interruption.
-  const agent = withGatehouse(gh, new Agent({ name: 'assistant', model, tools }), {
-    agent: 'assistant',
-    session: 'example',
-    approval: 'sdk',
-    approverName: 'alice',
-  });
+  const opts = { agent: 'assistant', session: 'example', approval: 'sdk' as const, approverName: 'alice' };
+  const agent = withGatehouse(gh, new Agent({ name: 'assistant', model, tools }), opts);
 
   let result = await run(agent, 'Summarise my notes and email ops.');
   const approvals: string[] = [];
@@ -78,12 +93,19 @@ try {
     }
     result = await run(agent, result.state);
   }
-  const refused = result.newItems
-    .filter((i) => i.type === 'tool_call_output_item')
-    .map((i) => String(i.output))
-    .filter((o) => o.startsWith('Gatehouse refused'));
+  // What the model was given back for each tool call.
+  const outputs = result.history.flatMap((i) => {
+    if (i.type !== 'function_call_result') return [];
+    const o = i.output;
+    return [typeof o === 'string' ? o : !Array.isArray(o) && o.type === 'text' ? o.text : JSON.stringify(o)];
+  });
+  const refused = outputs.filter((o) => o.startsWith('Gatehouse refused'));
+  const modelSaw = outputs.filter((o) => !o.startsWith('Gatehouse refused'));
+  const tokenLeaked = JSON.stringify(result.history).includes(statusToken);
   const recorded = gh.approvals.list({ status: 'used' }).map((a) => `${a.tool} by ${a.approver}`);
-  console.log(JSON.stringify({ answer: result.finalOutput, ran, refused, approvals, recorded }, null, 2));
+  console.log(
+    JSON.stringify({ answer: result.finalOutput, ran, refused, approvals, recorded, modelSaw, tokenLeaked }, null, 2),
+  );
 } finally {
   await gh.close();
   rmSync(dir, { recursive: true, force: true });

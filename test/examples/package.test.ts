@@ -272,10 +272,19 @@ describe('the examples, against the packed package', { concurrent: true, timeout
   }
 
   const APPROVED_MAIL = 'send_email {"to":"ops@example.com","body":"notes attached"}';
+  /** What the framework examples' tools ran: the credential handle reached check_status as the real token. */
+  const RAN = ['read_file notes.txt', 'check_status billing (token resolved: true)', 'send_email ops@example.com'];
+  /** check_status echoes the token it got; the model is given that result with the token redacted. */
+  const STATUS_SEEN = 'billing: ok ([REDACTED:known_secret])';
 
-  it('guard.ts: an allowed call runs, a denied one is refused with its reasons, a high-risk one waits for approval, an injected result stops the exfiltration', async () => {
+  it('guard.ts: an allowed call runs, a denied one is refused with its reasons, a credential handle is resolved for the tool and its echo redacted, a high-risk one waits for approval, an injected result stops the exfiltration', async () => {
     const out = await runExample('guard.ts');
-    expect(out.ran).toEqual(['read_file: contents of notes.txt', 'send_email: sent to ops@example.com']);
+    expect(out.ran).toEqual([
+      'read_file: contents of notes.txt',
+      'check_status: billing: ok (token true: [REDACTED:known_secret])',
+      'send_email: sent to ops@example.com',
+    ]);
+    expect(out.tokenLeaked).toBe(false);
     expect(out.refused).toEqual([
       'drop_db: guard.denied (policy.no_permit)',
       expect.stringMatching(/^fetch_page: guard\.result_denied \(screen\./),
@@ -285,13 +294,19 @@ describe('the examples, against the packed package', { concurrent: true, timeout
     expect(out.labels).toContain('untrusted_instructions');
   });
 
-  it('ai-sdk.ts: the AI SDK tool loop runs the allowed and approved calls and refuses the denied one', async () => {
+  it('ai-sdk.ts: the AI SDK tool loop runs the allowed and approved calls, resolves the credential handle, refuses the denied one', async () => {
     const out = await runExample('ai-sdk.ts');
     expect(out).toEqual({
       answer: 'Done: read the notes and emailed ops.',
-      ran: ['read_file notes.txt', 'send_email ops@example.com'],
+      ran: [...RAN],
       refused: ['drop_db: drop_db was not allowed (policy.no_permit)'],
       approvals: [APPROVED_MAIL],
+      modelSaw: [
+        'read_file: contents of notes.txt',
+        `check_status: ${STATUS_SEEN}`,
+        'send_email: sent to ops@example.com',
+      ],
+      tokenLeaked: false,
     });
   });
 
@@ -299,20 +314,23 @@ describe('the examples, against the packed package', { concurrent: true, timeout
     const out = await runExample('openai-agents.ts');
     expect(out).toEqual({
       answer: 'Done: read the notes and emailed ops.',
-      ran: ['read_file notes.txt', 'send_email ops@example.com'],
+      ran: [...RAN],
       refused: ['Gatehouse refused drop_db: guard.denied (policy.no_permit)'],
-      approvals: ['send_email {"to":"ops@example.com","body":"notes attached"}'],
+      approvals: [APPROVED_MAIL],
       recorded: ['send_email by openai-agents:alice'],
+      modelSaw: ['contents of notes.txt', STATUS_SEEN, 'sent to ops@example.com'],
+      tokenLeaked: false,
     });
   });
 
-  it('langchain.ts: guarded tools in the tool loop, and a secret split across streamed chunks is redacted', async () => {
+  it('langchain.ts: guarded tools in the tool loop with a credential handle, and a secret split across streamed chunks is redacted', async () => {
     const out = await runExample('langchain.ts');
     expect(out).toMatchObject({
       answer: 'Done: read the notes and emailed ops.',
-      ran: ['read_file notes.txt', 'send_email ops@example.com'],
+      ran: [...RAN],
       refused: ['drop_db: drop_db was not allowed (policy.no_permit)'],
       approvals: [APPROVED_MAIL],
+      modelSaw: ['contents of notes.txt', STATUS_SEEN, 'sent to ops@example.com'],
       tokenLeaked: false,
     });
     expect(out.streamed).toMatch(/^the deploy token is \[REDACTED[^\]]*\], keep it safe$/);
