@@ -13,7 +13,14 @@ import { type Clock, systemClock } from './core/clock.js';
 import type { Decision } from './core/decision.js';
 import { InputError } from './core/errors.js';
 import { MasterKey } from './core/masterkey.js';
-import { type Credentials, type EffectRecord, Pipeline, type PipelineResult, type Stage } from './core/pipeline.js';
+import {
+  type Credentials,
+  type EffectRecord,
+  Pipeline,
+  type PipelineResult,
+  type Stage,
+  type StageTiming,
+} from './core/pipeline.js';
 import { SessionState, SessionTable } from './core/session.js';
 import { CredentialBroker } from './credentials/broker.js';
 import { EnvBackend } from './credentials/env.js';
@@ -55,6 +62,17 @@ export interface OpenOptions {
 export interface DecideOptions {
   /** Who is calling. The in-process library and local CLI act as the host (operator authority). */
   credentials?: Credentials;
+  /** Called with where the time went, after the decision is recorded (the HTTP surface turns it into spans). */
+  onTimings?: (timings: DecisionTimings) => void;
+}
+
+/** Where one decision's time went. `start` values are `performance.now()` readings. */
+export interface DecisionTimings {
+  start: number;
+  stages: readonly StageTiming[];
+  commitMs: number;
+  auditMs: number;
+  totalMs: number;
 }
 
 const HOST: Credentials = { kind: 'host' };
@@ -267,6 +285,7 @@ export class Gatehouse {
     let auditSeq = -1;
     let effect = result.effect;
     const reasons = [...result.reasons];
+    const auditStart = performance.now();
     try {
       const receipt = await this.audit.append(
         {
@@ -301,8 +320,17 @@ export class Gatehouse {
         message: `the decision could not be recorded: ${(err as Error).message}`,
       });
     }
+    const auditMs = performance.now() - auditStart;
     const decision = this.toDecision(decisionId, effect, reasons, result, epoch, auditSeq);
-    this.metrics.recordDecision(decision, (performance.now() - started) / 1000);
+    const timings: DecisionTimings = {
+      start: started,
+      stages: result.timings,
+      commitMs: result.commitMs,
+      auditMs,
+      totalMs: performance.now() - started,
+    };
+    this.metrics.recordDecision(decision, timings);
+    opts.onTimings?.(timings);
     if (decision.auditSeq > 0) await this.monitor.observe(decision);
     return decision;
   }

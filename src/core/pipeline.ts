@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Action, ActionKind } from './action.js';
 import type { Clock } from './clock.js';
 import { type Facts, type Fold, foldVerdicts, type Reason, type Verdict } from './decision.js';
@@ -46,11 +47,22 @@ export interface EffectRecord {
   committed: boolean;
 }
 
+/** How long one stage judged: `start` is a `performance.now()` reading, so spans can be placed after the fact. */
+export interface StageTiming {
+  stage: string;
+  start: number;
+  ms: number;
+}
+
 export interface PipelineResult extends Fold {
   verdicts: Verdict[];
   facts: Facts;
   action: Action;
   effects: EffectRecord[];
+  /** Per stage run, in order; stages skipped for the action kind or after a deny are absent. */
+  timings: StageTiming[];
+  /** Time spent committing effects (0 for explain). */
+  commitMs: number;
 }
 
 export interface RunInput extends Omit<StageContext, 'action' | 'facts' | 'prior'> {
@@ -98,15 +110,18 @@ export class Pipeline {
       clock: input.clock,
       credentials: input.credentials,
     };
+    const timings: StageTiming[] = [];
     for (const stage of this.stages) {
       if (stage.kinds && !stage.kinds.includes(action.kind)) continue;
       let verdict: Verdict;
+      const start = performance.now();
       try {
         verdict = await stage.run({ ...base, action, facts: Object.freeze({ ...facts }), prior: verdicts });
         if (!isVerdict(verdict)) throw new Error('returned a value that is not a verdict');
       } catch (err) {
         verdict = internalError(stage.name, `stage ${stage.name} failed: ${describeError(err)}`, err);
       }
+      timings.push({ stage: stage.name, start, ms: performance.now() - start });
       verdicts.push(verdict);
       if (verdict.facts) facts = { ...facts, ...verdict.facts };
       if (verdict.patch) action = { ...action, ...verdict.patch };
@@ -121,8 +136,9 @@ export class Pipeline {
       summary: p.effect.summary,
       committed: false,
     }));
-    if (input.commit === false) return { ...fold, verdicts, facts, action, effects: records };
+    if (input.commit === false) return { ...fold, verdicts, facts, action, effects: records, timings, commitMs: 0 };
 
+    const commitStart = performance.now();
     const outcome: Outcome = fold.effect;
     const conflict = await commitAll(input.session, pending, records, outcome);
     if (conflict) {
@@ -134,7 +150,8 @@ export class Pipeline {
     } else {
       for (const [i, p] of pending.entries()) if (records[i]!.committed && p.facts) facts = { ...facts, ...p.facts };
     }
-    return { ...fold, verdicts, facts, action, effects: records };
+    const commitMs = performance.now() - commitStart;
+    return { ...fold, verdicts, facts, action, effects: records, timings, commitMs };
   }
 }
 

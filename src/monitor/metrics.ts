@@ -1,6 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Decision } from '../core/decision.js';
 
+/** Where a decision's time went, as the pipeline measured it (structurally the composition root's DecisionTimings). */
+export interface TimingSample {
+  stages: readonly { stage: string; ms: number }[];
+  commitMs: number;
+  auditMs: number;
+  totalMs: number;
+}
+
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25];
 
 /** Live values read at scrape time (so a scrape sees the store as it is, whichever process changed it). */
@@ -30,6 +38,25 @@ export class Metrics {
   private readonly latency = new Histogram({
     name: 'gatehouse_decide_seconds',
     help: 'Time to decide, including the audit append',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly stageLatency = new Histogram({
+    name: 'gatehouse_stage_seconds',
+    help: 'Time each pipeline stage spent judging, by stage',
+    labelNames: ['stage'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly commitLatency = new Histogram({
+    name: 'gatehouse_commit_seconds',
+    help: 'Time to commit the effects a decision allows (limit charges, approval use, labels)',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly auditLatency = new Histogram({
+    name: 'gatehouse_audit_append_seconds',
+    help: 'Time to append a decision to the audit log (durable for deny, review and flagged)',
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
@@ -92,9 +119,12 @@ export class Metrics {
     this.sources = sources;
   }
 
-  recordDecision(d: Decision, seconds: number): void {
+  recordDecision(d: Decision, t: TimingSample): void {
     this.decisions.inc({ effect: d.effect, tier: d.tier, kind: d.action.kind });
-    this.latency.observe(seconds);
+    this.latency.observe(t.totalMs / 1000);
+    for (const s of t.stages) this.stageLatency.observe({ stage: s.stage }, s.ms / 1000);
+    this.commitLatency.observe(t.commitMs / 1000);
+    this.auditLatency.observe(t.auditMs / 1000);
     if (d.effect !== 'allow') for (const r of d.reasons) this.reasons.inc({ code: r.code });
   }
 

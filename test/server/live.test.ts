@@ -199,7 +199,7 @@ describe('OpenAPI, metrics, tracing', () => {
     expect(text).toMatch(/gatehouse_http_decide_seconds_count\{status="401"\} [1-9]/);
   });
 
-  it('records one span per HTTP decision with the decision id and effect', async () => {
+  it('records one span per HTTP decision with the decision id and effect, and a child span per stage run', async () => {
     spans.reset();
     const r = await fetch(`${base}/v1/decide`, {
       method: 'POST',
@@ -208,14 +208,57 @@ describe('OpenAPI, metrics, tracing', () => {
     });
     const d = (await r.json()) as { id: string };
     const s = spans.getFinishedSpans();
-    expect(s).toHaveLength(1);
-    expect(s[0]!.name).toBe('gatehouse.decide');
-    expect(s[0]!.attributes).toMatchObject({
+    const top = s.filter((x) => x.name === 'gatehouse.decide');
+    expect(top).toHaveLength(1);
+    expect(top[0]!.parentSpanContext).toBeUndefined();
+    expect(top[0]!.attributes).toMatchObject({
       'gatehouse.agent': 'alpha',
       'gatehouse.decision_id': d.id,
       'gatehouse.effect': 'deny',
       'http.response.status_code': 401,
     });
+    // The bad token is denied by the first stage, so the judging stops there: one stage span, inside the decision.
+    const children = s.filter((x) => x.parentSpanContext?.spanId === top[0]!.spanContext().spanId);
+    expect(children.map((c) => c.name)).toEqual(['gatehouse.stage.authenticate']);
+    expect(children[0]!.spanContext().traceId).toBe(top[0]!.spanContext().traceId);
     expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("continues the caller's trace from a W3C traceparent header, and ignores a malformed one", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parent = '00f067aa0ba902b7';
+    const call = (traceparent: string) =>
+      fetch(`${base}/v1/decide`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer x.y.z', traceparent },
+        body: JSON.stringify({ kind: 'tool_call', agent: 'alpha', tool: 'fs.read' }),
+      });
+    spans.reset();
+    await call(`00-${traceId}-${parent}-01`);
+    let top = spans.getFinishedSpans().find((x) => x.name === 'gatehouse.decide')!;
+    expect(top.spanContext().traceId).toBe(traceId);
+    expect(top.parentSpanContext?.spanId).toBe(parent);
+    for (const bad of [
+      `00-${'0'.repeat(32)}-${parent}-01`,
+      `ff-${traceId}-${parent}-01`,
+      `00-${traceId}-${parent}-01-x`,
+      'garbage',
+    ]) {
+      spans.reset();
+      await call(bad);
+      top = spans.getFinishedSpans().find((x) => x.name === 'gatehouse.decide')!;
+      expect(top.parentSpanContext, bad).toBeUndefined();
+      expect(top.spanContext().traceId, bad).not.toBe(traceId);
+    }
+  });
+
+  it('exports per-stage, commit and audit-append latency histograms', async () => {
+    await gh.decide({ kind: 'tool_call', agent: 'alpha', session: 'm1', tool: 'fs.read', args: {} });
+    const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${op}` } })).text();
+    for (const stage of ['authenticate', 'authorize']) {
+      expect(text).toMatch(new RegExp(`gatehouse_stage_seconds_count\\{stage="${stage}"\\} [1-9]`));
+    }
+    expect(text).toMatch(/gatehouse_commit_seconds_count [1-9]/);
+    expect(text).toMatch(/gatehouse_audit_append_seconds_count [1-9]/);
   });
 });

@@ -59,6 +59,8 @@ export const ChannelSchema = z.discriminatedUnion('kind', [
       secure: z.boolean().default(false),
       user_env: EnvName.optional(),
       password_env: EnvName.optional(),
+      /** PEM file of the CA that issued the relay's certificate (an internal relay); absent: the system roots. */
+      ca_file: z.string().min(1).optional(),
       from: z.email(),
       to: z.array(z.email()).min(1),
     })

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { ChannelConfig } from '../../config/sections/monitor.js';
 import { GatehouseError } from '../../core/errors.js';
@@ -58,12 +59,27 @@ export async function deliver(ch: ChannelConfig, msg: AlertMessage, ctx: Deliver
     case 'email': {
       const user = ch.user_env ? secretOf(ctx.env, ch.user_env, ch.name) : undefined;
       const pass = ch.password_env ? secretOf(ctx.env, ch.password_env, ch.name) : undefined;
+      let ca: string | undefined;
+      if (ch.ca_file) {
+        try {
+          ca = readFileSync(ch.ca_file, 'utf8');
+        } catch (err) {
+          throw new DeliveryError(
+            `channel ${ch.name}: cannot read ca_file ${ch.ca_file}: ${(err as Error).message}`,
+            false,
+          );
+        }
+      }
+      // requireTLS: an alert names agents and rules, so it never goes over a relay that will not upgrade.
       const transport = nodemailer.createTransport({
         host: ch.host,
         port: ch.port,
         secure: ch.secure,
         requireTLS: !ch.secure,
         connectionTimeout: ctx.timeoutMs,
+        greetingTimeout: ctx.timeoutMs,
+        socketTimeout: ctx.timeoutMs,
+        tls: { minVersion: 'TLSv1.2', ...(ca ? { ca } : {}) },
         ...(user && pass ? { auth: { user, pass } } : {}),
       });
       try {

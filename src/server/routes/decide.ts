@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
 import { ActionSchema } from '../../core/action.js';
-import { type Gatehouse, parseAction } from '../../gatehouse.js';
+import { type DecisionTimings, type Gatehouse, parseAction } from '../../gatehouse.js';
 import type { Tracing } from '../../observability/tracing.js';
 import { credentialOptions, credentialsFrom } from '../auth.js';
 import { jsonSchema } from '../schema.js';
@@ -19,6 +19,7 @@ export default async function decideRoutes(
   opts: { gatehouse: Gatehouse; tracing?: Tracing },
 ): Promise<void> {
   const gh = opts.gatehouse;
+  const tracing = opts.tracing;
   const certOpts = credentialOptions(gh.config.identity);
   app.post('/v1/decide', { schema: { body: actionJsonSchema } }, async (req, reply) => {
     const credentials = credentialsFrom(req, certOpts);
@@ -31,7 +32,10 @@ export default async function decideRoutes(
     const action = parseAction(req.body);
     const started = performance.now();
     const run = async (span?: Span) => {
-      const decision = await gh.decide(action, { credentials });
+      const decision = await gh.decide(action, {
+        credentials,
+        ...(span && tracing ? { onTimings: (t: DecisionTimings) => stageSpans(tracing, span, t) } : {}),
+      });
       const { status, headers } = decisionStatus(decision, gh.config.limits);
       const codes = decision.reasons.map((r) => r.code);
       span?.setAttributes({
@@ -49,8 +53,8 @@ export default async function decideRoutes(
       );
       return reply.code(status).headers(headers).send(decision);
     };
-    if (!opts.tracing) return run();
-    return opts.tracing.span(
+    if (!tracing) return run();
+    return tracing.span(
       'gatehouse.decide',
       {
         'gatehouse.agent': action.agent,
@@ -58,6 +62,16 @@ export default async function decideRoutes(
         ...(action.kind === 'tool_call' && action.tool ? { 'gatehouse.tool': action.tool } : {}),
       },
       run,
+      typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined,
     );
   });
+}
+
+/** A child span per pipeline stage, plus commit and audit times on the decision span. */
+function stageSpans(tracing: Tracing, span: Span, t: DecisionTimings): void {
+  tracing.recordChildren(
+    span,
+    t.stages.map((s) => ({ name: `gatehouse.stage.${s.stage}`, start: s.start, ms: s.ms })),
+  );
+  span.setAttributes({ 'gatehouse.commit_ms': t.commitMs, 'gatehouse.audit_ms': t.auditMs });
 }
