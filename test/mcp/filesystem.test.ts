@@ -158,8 +158,11 @@ policy:
     const entry = (JSON.parse(block) as { mcpServers: Record<string, { command: string; args: string[] }> }).mcpServers
       .filesystem!;
     expect(entry.command).toBe('npx');
+    // `npx gatehouse` alone would fetch the unrelated npm package `gatehouse`: the entry must name ours.
+    expect(entry.args.slice(0, 3)).toEqual(['-y', '--package=gatehouse-agent', 'gatehouse']);
     // Same arguments, with the paths of this test and `npx <package>` replaced by the installed entry points.
     const args = entry.args
+      .slice(2)
       .map((a) =>
         a
           .replace('/home/me/gatehouse.yaml', w.config)
