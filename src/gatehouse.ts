@@ -331,7 +331,8 @@ export class Gatehouse {
     };
     this.metrics.recordDecision(decision, timings);
     opts.onTimings?.(timings);
-    if (decision.auditSeq > 0) await this.monitor.observe(decision);
+    // A tool listing judges what a server offers, not what the agent does: it stays out of the agent's baseline.
+    if (decision.auditSeq > 0 && action.kind !== 'tool_listing') await this.monitor.observe(decision);
     return decision;
   }
 
@@ -411,7 +412,7 @@ export class Gatehouse {
     return [
       createAuthenticateStage(this.identity),
       createScreenStage({ config: this.config.screening, tools: this.config.tools }),
-      createCatalogStage(this.config.tools),
+      createCatalogStage(this.config.tools, this.config.mcp),
       this.monitor.stage(),
       createAuthorizeStage(this.policy),
       createAssessStage({

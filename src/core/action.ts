@@ -9,7 +9,20 @@ export const SourceSchema = z
   .string()
   .regex(/^(owner|user|public|web|tool:[A-Za-z0-9_.:/-]{1,128})$/, 'expected owner, user, public, web or tool:<name>');
 
-export const ActionKindSchema = z.enum(['input', 'tool_call', 'tool_result', 'output', 'egress', 'exec']);
+/**
+ * `tool_listing`: a tool definition an upstream (an MCP server) offers, and whether the agent may see it. `tool` is
+ * the catalogue name, `args` what the offering looks like (`ToolListingArgs` in `policy/listing.ts`: server, names,
+ * definition and pin hashes, other servers offering the name), `content` the texts of the definition the model reads.
+ */
+export const ActionKindSchema = z.enum([
+  'input',
+  'tool_call',
+  'tool_result',
+  'output',
+  'egress',
+  'exec',
+  'tool_listing',
+]);
 
 const IdSchema = z
   .string()
@@ -35,7 +48,7 @@ export const ActionSchema = z
   })
   .strict()
   .superRefine((a, ctx) => {
-    if ((a.kind === 'tool_call' || a.kind === 'tool_result') && !a.tool) {
+    if ((a.kind === 'tool_call' || a.kind === 'tool_result' || a.kind === 'tool_listing') && !a.tool) {
       ctx.addIssue({ code: 'custom', path: ['tool'], message: `is required when kind is ${a.kind}` });
     }
     if ((a.kind === 'input' || a.kind === 'output' || a.kind === 'tool_result') && a.content === undefined) {
@@ -47,11 +60,26 @@ export type ActionInput = z.input<typeof ActionSchema>;
 export type Action = z.output<typeof ActionSchema>;
 export type ActionKind = z.infer<typeof ActionKindSchema>;
 
-/** A short, secret-free description of an action for audit events: never the full content. */
+/** Largest tool definition recorded whole in the audit log; a larger one is summarised and cannot be replayed. */
+const LISTING_RECORDED = 64 * 1024;
+
+/**
+ * A short, secret-free description of an action for audit events: never the full content. A `tool_listing` is
+ * recorded whole (a server's published definition is the evidence of the decision, not a secret), so `policy
+ * replay` can judge it again.
+ */
 export function summarizeAction(a: Action): Record<string, unknown> {
   const summary: Record<string, unknown> = { kind: a.kind, source: a.source };
   if (a.id) summary.id = a.id;
   if (a.tool) summary.tool = a.tool;
+  if (a.kind === 'tool_listing' && (a.content ?? '').length <= LISTING_RECORDED) {
+    return {
+      ...summary,
+      ...(a.args ? { args: a.args } : {}),
+      ...(a.content !== undefined ? { content: a.content } : {}),
+      ...(a.context ? { context: a.context } : {}),
+    };
+  }
   if (a.args) summary.argKeys = Object.keys(a.args).sort();
   if (a.content !== undefined) summary.contentLength = a.content.length;
   return summary;
@@ -60,6 +88,8 @@ export function summarizeAction(a: Action): Record<string, unknown> {
 /**
  * What an approval is bound to: the SHA-256 of the canonical (RFC 8785) form of the action — agent, session,
  * kind, tool, arguments and content. Any change to any of them is a different hash, so it needs a new approval.
+ * A `tool_listing` is bound without its session: a server's definition offered to an agent is the same offer in
+ * every MCP session, so an approved changed definition is adopted by whichever session sees it next.
  * The pipeline hands every stage this hash as `ctx.actionHash`.
  *
  * @example
@@ -68,7 +98,7 @@ export function summarizeAction(a: Action): Record<string, unknown> {
 export function bindingHash(action: Pick<Action, 'agent' | 'session' | 'kind' | 'tool' | 'args' | 'content'>): string {
   return canonicalHash({
     agent: action.agent,
-    session: action.session,
+    session: action.kind === 'tool_listing' ? null : action.session,
     kind: action.kind,
     tool: action.tool ?? null,
     args: action.args ?? null,

@@ -39,6 +39,11 @@ export interface Facts {
   principal?: Principal;
   /** Injection score of the action's content (0..10), from the screen stage. */
   screenScore?: number;
+  /**
+   * Set by the screen stage for a `tool_listing` whose content reached `review_at`: its grade under the source's
+   * thresholds and the finding categories (`override`, `exfiltration`, …), which the catalogue judges.
+   */
+  screenAlert?: { level: 'review' | 'block'; categories: readonly string[] };
   /** Policy epoch the authorization stage decided under. */
   policyEpoch?: number;
   /** Tool definition tier from the catalogue. */

@@ -1,19 +1,25 @@
 import type { Config } from '../config/schema.js';
 import type { Verdict } from '../core/decision.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
+import { judgeListing, type ListingRules } from './listing.js';
 
 const STAGE = 'catalogue';
+
+const DEFAULT_LISTING: ListingRules = { on_pin_violation: 'block', on_poisoned_description: 'block' };
 
 /**
  * The tool catalogue stage: a tool that is not in the configuration is denied (default deny); a known tool
  * gets its configured risk tier: low allows, medium allows and is flagged, high asks for a human approval.
+ * A `tool_listing` (a definition an MCP server offers) is judged by the listing rules (`listing.ts`): shadowing,
+ * pins, poisoning.
  */
-export function createCatalogStage(tools: Config['tools']): Stage {
+export function createCatalogStage(tools: Config['tools'], listing: ListingRules = DEFAULT_LISTING): Stage {
   const known = new Map(Object.entries(tools));
   return {
     name: STAGE,
-    kinds: ['tool_call'],
+    kinds: ['tool_call', 'tool_listing'],
     run(ctx: StageContext): Verdict {
+      if (ctx.action.kind === 'tool_listing') return judgeListing(ctx, listing);
       const name = ctx.action.tool ?? '';
       const tool = known.get(name);
       if (!tool) {

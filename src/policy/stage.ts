@@ -195,6 +195,15 @@ export class PolicyEngine {
     );
   }
 
+  /** Whether `tool` is among the tools this principal could be permitted to call (`visibleTools`, for one tool). */
+  mayList(principal: Pick<Principal, 'agent' | 'roles'>, tool: string): boolean {
+    this.refresh();
+    if (!this.opts.config.tools[tool]) return false;
+    return (
+      this.authorizer.visibleTools(principal.agent, this.rolesOf(principal), [tool], this.opts.clock.now()).length > 0
+    );
+  }
+
   /**
    * Judges an action: argument rules, policy, limits. Changes nothing; an allowed result carries the charges it
    * would make as effects, which the pipeline commits only if the whole decision allows the call.
@@ -309,12 +318,13 @@ export class PolicyEngine {
 
 /**
  * The authorize stage: tool argument rules, then the policy (permit needed, any forbid wins), then limits.
- * Egress actions are held to the data-transfer budget.
+ * Egress actions are held to the data-transfer budget. A `tool_listing` is visible when the agent could be
+ * permitted to call the tool (what `visibleTools` lists); it charges nothing.
  */
 export function createAuthorizeStage(engine: PolicyEngine): Stage {
   return {
     name: STAGE,
-    kinds: ['tool_call', 'egress'],
+    kinds: ['tool_call', 'egress', 'tool_listing'],
     run(ctx: StageContext): Verdict {
       const principal = ctx.facts.principal;
       if (!principal) {
@@ -325,6 +335,7 @@ export function createAuthorizeStage(engine: PolicyEngine): Stage {
           reasons: [{ code: 'policy.no_principal', message: 'no authenticated principal; nothing is permitted' }],
         };
       }
+      if (ctx.action.kind === 'tool_listing') return judgeVisibility(engine, principal, ctx.action.tool ?? '');
       const e = engine.evaluate(ctx.action, principal, [...ctx.session.labels]);
       const facts = { policyEpoch: e.epoch };
       if (e.effect === 'deny') {
@@ -341,5 +352,25 @@ export function createAuthorizeStage(engine: PolicyEngine): Stage {
         ...(e.policy?.verbose ? { flag: true } : {}),
       };
     },
+  };
+}
+
+function judgeVisibility(engine: PolicyEngine, principal: Principal, tool: string): Verdict {
+  const facts = { policyEpoch: engine.refresh() };
+  if (engine.mayList(principal, tool)) {
+    return {
+      stage: STAGE,
+      effect: 'allow',
+      risk: 0,
+      facts,
+      reasons: [{ code: 'policy.visible', message: `${principal.agent} may be permitted to call ${tool}` }],
+    };
+  }
+  return {
+    stage: STAGE,
+    effect: 'deny',
+    risk: 0,
+    facts,
+    reasons: [{ code: 'mcp.tool.not_visible', message: `${principal.agent} may not call ${tool}` }],
   };
 }

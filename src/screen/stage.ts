@@ -239,12 +239,35 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
     return verdict;
   }
 
+  /**
+   * A tool definition on offer: scored like content, but judged by the catalogue (poisoned → deny or flag per
+   * `mcp.on_poisoned_description`), so this verdict only reports the score and the finding categories. Nothing is
+   * remembered in the session: a definition is not a turn of the conversation.
+   */
+  function judgeDefinition(ctx: StageContext): Verdict {
+    const text = ctx.action.content ?? '';
+    const th = thresholdsFor(config, ctx.action.source);
+    if (!th.screen || text === '') return allow();
+    const r = screener.screen(text, { ...baseOpts, blockAt: th.blockAt, reviewAt: th.reviewAt });
+    if (r.score < th.reviewAt) return allow({ screenScore: r.score });
+    const categories = [...new Set(r.findings.map((f) => f.category))];
+    const level = r.score >= th.blockAt ? 'block' : 'review';
+    return {
+      stage: 'screen',
+      effect: 'allow',
+      risk: Math.min(10, r.score),
+      reasons: reasonsFrom(r.findings),
+      facts: { screenScore: r.score, screenAlert: { level, categories } },
+    };
+  }
+
   return {
     name: 'screen',
-    kinds: ['input', 'tool_result', 'tool_call'],
+    kinds: ['input', 'tool_result', 'tool_call', 'tool_listing'],
     run(ctx: StageContext): Verdict {
       if (!config.enabled) return allow();
       if (ctx.action.kind === 'tool_call') return judgeToolCall(ctx);
+      if (ctx.action.kind === 'tool_listing') return judgeDefinition(ctx);
       return judgeContent(ctx);
     },
   };
