@@ -66,8 +66,12 @@ export interface PinCheck {
   pinnedHash: string;
   /** For `changed`: the approval request opened for this definition, if any. */
   approval: string | null;
-  /** For `changed`: true the first time this changed definition is seen (audited then). */
+  /** For `changed`: true the first time this changed definition is seen. */
   firstSighting: boolean;
+  /** For `changed`: an operator denied this definition's approval request. */
+  rejected: boolean;
+  /** For `changed`: the top-level definition fields that differ from the pin. */
+  fields: string[];
 }
 
 export interface PinRecord {
@@ -112,8 +116,8 @@ export interface PinContext {
 /**
  * Tool-definition pins: every (server, tool) definition is pinned by hash the first time it is seen; a later,
  * different definition (a "rug pull") is recorded as a change that stays unaccepted until an operator accepts
- * it (`gatehouse mcp pins accept`, or an approved pin-change request). Every pin, violation and acceptance is
- * an audit event.
+ * it (`gatehouse mcp pins accept`, or an approved pin-change request). Pinning, acceptance and resets are audit
+ * events; what a change means for the agent is a `tool_listing` decision (`catalog.ts`), audited as such.
  *
  * @example
  * const pins = new ToolPins(gh.store, gh.audit, gh.clock);
@@ -141,11 +145,25 @@ export class ToolPins {
           'INSERT INTO mcp_pins (server, tool, hash, definition, pinned_at, pinned_by, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
           [server, tool.name, hash, definition, now, 'first-sight', now],
         );
-        return { status: 'pinned' as const, pinnedHash: hash, approval: null, firstSighting: false };
+        return {
+          status: 'pinned' as const,
+          pinnedHash: hash,
+          approval: null,
+          firstSighting: false,
+          rejected: false,
+          fields: [],
+        };
       }
       if (pin.hash === hash) {
         this.store.run('UPDATE mcp_pins SET seen_at = ? WHERE server = ? AND tool = ?', [now, server, tool.name]);
-        return { status: 'match' as const, pinnedHash: hash, approval: null, firstSighting: false };
+        return {
+          status: 'match' as const,
+          pinnedHash: hash,
+          approval: null,
+          firstSighting: false,
+          rejected: false,
+          fields: [],
+        };
       }
       const change = this.store.get<ChangeRow>(
         'SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? AND hash = ?',
@@ -170,6 +188,8 @@ export class ToolPins {
         pinnedHash: pin.hash,
         approval: change?.approval ?? null,
         firstSighting: !change,
+        rejected: change?.status === 'rejected',
+        fields: changedFields(JSON.parse(pin.definition) as Record<string, unknown>, pinnedDefinition(tool)),
       };
     });
     if (outcome.status === 'pinned') {
@@ -179,23 +199,6 @@ export class ToolPins {
           ...ctxFields(ctx),
           actor: 'mcp-proxy',
           data: { server, tool: tool.name, hash },
-        },
-        { durable: true },
-      );
-    } else if (outcome.status === 'changed' && outcome.firstSighting) {
-      await this.audit.append(
-        {
-          type: 'mcp.pin.violation',
-          ...ctxFields(ctx),
-          actor: 'mcp-proxy',
-          reasons: [
-            {
-              code: 'mcp.pin.violation',
-              message: `the definition of ${server}.${tool.name} changed since it was pinned`,
-              evidence: `${changedFields(this.pinnedDefinitionOf(server, tool.name), pinnedDefinition(tool)).join(', ')} changed`,
-            },
-          ],
-          data: { server, tool: tool.name, pinned: outcome.pinnedHash, seen: hash },
         },
         { durable: true },
       );
@@ -309,11 +312,6 @@ export class ToolPins {
           approval: c.approval,
         })),
     }));
-  }
-
-  private pinnedDefinitionOf(server: string, tool: string): Record<string, unknown> {
-    const row = this.store.get<PinRow>('SELECT definition FROM mcp_pins WHERE server = ? AND tool = ?', [server, tool]);
-    return row ? (JSON.parse(row.definition) as Record<string, unknown>) : {};
   }
 }
 

@@ -24,6 +24,8 @@ export const ToolListingArgsSchema = z
         hash: z.string().min(1),
         /** An operator denied this changed definition. */
         rejected: z.boolean().optional(),
+        /** The top-level definition fields that differ from the pin (`description`, `inputSchema`, …). */
+        changed: z.array(z.string()).optional(),
       })
       .strict()
       .optional(),
@@ -90,7 +92,7 @@ export function judgeListing(ctx: StageContext, rules: ListingRules): Verdict {
     const violation: Reason = {
       code: 'mcp.pin.violation',
       message: `the definition of ${tool} changed since it was pinned (${a.pin.hash.slice(0, 12)} → ${a.hash.slice(0, 12)}); accept it with: gatehouse mcp pins accept ${a.server} ${a.name}`,
-      evidence: a.hash,
+      evidence: a.pin.changed?.length ? `${a.pin.changed.join(', ')} changed` : a.hash,
       ruleId: 'mcp.on_pin_violation',
     };
     if (a.pin.rejected)

@@ -123,6 +123,16 @@ export function auditEvents(ws: Workspace): Record<string, unknown>[] {
   return out;
 }
 
+/** The `tool_listing` decisions in the audit log, optionally only those carrying a reason `code`. */
+export function listingDecisions(ws: Workspace, code?: string): Record<string, unknown>[] {
+  return auditEvents(ws).filter(
+    (e) =>
+      e.type === 'decision' &&
+      (e.action as { kind?: string } | undefined)?.kind === 'tool_listing' &&
+      (code === undefined || ((e.reasons ?? []) as { code: string }[]).some((r) => r.code === code)),
+  );
+}
+
 export function textOf(result: unknown): string {
   const content = ((result as { content?: unknown }).content ?? []) as { type: string; text?: string }[];
   return content

@@ -9,6 +9,7 @@ import {
   connectProxy,
   EVERYTHING_SERVER,
   FIXTURE,
+  listingDecisions,
   proxyHarness,
   textOf,
   waitFor,
@@ -196,8 +197,10 @@ describe('gatehouse mcp with several upstream servers', () => {
     const got = await p.client.getPrompt({ name: simple!.name });
     expect(got.messages.length).toBeGreaterThan(0);
     await p.close();
-    const shadow = auditEvents(w).filter((e) => e.type === 'mcp.tool.shadowed');
-    expect(shadow.some((e) => (e.data as { tool: string }).tool === 'echo')).toBe(true);
+    // The same name on both servers: offered under both prefixes, each listing decision flagged.
+    const shadow = listingDecisions(w, 'mcp.shadowing.duplicate_name');
+    expect(shadow.map((e) => (e.action as { tool: string }).tool).sort()).toEqual(['ev.echo', 'fix.echo']);
+    expect(shadow.every((e) => e.decision === 'allow' && e.flagged === true)).toBe(true);
     expect(p.stderr()).toContain('SHADOWING');
     const types = new Set(auditEvents(w).map((e) => e.type));
     for (const t of ['mcp.resources.listed', 'mcp.resource.read', 'mcp.prompts.listed', 'mcp.prompt.get'])

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { auditEvents, cli, proxyHarness, textOf } from './helpers.js';
+import { auditEvents, cli, listingDecisions, proxyHarness, textOf } from './helpers.js';
 
 const { ws, fixture } = proxyHarness();
 
@@ -27,9 +27,11 @@ describe('gatehouse mcp tool-definition pins (our test server)', () => {
     expect(r.isError).toBe(true);
     expect(textOf(r)).toContain('mcp.pin.violation');
     await second.close();
-    const violations = auditEvents(w).filter((e) => e.type === 'mcp.pin.violation');
+    // One decision through decide(), listed and called once each: the call is refused by that decision.
+    const violations = listingDecisions(w, 'mcp.pin.violation');
     expect(violations).toHaveLength(1);
     expect(violations[0]!.session).toMatch(/^mcp-/);
+    expect(violations[0]!.decision).toBe('deny');
 
     expect(cli(w, ['mcp', 'pins', 'accept', 'fix', 'rugpull']).code).toBe(0);
     const third = await fixture(w);
@@ -79,8 +81,9 @@ describe('gatehouse mcp tool-definition pins (our test server)', () => {
     expect(r.isError).toBe(true);
     expect(textOf(r)).toContain('mcp.tool.poisoned');
     await p.close();
-    const ev = auditEvents(w).filter((e) => e.type === 'mcp.tool.poisoned');
+    const ev = listingDecisions(w, 'mcp.tool.poisoned');
     expect(ev).toHaveLength(1);
-    expect((ev[0]!.data as { tool: string }).tool).toBe('calc');
+    expect((ev[0]!.action as { tool: string }).tool).toBe('fix.calc');
+    expect(ev[0]!.decision).toBe('deny');
   });
 });
