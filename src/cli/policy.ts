@@ -6,11 +6,11 @@ import { z } from 'zod';
 import { queryLog } from '../audit/query.js';
 import { formatIssue, loadConfigFile, locateIssues } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import type { Action } from '../core/action.js';
+import type { Action, ActionInput } from '../core/action.js';
 import { ManualClock } from '../core/clock.js';
 import type { Effect, Reason, Tier } from '../core/decision.js';
 import { ConfigError, InputError } from '../core/errors.js';
-import { parseAction } from '../gatehouse.js';
+import { type Explained, parseAction } from '../gatehouse.js';
 import { lintPolicy } from '../policy/lint.js';
 import { assessRisk } from '../policy/risk.js';
 import { type Explanation, PolicyEngine } from '../policy/stage.js';
@@ -96,6 +96,16 @@ function printExplanation(x: ExplainResult): void {
   for (const r of x.tierReasons) out.push(`  risk        ${r.code}: ${r.message}`);
   out.push('  reasons');
   for (const r of x.reasons) out.push(`      ${r.code}: ${r.message}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+function printListing(x: Explained): void {
+  const out = [
+    `${x.effect.toUpperCase()}  ${x.action.agent} ← listing of ${x.action.tool ?? '(no tool)'}   (policy epoch ${x.policyEpoch}${x.flagged ? ', flagged' : ''})`,
+  ];
+  for (const v of x.verdicts)
+    for (const r of v.reasons) out.push(`  ${v.stage.padEnd(12)}${v.effect.padEnd(8)}${r.code}: ${r.message}`);
+  for (const e of x.effects) out.push(`  would       ${e.kind}: ${e.summary}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -256,6 +266,21 @@ export function registerPolicy(program: Command): void {
           if (!(LABELS as readonly string[]).includes(l))
             throw new InputError('--label', `expected one of ${LABELS.join(', ')}`);
         }
+        if (act.kind === 'tool_listing') {
+          if (opts.role || opts.label)
+            throw new InputError(opts.role ? '--role' : '--label', 'applies to tool calls, not to a tool_listing');
+          // A listing is judged by the whole pipeline (screen, catalogue, visibility), with commit off.
+          return withGatehouse(
+            cmd,
+            async (gh) => {
+              const x = await gh.explain(act);
+              if (opts.json) printJson({ outcome: x.effect, ...x });
+              else printListing(x);
+              return x.effect === 'allow' ? EXIT.ok : x.effect === 'deny' ? EXIT.denied : EXIT.review;
+            },
+            WHAT_IF,
+          );
+        }
         return withGatehouse(
           cmd,
           async (gh) => {
@@ -321,7 +346,31 @@ export function registerPolicy(program: Command): void {
             const changed: Array<Record<string, unknown>> = [];
             let replayed = 0;
             for (const ev of events) {
-              const summary = (ev.action ?? {}) as { kind?: string; tool?: string };
+              const summary = (ev.action ?? {}) as { kind?: string; tool?: string; args?: unknown };
+              if (summary.kind === 'tool_listing' && summary.args && ev.agent) {
+                // Recorded whole: judged again by the whole pipeline, with approvals and pins as they stand now.
+                replayed++;
+                const { hash: _hash, ...recorded } = summary as Record<string, unknown>;
+                const x = await gh.explain({
+                  ...recorded,
+                  agent: ev.agent,
+                  session: ev.session ?? 'default',
+                } as ActionInput);
+                if (x.effect !== ev.decision) {
+                  changed.push({
+                    seq: ev.seq,
+                    ts: ev.ts,
+                    agent: ev.agent,
+                    tool: summary.tool,
+                    kind: 'tool_listing',
+                    epoch: ev.epoch ?? null,
+                    was: ev.decision,
+                    now: x.effect,
+                    reasons: x.reasons.map((r) => r.code),
+                  });
+                }
+                continue;
+              }
               if (summary.kind !== 'tool_call' || !summary.tool || !ev.agent) continue;
               const codes = new Set((ev.reasons ?? []).map((r) => r.code));
               const was = codes.has('policy.permit')
