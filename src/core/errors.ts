@@ -35,8 +35,18 @@ export class InputError extends GatehouseError {
 
 /** The embedded store failed or holds data that does not match its schema. */
 export class StoreError extends GatehouseError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'store.error', message, options);
+  }
+}
+
+/**
+ * The shared store cannot be reached (PostgreSQL down, connection refused, timed out). Decisions that need it
+ * deny with this code, `store.unavailable`, and the gateway reports itself degraded until a query succeeds.
+ */
+export class StoreUnavailableError extends StoreError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('store.error', message, options);
+    super(message, { ...options, code: 'store.unavailable' });
   }
 }
 
