@@ -109,24 +109,19 @@ export class SqliteStore implements Store {
     return s;
   }
 
-  /** Waits while another async context holds the connection in a transaction. */
-  private async turn(): Promise<void> {
-    if (this.tx.getStore()) return;
-    while (this.busy) await this.busy;
-  }
-
   async run(sql: string, params: SqlParams = []): Promise<{ changes: number }> {
-    if (this.busy) await this.turn();
+    // Checked and used with no await in between, so no transaction can open in the gap.
+    while (this.busy && !this.tx.getStore()) await this.busy;
     return { changes: this.stmt(sql).run(...params).changes };
   }
 
   async get<T>(sql: string, params: SqlParams = []): Promise<T | undefined> {
-    if (this.busy) await this.turn();
+    while (this.busy && !this.tx.getStore()) await this.busy;
     return this.stmt(sql).get(...params) as T | undefined;
   }
 
   async all<T>(sql: string, params: SqlParams = []): Promise<T[]> {
-    if (this.busy) await this.turn();
+    while (this.busy && !this.tx.getStore()) await this.busy;
     return this.stmt(sql).all(...params) as T[];
   }
 
@@ -145,7 +140,7 @@ export class SqliteStore implements Store {
         throw err;
       }
     }
-    await this.turn();
+    while (this.busy) await this.busy;
     let release!: () => void;
     this.busy = new Promise<void>((r) => {
       release = r;
