@@ -47,7 +47,7 @@ describe('the gate and limits through decide()', () => {
     const d = await gh.decide({ kind: 'tool_call', agent: 'ops', tool: 'db.drop', args: { table: 'users' } });
     expect(d.effect).toBe('review');
     expect(seen).toEqual(['db.plan']);
-    expect(gh.approvals.get(d.approvalRequest!).dryRun).toEqual({
+    expect((await gh.approvals.get(d.approvalRequest!)).dryRun).toEqual({
       tool: 'db.plan',
       status: 'done',
       result: { wouldDrop: 'users', rows: 1200 },
@@ -60,7 +60,10 @@ describe('the gate and limits through decide()', () => {
     });
     const d = await gh.decide({ kind: 'tool_call', agent: 'ops', tool: 'db.drop', args: { table: 't' } });
     expect(d.effect).toBe('review');
-    expect(gh.approvals.get(d.approvalRequest!).dryRun).toMatchObject({ status: 'failed', error: 'planner offline' });
+    expect((await gh.approvals.get(d.approvalRequest!)).dryRun).toMatchObject({
+      status: 'failed',
+      error: 'planner offline',
+    });
   });
 
   it('a verbose grant flags its decisions; a cost budget denies with a reason naming it', async () => {

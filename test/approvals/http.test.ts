@@ -37,7 +37,7 @@ describe('approvals and grants over HTTP', () => {
       clock: new ManualClock(Date.now()),
     });
     app = await buildServer(gh);
-    const { token } = new OperatorDirectory(gh.store, () => gh.clock.now()).add('carol');
+    const { token } = await (await OperatorDirectory.open(gh.store, () => gh.clock.now())).add('carol');
     auth = { authorization: `Bearer ${token}` };
   });
   afterEach(async () => {

@@ -117,7 +117,7 @@ describe('judge, fold, commit', () => {
             for (const step of steps) {
               o.clock.advance(step.advanceMs);
               if (step.approvePending) {
-                for (const p of o.gh.approvals.list({ status: 'pending' })) {
+                for (const p of await o.gh.approvals.list({ status: 'pending' })) {
                   await o.gh.approvals.approve(p.id, 'operator:alice');
                 }
               }
@@ -176,10 +176,10 @@ describe('judge, fold, commit', () => {
     expect(d1.effect).toBe('deny');
     expect(d1.reasons.map((r) => r.code)).not.toContain('internal.error');
     expect(d1.approvalRequest).toBeUndefined();
-    expect(o.gh.approvals.list({})).toEqual([]);
+    expect(await o.gh.approvals.list({})).toEqual([]);
     const d2 = await o.gh.decide(leaky);
     expect(d2.effect).toBe('deny');
-    expect(o.gh.approvals.list({})).toEqual([]);
+    expect(await o.gh.approvals.list({})).toEqual([]);
   });
 
   it('calls denied by a later stage spend no rate limit (regression)', async () => {

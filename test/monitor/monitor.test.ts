@@ -103,9 +103,9 @@ describe('monitoring and response through decide()', () => {
     expect(flagged).toMatchObject({ effect: 'allow', tier: 'medium', flagged: true });
     const other = await gh.decide(read('a2'));
     expect(other).toMatchObject({ tier: 'low', flagged: false });
-    const baseline = gh.monitor
-      .baselineSnapshot()
-      .find((b) => b.agent === 'a1' && b.metric === 'tool_calls_per_window');
+    const baseline = (await gh.monitor.baselineSnapshot()).find(
+      (b) => b.agent === 'a1' && b.metric === 'tool_calls_per_window',
+    );
     expect(baseline!.n).toBeGreaterThanOrEqual(11);
     expect(baseline!.mean).toBeGreaterThan(1.5);
     expect(baseline!.mean).toBeLessThan(3.5);
@@ -120,12 +120,14 @@ describe('monitoring and response through decide()', () => {
       clock.advance(60_000);
     }
     await a.decide(read('a1'));
-    const n = a.monitor.baselineSnapshot().find((b) => b.agent === 'a1' && b.metric === 'tool_calls_per_window')!.n;
+    const n = (await a.monitor.baselineSnapshot()).find(
+      (b) => b.agent === 'a1' && b.metric === 'tool_calls_per_window',
+    )!.n;
     await a.close();
     const b = await Gatehouse.open({ config: config(), data: dir, clock });
-    expect(b.monitor.baselineSnapshot().find((x) => x.agent === 'a1' && x.metric === 'tool_calls_per_window')!.n).toBe(
-      n,
-    );
+    expect(
+      (await b.monitor.baselineSnapshot()).find((x) => x.agent === 'a1' && x.metric === 'tool_calls_per_window')!.n,
+    ).toBe(n);
     await b.close();
   });
 });
