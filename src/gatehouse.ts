@@ -10,8 +10,8 @@ import type { Config, ConfigInput } from './config/schema.js';
 import { type Action, type ActionInput, ActionSchema, bindingHash, summarizeAction } from './core/action.js';
 import { canonicalHash, canonicalize } from './core/canonical.js';
 import { type Clock, systemClock } from './core/clock.js';
-import type { Decision } from './core/decision.js';
-import { InputError } from './core/errors.js';
+import { type Decision, foldVerdicts, type Verdict } from './core/decision.js';
+import { describeError, InputError, StoreError } from './core/errors.js';
 import { MasterKey } from './core/masterkey.js';
 import {
   type Credentials,
@@ -57,6 +57,11 @@ export interface OpenOptions {
    * config on live data changes nothing.
    */
   recordPolicyLoad?: boolean;
+  /**
+   * Opens the store instead of the data directory's SQLite file (embedding, and the suite's switch to run on
+   * PostgreSQL). The gateway owns what it returns and closes it.
+   */
+  openStore?: (dataDir: string) => Promise<Store>;
 }
 
 export interface DecideOptions {
@@ -249,7 +254,9 @@ export class Gatehouse {
     const dataDir = resolve(opts.data ?? '.gatehouse');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const master = MasterKey.ensureFile(join(dataDir, 'master.key'), env);
-    const store = await SqliteStore.open(join(dataDir, 'gatehouse.db'));
+    const store = opts.openStore
+      ? await opts.openStore(dataDir)
+      : await SqliteStore.open(join(dataDir, 'gatehouse.db'));
     let audit: AuditLog | undefined;
     let identity: Identity | undefined;
     try {
@@ -314,7 +321,8 @@ export class Gatehouse {
     const action = parseAction(input);
     const credentials = opts.credentials ?? HOST;
     const { result, actionHash } = await this.judge(action, credentials, true);
-    const epoch = result.facts.policyEpoch ?? (await this.currentPolicyEpoch());
+    // Absent only when the store could not be read: the last epoch this process knew.
+    const epoch = result.facts.policyEpoch ?? this.epoch;
     const decisionId = `d-${actionHash.slice(0, 12)}-${this.clock.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     let auditSeq = -1;
     let effect = result.effect;
@@ -381,7 +389,7 @@ export class Gatehouse {
   async explain(input: ActionInput, opts: DecideOptions = {}): Promise<Explained> {
     const action = parseAction(input);
     const { result } = await this.judge(action, opts.credentials ?? HOST, false);
-    const epoch = result.facts.policyEpoch ?? (await this.currentPolicyEpoch());
+    const epoch = result.facts.policyEpoch ?? this.epoch;
     return {
       ...this.toDecision('explain', result.effect, [...result.reasons], result, epoch, -1),
       effects: result.effects,
@@ -399,13 +407,32 @@ export class Gatehouse {
       : (this.sessions.peek(action.agent, action.session) ??
         new SessionState(action.session, action.agent, this.clock.now()));
     const actionHash = bindingHash(action);
+    let policyEpoch: number;
+    try {
+      policyEpoch = await this.currentPolicyEpoch();
+    } catch (err) {
+      // The store did not answer: the decision is a deny with the store's code (store.unavailable when it is
+      // unreachable), recorded like any other, not an exception that leaves no trace.
+      if (!(err instanceof StoreError)) throw err;
+      const verdict: Verdict = {
+        stage: 'store',
+        effect: 'deny',
+        risk: 0,
+        reasons: [{ code: err.code, message: `the policy epoch could not be read: ${describeError(err)}` }],
+      };
+      const verdicts = [verdict];
+      return {
+        result: { ...foldVerdicts(verdicts), verdicts, facts: {}, action, effects: [], timings: [], commitMs: 0 },
+        actionHash,
+      };
+    }
     const result = await this.pipeline.run({
       original: action,
       actionHash,
       session,
       clock: this.clock,
       credentials,
-      facts: { policyEpoch: await this.currentPolicyEpoch() },
+      facts: { policyEpoch },
       commit,
     });
     return { result, actionHash };

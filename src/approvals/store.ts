@@ -270,7 +270,7 @@ export class Approvals {
     if (r.changes !== 1) return undefined;
     const rec = await this.get(id);
     const epoch = await this.currentEpoch();
-    void this.audit?.append(
+    await this.audit?.append(
       {
         type: 'approval.used',
         agent: rec.agent,
@@ -501,7 +501,7 @@ export class Approvals {
     );
     if (r.changes === 1) {
       const epoch = await this.currentEpoch();
-      void this.audit?.append(
+      await this.audit?.append(
         {
           type: 'approval.expired',
           agent: rec.agent,

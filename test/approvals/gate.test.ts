@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { Gatehouse } from '../../src/gatehouse.js';
+import { testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('the gate and limits through decide()', () => {
@@ -14,6 +15,7 @@ describe('the gate and limits through decide()', () => {
     tmp = tempDir();
     clock = new ManualClock(Date.UTC(2026, 0, 5, 10));
     gh = await Gatehouse.open({
+      ...testStoreOptions(),
       config: {
         version: 1,
         identity: { agents: { ops: { roles: ['dba'] }, bot: { roles: ['caller'] } } },

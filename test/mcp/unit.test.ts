@@ -9,6 +9,7 @@ import { ConfigSchema } from '../../src/config/schema.js';
 import { Gatehouse } from '../../src/gatehouse.js';
 import { changedFields, definitionHash, ToolPins } from '../../src/mcp/pinning.js';
 import { LineTransport, type Malformed } from '../../src/mcp/transport.js';
+import { testStoreOptions } from '../helpers/store.js';
 
 function pair(side: 'client' | 'upstream', maxLineBytes?: number) {
   const input = new PassThrough();
@@ -82,7 +83,7 @@ describe('ToolPins', () => {
 
   it('pins on first sight, reports a changed definition once, and re-pins when accepted', async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-pins-'));
-    const gh = await Gatehouse.open({ config: { version: 1 }, data: dir });
+    const gh = await Gatehouse.open({ ...testStoreOptions(), config: { version: 1 }, data: dir });
     try {
       const pins = await ToolPins.open(gh.store, gh.audit, gh.clock);
       const v1: Tool = { name: 'add', description: 'Add two numbers', inputSchema: { type: 'object' } };

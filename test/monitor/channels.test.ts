@@ -9,7 +9,7 @@ import { AlertDispatcher } from '../../src/monitor/channels/dispatcher.js';
 import { buildServer } from '../../src/server/app.js';
 import { OperatorDirectory } from '../../src/server/operators.js';
 import type { Store } from '../../src/store/store.js';
-import { openTestStore } from '../helpers/store.js';
+import { openTestStore, testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SECRET = 'whsec-test-0123456789';
@@ -163,6 +163,7 @@ describe('end to end: an alert opens an incident and is delivered; unacknowledge
     const t = tempDir();
     cleanup = t.cleanup;
     gh = await Gatehouse.open({
+      ...testStoreOptions(),
       config: {
         version: 1,
         identity: { agents: { rogue: { roles: [] } } },

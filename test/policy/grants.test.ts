@@ -11,7 +11,6 @@ import { EPOCH_KEY, GrantStore, resourceCovers, toolCovers } from '../../src/pol
 import { Limits } from '../../src/policy/limits.js';
 import { assessRisk } from '../../src/policy/risk.js';
 import { PolicyEngine } from '../../src/policy/stage.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { openTestStore } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -221,7 +220,7 @@ describe('limits', () => {
 
   it('a store from before grant call ids keeps its calls counted, and new calls are undone by their own id', async () => {
     const { file, cleanup } = tempFile();
-    const old = await SqliteStore.open(file);
+    const old = await openTestStore(file);
     // The limits tables as the first two migrations left them, with a call already logged.
     await old.migrate('limits', [
       {
