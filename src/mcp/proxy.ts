@@ -136,6 +136,7 @@ export class McpProxy {
   private constructor(
     private readonly opts: McpProxyOptions,
     upstreams: Upstream[],
+    pins: ToolPins,
   ) {
     this.gh = opts.gatehouse;
     this.cfg = opts.gatehouse.config.mcp;
@@ -143,7 +144,7 @@ export class McpProxy {
     this.session = opts.session ?? `mcp-${randomUUID()}`;
     this.log = opts.log ?? (() => {});
     this.upstreams = upstreams;
-    this.pins = new ToolPins(this.gh.store, this.gh.audit, this.gh.clock);
+    this.pins = pins;
     const sc = this.gh.config.screening;
     this.screenText =
       opts.screenText ??
@@ -159,6 +160,7 @@ export class McpProxy {
   static async start(opts: McpProxyOptions): Promise<McpProxy> {
     const names = Object.keys(opts.servers);
     if (names.length === 0) throw new GatehouseError('mcp.no_servers', 'no upstream MCP server to proxy');
+    const pins = await ToolPins.open(opts.gatehouse.store, opts.gatehouse.audit, opts.gatehouse.clock);
     const holder: { proxy?: McpProxy } = {};
     const cfg = opts.gatehouse.config.mcp;
     const log = opts.log ?? (() => {});
@@ -198,7 +200,7 @@ export class McpProxy {
         `an upstream MCP server failed to start: ${(err as Error).message}`,
       );
     }
-    const proxy = new McpProxy(opts, upstreams);
+    const proxy = new McpProxy(opts, upstreams, pins);
     holder.proxy = proxy;
     return proxy;
   }
@@ -662,7 +664,7 @@ export class McpProxy {
     );
     const prefix = this.cfg.tool_prefix === 'always' || (this.cfg.tool_prefix === 'auto' && this.upstreams.length > 1);
     const roles = this.gh.identity.registry.get(this.agent)?.roles ?? [];
-    const visible = new Set(this.gh.policy.visibleTools(this.agent, [...roles]));
+    const visible = new Set(await this.gh.policy.visibleTools(this.agent, [...roles]));
     const ctx = { agent: this.agent, session: this.session };
     const entries: ToolEntry[] = [];
     const byExposed = new Map<string, ToolEntry>();
@@ -754,9 +756,9 @@ export class McpProxy {
     }
     let approval = pin.approval;
     if (approval) {
-      const rec = this.gh.approvals.get(approval);
+      const rec = await this.gh.approvals.get(approval);
       if (rec.status === 'approved') {
-        this.gh.approvals.consume(approval);
+        await this.gh.approvals.consume(approval);
         await this.pins.accept(u.name, entry.tool.name, `approval:${approval}`, pin.hash, {
           agent: this.agent,
           session: this.session,
@@ -764,7 +766,7 @@ export class McpProxy {
         return;
       }
       if (rec.status === 'denied') {
-        this.pins.reject(u.name, entry.tool.name, pin.hash);
+        await this.pins.reject(u.name, entry.tool.name, pin.hash);
         entry.hidden = 'pin_violation';
         entry.reason = { ...violation, message: `${violation.message}; the change was denied by ${rec.approver}` };
         return;
@@ -778,9 +780,9 @@ export class McpProxy {
         hash: bindingHash(parseAction(action)),
         tier: 'high',
         reasons: [violation],
-        epoch: this.gh.policyEpoch,
+        epoch: await this.gh.currentPolicyEpoch(),
       });
-      this.pins.setApproval(u.name, entry.tool.name, pin.hash, rec.id);
+      await this.pins.setApproval(u.name, entry.tool.name, pin.hash, rec.id);
       approval = rec.id;
       this.log(
         `the changed definition of ${entry.name} waits for approval ${rec.id}: gatehouse approvals approve ${rec.id}`,

@@ -98,7 +98,7 @@ describe('AI SDK adapter', () => {
     const second = await generateText({ model: scripted([]), tools, messages });
     expect(sent).toEqual([args]);
     expect(second.text).toBe('ok');
-    const used = gh.approvals.list({ status: 'used' });
+    const used = await gh.approvals.list({ status: 'used' });
     expect(used.map((a) => a.approver)).toEqual(['ai-sdk:alice']);
   });
 

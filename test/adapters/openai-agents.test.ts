@@ -107,7 +107,7 @@ describe('OpenAI Agents SDK adapter', () => {
     const second = await run(agent, first.state);
     expect(ran).toEqual(['send ops@example.com hi']);
     expect(second.finalOutput).toBe('sent it');
-    expect(gh.approvals.list({ status: 'used' }).map((a) => a.approver)).toEqual(['openai-agents:bob']);
+    expect((await gh.approvals.list({ status: 'used' })).map((a) => a.approver)).toEqual(['openai-agents:bob']);
   });
 
   it('an injected tool result is screened and labels the session', async () => {
