@@ -19,7 +19,7 @@ import { tempDir } from '../helpers/tmp.js';
 // A GitHub-style token built at run time so no secret-shaped literal sits in the repository.
 const FAKE_TOKEN = `ghp_${'A1b2C3d4E5'.repeat(3)}x9Y8z7`;
 
-export const GUARD_CONFIG = {
+const GUARD_CONFIG = {
   version: 1 as const,
   identity: { agents: { bot: { roles: ['assistant'] } } },
   roles: { assistant: { grants: [{ id: 'tools', tools: ['fs.read', 'email.send', 'web.fetch', 'notes.add'] }] } },
