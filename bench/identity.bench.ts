@@ -14,7 +14,8 @@ import { createProof } from '../src/identity/client.js';
 import { jwkThumbprint, publicKeyPem } from '../src/identity/keys.js';
 import { Identity } from '../src/identity/service.js';
 import { Keyring } from '../src/store/keyring.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import type { Store } from '../src/store/store.js';
+import { openTestStore } from '../test/helpers/store.js';
 import { type BenchRow, measure, percentile, round } from './harness.js';
 
 setFlagsFromString('--expose_gc');
@@ -22,7 +23,7 @@ const gc = runInNewContext('gc') as () => void;
 
 interface Env {
   dir: string;
-  store: SqliteStore;
+  store: Store;
   master: MasterKey;
   audit: AuditLog;
   open(overrides?: Record<string, unknown>): Promise<Identity>;
@@ -30,28 +31,33 @@ interface Env {
 }
 
 /** `memory`: store in memory and audit log on tmpfs, to separate the CPU cost from the disk's flush latency. */
-function env(memory = false): Env {
+async function env(memory = false): Promise<Env> {
   const dir = mkdtempSync(join(memory && existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'gh-bench-id-'));
-  const store = new SqliteStore(memory ? ':memory:' : join(dir, 'gatehouse.db'));
+  const store = await openTestStore(memory ? ':memory:' : join(dir, 'gatehouse.db'));
   const master = MasterKey.fromBytes(randomBytes(32));
   const audit = AuditLog.open({ dir: join(dir, 'audit') });
+  const opened: Identity[] = [];
   return {
     dir,
     store,
     master,
     audit,
-    open: (o = {}) =>
-      Identity.open({
+    async open(o = {}) {
+      const identity = await Identity.open({
         config: IdentitySchema.parse(o),
         store,
         keyring: new Keyring(store, master, systemClock),
         master,
         audit,
         clock: systemClock,
-      }),
+      });
+      opened.push(identity);
+      return identity;
+    },
     async close() {
+      for (const i of opened) await i.close();
       await audit.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -109,7 +115,7 @@ function heapMiB(): number {
 }
 
 /** Inserts `n` agents with Ed25519 public keys straight into the store (one transaction), as a registry that has grown. */
-async function seedAgents(store: SqliteStore, n: number): Promise<void> {
+async function seedAgents(store: Store, n: number): Promise<void> {
   const rows: unknown[][] = [];
   for (let i = 0; i < n; i++) {
     const { publicKey } = generateKeyPairSync('ed25519');
@@ -121,11 +127,11 @@ async function seedAgents(store: SqliteStore, n: number): Promise<void> {
     ]);
   }
   const now = Date.now();
-  store.transaction(() => {
-    store.run('UPDATE identity_seq SET seq = seq + 1 WHERE id = 1');
-    const seq = store.get<{ seq: number }>('SELECT seq FROM identity_seq')!.seq;
+  await store.transaction(async () => {
+    await store.run('UPDATE identity_seq SET seq = seq + 1 WHERE id = 1');
+    const seq = (await store.get<{ seq: number }>('SELECT seq FROM identity_seq'))!.seq;
     for (const [id, roles, pem, jkt] of rows) {
-      store.run(
+      await store.run(
         `INSERT INTO identity_agents (id, status, status_reason, roles, description, source, key_alg, public_pem, jkt, key_origin,
            generation, created_at, updated_at, rotated_at, next_rotation_at, expires_at, seq)
          VALUES (?, 'active', NULL, ?, NULL, 'registered', 'Ed25519', ?, ?, 'agent', 1, ?, ?, ?, ?, NULL, ?)`,
@@ -138,7 +144,7 @@ async function seedAgents(store: SqliteStore, n: number): Promise<void> {
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const load = loadavg()[0]!;
-  const e = env();
+  const e = await env();
   try {
     const identity = await e.open();
     await identity.init('bench');
@@ -267,7 +273,7 @@ export async function run(): Promise<BenchRow[]> {
   }
 
   // The same issuance with the store in memory and the audit log on tmpfs: what issuing costs without disk waits.
-  const mem = env(true);
+  const mem = await env(true);
   try {
     const identity = await mem.open();
     await identity.init('bench');
@@ -289,7 +295,7 @@ export async function run(): Promise<BenchRow[]> {
   }
 
   // Memory: in-process identity state for 10,000 registered agents.
-  const m = env();
+  const m = await env();
   try {
     const first = await m.open();
     await seedAgents(m.store, 10_000);
@@ -307,7 +313,7 @@ export async function run(): Promise<BenchRow[]> {
       target: '<= 2 MB per 1,000 agents',
       note: `heap +${round(afterLoad - before, 2)} MiB for 10,000`,
     });
-    for (const a of loaded.registry.list()) loaded.registry.publicKey(a);
+    for (const a of await loaded.registry.list()) loaded.registry.publicKey(a);
     const afterKeys = heapMiB();
     rows.push({
       bench: 'identity',

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { AsyncStore } from '../src/store/async.js';
 import { PostgresStore } from '../src/store/postgres.js';
-import { AsyncSqliteStore } from '../src/store/sqlite-async.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import type { Store } from '../src/store/store.js';
 import { freshSchema, startPostgres } from '../test/helpers/postgres.js';
 import { type BenchRow, measure, percentile, round } from './harness.js';
 
@@ -18,7 +18,7 @@ const BUDGET = [
 ];
 
 /** Checks and charges one unit of a budget: the read-then-write that must be exact across gateways. */
-async function charge(s: AsyncStore, key = 'agent'): Promise<boolean> {
+async function charge(s: Store, key = 'agent'): Promise<boolean> {
   return s.transaction(async () => {
     const row = await s.get<{ calls: number; max: number }>('SELECT calls, max FROM budget WHERE key = ?', [key]);
     if (!row || row.calls >= row.max) return false;
@@ -37,8 +37,8 @@ export async function run(): Promise<BenchRow[]> {
   const server = await startPostgres({ durable: true });
   const dir = mkdtempSync(join(tmpdir(), 'gh-store-bench-'));
   try {
-    const engines: Array<[string, AsyncStore]> = [
-      ['sqlite', await AsyncSqliteStore.open(join(dir, 'bench.db'))],
+    const engines: Array<[string, Store]> = [
+      ['sqlite', await SqliteStore.open(join(dir, 'bench.db'))],
       ['postgres', await PostgresStore.open(server.url, { schema: freshSchema('bench') })],
     ];
     for (const [name, s] of engines) {

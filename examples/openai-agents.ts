@@ -102,7 +102,7 @@ try {
   const refused = outputs.filter((o) => o.startsWith('Gatehouse refused'));
   const modelSaw = outputs.filter((o) => !o.startsWith('Gatehouse refused'));
   const tokenLeaked = JSON.stringify(result.history).includes(statusToken);
-  const recorded = gh.approvals.list({ status: 'used' }).map((a) => `${a.tool} by ${a.approver}`);
+  const recorded = (await gh.approvals.list({ status: 'used' })).map((a) => `${a.tool} by ${a.approver}`);
   console.log(
     JSON.stringify({ answer: result.finalOutput, ran, refused, approvals, recorded, modelSaw, tokenLeaked }, null, 2),
   );

@@ -10,8 +10,8 @@ import type { Config, ConfigInput } from './config/schema.js';
 import { type Action, type ActionInput, ActionSchema, bindingHash, summarizeAction } from './core/action.js';
 import { canonicalHash, canonicalize } from './core/canonical.js';
 import { type Clock, systemClock } from './core/clock.js';
-import type { Decision } from './core/decision.js';
-import { InputError } from './core/errors.js';
+import { type Decision, foldVerdicts, type Verdict } from './core/decision.js';
+import { describeError, InputError, StoreError } from './core/errors.js';
 import { MasterKey } from './core/masterkey.js';
 import {
   type Credentials,
@@ -57,6 +57,11 @@ export interface OpenOptions {
    * config on live data changes nothing.
    */
   recordPolicyLoad?: boolean;
+  /**
+   * Opens the store instead of the data directory's SQLite file (embedding, and the suite's switch to run on
+   * PostgreSQL). The gateway owns what it returns and closes it.
+   */
+  openStore?: (dataDir: string) => Promise<Store>;
 }
 
 export interface DecideOptions {
@@ -139,6 +144,12 @@ export class Gatehouse {
     vault: LocalVault;
     credentials: CredentialBroker;
     redactionKey: Buffer;
+    epoch: number;
+    policy: PolicyEngine;
+    approvals: Approvals;
+    responder: Responder;
+    monitor: Monitor;
+    sandbox: Sandbox;
   }) {
     this.config = parts.config;
     this.configSource = parts.configSource;
@@ -159,50 +170,79 @@ export class Gatehouse {
       this.env,
     );
     this.sessions = new SessionTable(this.clock);
-    this.epoch = Number(this.store.getMeta('policy.epoch') ?? '0');
-    const configDir = this.configSource === '<config object>' ? process.cwd() : dirname(this.configSource);
-    this.policy = new PolicyEngine({
-      config: this.config,
-      store: this.store,
-      clock: this.clock,
-      audit: this.audit,
-      workspace: resolve(configDir, this.config.policy.workspace ?? '.'),
-      source: this.configSource,
-      registeredRoles: (agent) => this.identity.registry.get(agent)?.roles ?? [],
+    this.epoch = parts.epoch;
+    this.policy = parts.policy;
+    this.sandbox = parts.sandbox;
+    this.approvals = parts.approvals;
+    this.responder = parts.responder;
+    this.monitor = parts.monitor;
+    this.pipeline = new Pipeline(this.buildStages());
+  }
+
+  /** The components that keep state in the store, each migrated and loaded before the pipeline is built. */
+  private static async components(c: {
+    config: Config;
+    configSource: string;
+    dataDir: string;
+    clock: Clock;
+    store: Store;
+    audit: AuditLog;
+    identity: Identity;
+    env: NodeJS.ProcessEnv;
+    redactionKey: Buffer;
+  }): Promise<{
+    epoch: number;
+    policy: PolicyEngine;
+    approvals: Approvals;
+    responder: Responder;
+    monitor: Monitor;
+    sandbox: Sandbox;
+  }> {
+    const { config, store, clock, audit, identity } = c;
+    const epoch = Number((await store.getMeta('policy.epoch')) ?? '0');
+    const configDir = c.configSource === '<config object>' ? process.cwd() : dirname(c.configSource);
+    const policy = await PolicyEngine.open({
+      config,
+      store,
+      clock,
+      audit,
+      workspace: resolve(configDir, config.policy.workspace ?? '.'),
+      source: c.configSource,
+      registeredRoles: (agent) => identity.registry.get(agent)?.roles ?? [],
     });
-    this.sandbox = createSandbox(this.config.sandbox, { audit: this.audit, dataDir: this.dataDir });
-    this.approvals = new Approvals(
-      this.store,
-      this.clock,
-      this.config.approvals,
-      this.audit,
-      parts.env,
-      createHmac('sha256', parts.redactionKey).update('gatehouse.approvals.integrity').digest(),
+    const sandbox = createSandbox(config.sandbox, { audit, dataDir: c.dataDir });
+    const approvals = await Approvals.open(
+      store,
+      clock,
+      config.approvals,
+      audit,
+      c.env,
+      createHmac('sha256', c.redactionKey).update('gatehouse.approvals.integrity').digest(),
     );
-    this.responder = new Responder(this.store, this.audit, this.clock, {
+    const responder = await Responder.open(store, audit, clock, {
       quarantine: async (agent, reason) => {
-        const status = this.identity.registry.get(agent)?.status;
+        const status = identity.registry.get(agent)?.status;
         if (!status) return [];
         // A compromised or revoked agent is already denied and its tokens are dead; quarantining it must not give
         // it a status that `restore` could turn back into `active` with the stolen key.
         const done: string[] = [];
         if (status === 'compromised' || status === 'revoked') done.push(`identity: status stays ${status}`);
         else {
-          await this.identity.setStatus(agent, 'quarantined', { actor: 'response', reason });
+          await identity.setStatus(agent, 'quarantined', { actor: 'response', reason });
           done.push('identity: status quarantined, tokens and refresh families revoked');
         }
-        const killed = this.sandbox.killAgent(agent);
+        const killed = sandbox.killAgent(agent);
         if (killed > 0) done.push(`sandbox: ${killed} running sandbox(es) killed`);
         return done;
       },
       restore: async (agent) => {
-        if (this.identity.registry.get(agent)?.status !== 'quarantined') return [];
-        await this.identity.setStatus(agent, 'active', { actor: 'response', reason: 'restored' });
+        if (identity.registry.get(agent)?.status !== 'quarantined') return [];
+        await identity.setStatus(agent, 'active', { actor: 'response', reason: 'restored' });
         return ['identity: status active'];
       },
     });
-    this.monitor = new Monitor(this.config.monitor, this.store, this.audit, this.clock, this.responder);
-    this.pipeline = new Pipeline(this.buildStages());
+    const monitor = await Monitor.open(config.monitor, store, audit, clock, responder);
+    return { epoch, policy, approvals, responder, monitor, sandbox };
   }
 
   /** Opens the data directory (creating it on first use), validates the config and builds the pipeline. */
@@ -214,46 +254,46 @@ export class Gatehouse {
     const dataDir = resolve(opts.data ?? '.gatehouse');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const master = MasterKey.ensureFile(join(dataDir, 'master.key'), env);
-    const store = new SqliteStore(join(dataDir, 'gatehouse.db'));
+    const store = opts.openStore
+      ? await opts.openStore(dataDir)
+      : await SqliteStore.open(join(dataDir, 'gatehouse.db'));
+    let audit: AuditLog | undefined;
+    let identity: Identity | undefined;
     try {
       const keyring = new Keyring(store, master, clock);
-      const auditKey = keyring.ensure('audit');
-      const vault = new LocalVault(store, master, clock);
+      const auditKey = await keyring.ensure('audit');
+      const vault = await LocalVault.open(store, master, clock);
       // The broker records every credential use in the audit log, and the log scrubs every credential value.
       let auditLog: AuditLog | undefined;
-      const credentials = new CredentialBroker([vault, new EnvBackend(config.credentials.env, env)], {
+      const credentials = await CredentialBroker.open([vault, new EnvBackend(config.credentials.env, env)], {
         append: (event, o) => auditLog!.append(event, o),
       });
-      const audit = AuditLog.open({
+      audit = AuditLog.open({
         dir: join(dataDir, 'audit'),
         clock,
-        signer: { kid: auditKey.kid, privateKey: keyring.privateKey(auditKey.kid) },
+        signer: { kid: auditKey.kid, privateKey: await keyring.privateKey(auditKey.kid) },
         segmentMaxBytes: config.audit.segment_max_bytes,
         scrub: createSecretScrubber(credentials.known),
       });
       auditLog = audit;
-      const redactionKey = loadRedactionKey(store, master);
+      const redactionKey = await loadRedactionKey(store, master);
       // Idempotent: creates the CA and token signing key on first open (init), renews the intermediate at half-life.
-      const identity = await initIdentity({ config, store, keyring, master, audit, clock });
+      identity = await initIdentity({ config, store, keyring, master, audit, clock });
+      const parts = { config, configSource, dataDir, clock, store, audit, identity, env, redactionKey };
       const gh = new Gatehouse({
-        config,
-        configSource,
-        dataDir,
-        clock,
-        store,
+        ...parts,
         master,
         keyring,
-        audit,
-        identity,
-        env,
         vault,
         credentials,
-        redactionKey,
+        ...(await Gatehouse.components(parts)),
       });
       if (opts.recordPolicyLoad !== false) await gh.recordPolicyLoad();
       return gh;
     } catch (err) {
-      store.close();
+      await identity?.close();
+      await audit?.close();
+      await store.close();
       throw err;
     }
   }
@@ -263,8 +303,9 @@ export class Gatehouse {
     return existsSync(join(dir, 'gatehouse.db'));
   }
 
-  get policyEpoch(): number {
-    return Math.max(this.epoch, this.policy.refresh());
+  /** The policy epoch decisions are made under now (the store's, which runtime grant changes bump). */
+  async currentPolicyEpoch(): Promise<number> {
+    return Math.max(this.epoch, await this.policy.refresh());
   }
 
   /**
@@ -280,7 +321,8 @@ export class Gatehouse {
     const action = parseAction(input);
     const credentials = opts.credentials ?? HOST;
     const { result, actionHash } = await this.judge(action, credentials, true);
-    const epoch = result.facts.policyEpoch ?? this.policyEpoch;
+    // Absent only when the store could not be read: the last epoch this process knew.
+    const epoch = result.facts.policyEpoch ?? this.epoch;
     const decisionId = `d-${actionHash.slice(0, 12)}-${this.clock.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     let auditSeq = -1;
     let effect = result.effect;
@@ -348,7 +390,7 @@ export class Gatehouse {
   async explain(input: ActionInput, opts: DecideOptions = {}): Promise<Explained> {
     const action = parseAction(input);
     const { result } = await this.judge(action, opts.credentials ?? HOST, false);
-    const epoch = result.facts.policyEpoch ?? this.policyEpoch;
+    const epoch = result.facts.policyEpoch ?? this.epoch;
     return {
       ...this.toDecision('explain', result.effect, [...result.reasons], result, epoch, -1),
       effects: result.effects,
@@ -366,13 +408,32 @@ export class Gatehouse {
       : (this.sessions.peek(action.agent, action.session) ??
         new SessionState(action.session, action.agent, this.clock.now()));
     const actionHash = bindingHash(action);
+    let policyEpoch: number;
+    try {
+      policyEpoch = await this.currentPolicyEpoch();
+    } catch (err) {
+      // The store did not answer: the decision is a deny with the store's code (store.unavailable when it is
+      // unreachable), recorded like any other, not an exception that leaves no trace.
+      if (!(err instanceof StoreError)) throw err;
+      const verdict: Verdict = {
+        stage: 'store',
+        effect: 'deny',
+        risk: 0,
+        reasons: [{ code: err.code, message: `the policy epoch could not be read: ${describeError(err)}` }],
+      };
+      const verdicts = [verdict];
+      return {
+        result: { ...foldVerdicts(verdicts), verdicts, facts: {}, action, effects: [], timings: [], commitMs: 0 },
+        actionHash,
+      };
+    }
     const result = await this.pipeline.run({
       original: action,
       actionHash,
       session,
       clock: this.clock,
       credentials,
-      facts: { policyEpoch: this.policyEpoch },
+      facts: { policyEpoch },
       commit,
     });
     return { result, actionHash };
@@ -404,8 +465,9 @@ export class Gatehouse {
 
   async close(): Promise<void> {
     this.sandbox.killAll();
+    await this.identity.close();
     await this.audit.close();
-    this.store.close();
+    await this.store.close();
   }
 
   private buildStages(): Stage[] {
@@ -438,12 +500,12 @@ export class Gatehouse {
   /** Every load of a changed policy bumps the epoch that decisions and audit events carry. */
   private async recordPolicyLoad(): Promise<void> {
     const hash = canonicalHash(JSON.parse(canonicalize(this.config)) as unknown);
-    if (this.store.getMeta('policy.hash') === hash) return;
+    if ((await this.store.getMeta('policy.hash')) === hash) return;
     // Read and bump inside one transaction: runtime grant changes (CLI, HTTP, other processes) bump it too.
-    this.epoch = this.store.transaction(() => {
-      const next = Number(this.store.getMeta('policy.epoch') ?? '0') + 1;
-      this.store.setMeta('policy.epoch', String(next));
-      this.store.setMeta('policy.hash', hash);
+    this.epoch = await this.store.transaction(async () => {
+      const next = Number((await this.store.getMeta('policy.epoch')) ?? '0') + 1;
+      await this.store.setMeta('policy.epoch', String(next));
+      await this.store.setMeta('policy.hash', hash);
       return next;
     });
     await this.audit.append({

@@ -79,15 +79,15 @@ describe('Gatehouse.decide with the catalogue', () => {
 
   it('the policy epoch rises when the policy changes, not on every load', async () => {
     const a = await Gatehouse.open({ config: config(), data: dir });
-    const e1 = a.policyEpoch;
+    const e1 = await a.currentPolicyEpoch();
     await a.close();
     const b = await Gatehouse.open({ config: config(), data: dir });
-    expect(b.policyEpoch).toBe(e1);
+    expect(await b.currentPolicyEpoch()).toBe(e1);
     await b.close();
     const changed = config();
     changed.tools['fs.read'] = { risk: 'medium' };
     const c = await Gatehouse.open({ config: changed, data: dir });
-    expect(c.policyEpoch).toBe(e1 + 1);
+    expect(await c.currentPolicyEpoch()).toBe(e1 + 1);
     const d = await c.decide({ kind: 'tool_call', agent: 'a', tool: 'fs.read' });
     expect(d.policyEpoch).toBe(e1 + 1);
     await c.close();
@@ -109,7 +109,8 @@ describe('Gatehouse.decide with the catalogue', () => {
     const d = await gh.decide({ kind: 'tool_call', agent: 'a', tool: 'fs.read' });
     expect(d.effect).toBe('deny');
     expect(d.reasons.map((r) => r.code)).toContain('audit.unavailable');
-    gh.store.close();
+    await gh.identity.close();
+    await gh.store.close();
   });
 
   it('keeps no private key in clear in the data dir', async () => {

@@ -144,7 +144,7 @@ export function gatehouseMiddleware(
 
 async function screenLastUser(params: CallOptions, screen: (text: string) => Promise<string>): Promise<void> {
   const last = [...params.prompt].reverse().find((m) => m.role === 'user');
-  if (!last || last.role !== 'user') return;
+  if (last?.role !== 'user') return;
   const text = last.content.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('\n');
   if (!text) return;
   await screen(text);

@@ -25,11 +25,11 @@ export function createGateStage(opts: GateOptions): Stage {
   const { approvals } = opts;
   return {
     name: STAGE,
-    run(ctx: StageContext): Verdict {
+    async run(ctx: StageContext): Promise<Verdict> {
       const fold = foldVerdicts(ctx.prior);
       if (fold.effect !== 'review') return { stage: STAGE, effect: 'allow', risk: 0, reasons: [] };
       const epoch = ctx.facts.policyEpoch ?? 0;
-      const found = approvals.lookup(ctx.actionHash);
+      const found = await approvals.lookup(ctx.actionHash);
       switch (found.kind) {
         case 'approved': {
           const rec = found.record;
@@ -56,8 +56,8 @@ export function createGateStage(opts: GateOptions): Stage {
                 kind: 'approval.consume',
                 on: ['allow'],
                 summary: `use approval ${rec.id} (single use)`,
-                commit: () =>
-                  approvals.consume(rec.id)
+                commit: async () =>
+                  (await approvals.consume(rec.id))
                     ? COMMIT_OK
                     : {
                         ok: false,
@@ -94,8 +94,8 @@ export function createGateStage(opts: GateOptions): Stage {
                 kind: 'approval.expire',
                 on: ['deny'],
                 summary: `record that approval ${found.record.id} expired`,
-                commit: () => {
-                  approvals.expire(found.record.id);
+                commit: async () => {
+                  await approvals.expire(found.record.id);
                   return COMMIT_OK;
                 },
               },
@@ -126,11 +126,11 @@ export function createGateStage(opts: GateOptions): Stage {
         case 'none':
           break;
       }
-      const cap = approvals.fatigue(ctx.action.agent);
+      const cap = await approvals.fatigue(ctx.action.agent);
       if (cap) return { stage: STAGE, effect: 'deny', risk: 0, reasons: [cap] };
       const tool = ctx.action.tool ? opts.tools[ctx.action.tool] : undefined;
       const dryRunTool = tool?.destructive && tool.dry_run ? tool.dry_run : undefined;
-      const other = approvals.approvedForOtherArguments(ctx.action, ctx.actionHash);
+      const other = await approvals.approvedForOtherArguments(ctx.action, ctx.actionHash);
       const reasons: Reason[] = [];
       if (other) {
         reasons.push({
@@ -204,9 +204,9 @@ async function runDry(
         timer = setTimeout(() => reject(new Error(`dry run took longer than ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
-    approvals.attachDryRun(id, { result });
+    await approvals.attachDryRun(id, { result });
   } catch (err) {
-    approvals.attachDryRun(id, { error: (err as Error).message });
+    await approvals.attachDryRun(id, { error: (err as Error).message });
   } finally {
     clearTimeout(timer);
   }

@@ -151,19 +151,31 @@ export class Approvals {
   readonly webhookErrors: string[] = [];
   private runner: DryRunner | undefined;
 
-  constructor(
+  /**
+   * The approvals component on `store`, whose tables are migrated here. `integrityKey` keys the integrity tag on
+   * decided rows (Gatehouse derives it from the master key).
+   */
+  static async open(
+    store: Store,
+    clock: Clock,
+    config: ApprovalsConfig,
+    audit: AuditSink | undefined,
+    env: NodeJS.ProcessEnv = process.env,
+    integrityKey: Buffer = randomBytes(32),
+  ): Promise<Approvals> {
+    await store.migrate('approvals', MIGRATIONS);
+    return new Approvals(store, clock, config, audit, env, integrityKey);
+  }
+
+  private constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     readonly config: ApprovalsConfig,
     private readonly audit: AuditSink | undefined,
-    env: NodeJS.ProcessEnv = process.env,
-    /**
-     * Key of the integrity tag on decided rows (Gatehouse derives it from the master key). The gate honours an
-     * approval only with a valid tag, so editing the row in the database approves nothing.
-     */
-    private readonly integrityKey: Buffer = randomBytes(32),
+    env: NodeJS.ProcessEnv,
+    /** The gate honours an approval only with a valid tag, so editing the row in the database approves nothing. */
+    private readonly integrityKey: Buffer,
   ) {
-    store.migrate('approvals', MIGRATIONS);
     const wh = config.webhook;
     if (wh) {
       const secret = env[wh.secret_env];
@@ -189,17 +201,19 @@ export class Approvals {
     return this.runner;
   }
 
-  get(id: string): ApprovalRecord {
+  async get(id: string): Promise<ApprovalRecord> {
     if (!ID_RE.test(id)) throw new InputError('id', 'an approval id looks like apr-<16 hex digits>');
-    const r = this.store.get<Row>('SELECT * FROM approvals WHERE id = ?', [id]);
+    const r = await this.store.get<Row>('SELECT * FROM approvals WHERE id = ?', [id]);
     if (!r) throw new NotFoundError(`approval ${id}`);
     return this.expireIfDue(toRecord(r));
   }
 
-  list(opts: { status?: ApprovalStatus; agent?: string; limit?: number } = {}): ApprovalRecord[] {
-    this.sweep();
-    const rows = this.store.all<Row>(
-      `SELECT * FROM approvals WHERE (? IS NULL OR status = ?) AND (? IS NULL OR agent = ?) ORDER BY created_at DESC, id LIMIT ?`,
+  async list(opts: { status?: ApprovalStatus; agent?: string; limit?: number } = {}): Promise<ApprovalRecord[]> {
+    await this.sweep();
+    const rows = await this.store.all<Row>(
+      // The casts give the optional parameters a type: PostgreSQL cannot infer one from `? IS NULL`.
+      `SELECT * FROM approvals WHERE (CAST(? AS TEXT) IS NULL OR status = ?) AND (CAST(? AS TEXT) IS NULL OR agent = ?)
+       ORDER BY created_at DESC, id LIMIT ?`,
       [
         opts.status ?? null,
         opts.status ?? null,
@@ -212,9 +226,9 @@ export class Approvals {
   }
 
   /** The state of approvals for one action hash, newest first: what the gate acts on. */
-  lookup(hash: string): Lookup {
+  async lookup(hash: string): Promise<Lookup> {
     const now = this.clock.now();
-    const rows = this.store.all<Row>(
+    const rows = await this.store.all<Row>(
       `SELECT * FROM approvals WHERE hash = ? AND status IN ('pending', 'approved', 'denied') ORDER BY created_at DESC LIMIT 5`,
       [hash],
     );
@@ -234,12 +248,12 @@ export class Approvals {
   }
 
   /** An approved, unused approval of the same agent, session and tool for other arguments, if any. */
-  approvedForOtherArguments(
+  async approvedForOtherArguments(
     action: Pick<Action, 'agent' | 'session' | 'tool'>,
     hash: string,
-  ): ApprovalRecord | undefined {
-    const r = this.store.get<Row>(
-      `SELECT * FROM approvals WHERE agent = ? AND session = ? AND tool IS ? AND hash != ? AND status = 'approved' AND expires_at > ?
+  ): Promise<ApprovalRecord | undefined> {
+    const r = await this.store.get<Row>(
+      `SELECT * FROM approvals WHERE agent = ? AND session = ? AND tool IS NOT DISTINCT FROM ? AND hash != ? AND status = 'approved' AND expires_at > ?
        ORDER BY created_at DESC LIMIT 1`,
       [action.agent, action.session, action.tool ?? null, hash, this.clock.now()],
     );
@@ -247,21 +261,22 @@ export class Approvals {
   }
 
   /** Consumes an approval: succeeds once, for an approved and unexpired approval only. */
-  consume(id: string): ApprovalRecord | undefined {
+  async consume(id: string): Promise<ApprovalRecord | undefined> {
     const now = this.clock.now();
-    const r = this.store.run(
+    const r = await this.store.run(
       `UPDATE approvals SET status = 'used', used_at = ? WHERE id = ? AND status = 'approved' AND expires_at > ?`,
       [now, id, now],
     );
     if (r.changes !== 1) return undefined;
-    const rec = this.get(id);
-    void this.audit?.append(
+    const rec = await this.get(id);
+    const epoch = await this.currentEpoch();
+    await this.audit?.append(
       {
         type: 'approval.used',
         agent: rec.agent,
         session: rec.session,
         actor: 'gateway',
-        epoch: this.currentEpoch(),
+        epoch,
         data: { id, hash: rec.hash, tool: rec.tool },
       },
       { durable: true },
@@ -270,13 +285,12 @@ export class Approvals {
   }
 
   /** Why a new request for this agent would exceed the fatigue caps, or undefined. */
-  fatigue(agent: string): Reason | undefined {
+  async fatigue(agent: string): Promise<Reason | undefined> {
     const now = this.clock.now();
-    const pending =
-      this.store.get<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM approvals WHERE agent = ? AND status = 'pending' AND expires_at > ?`,
-        [agent, now],
-      )?.n ?? 0;
+    const pending = await this.count(
+      `SELECT COUNT(*) AS n FROM approvals WHERE agent = ? AND status = 'pending' AND expires_at > ?`,
+      [agent, now],
+    );
     if (pending >= this.config.max_pending_per_agent) {
       return {
         code: 'approval.fatigue.pending',
@@ -284,11 +298,10 @@ export class Approvals {
         ruleId: 'approvals.max_pending_per_agent',
       };
     }
-    const hourly =
-      this.store.get<{ n: number }>(`SELECT COUNT(*) AS n FROM approvals WHERE agent = ? AND created_at > ?`, [
-        agent,
-        now - 3_600_000,
-      ])?.n ?? 0;
+    const hourly = await this.count('SELECT COUNT(*) AS n FROM approvals WHERE agent = ? AND created_at > ?', [
+      agent,
+      now - 3_600_000,
+    ]);
     if (hourly >= this.config.max_requests_per_hour) {
       return {
         code: 'approval.fatigue.hourly',
@@ -330,7 +343,7 @@ export class Approvals {
       epoch: input.epoch,
       dryRun: input.dryRunTool ? { tool: input.dryRunTool, status: 'pending' } : null,
     };
-    this.store.run(
+    await this.store.run(
       `INSERT INTO approvals (id, hash, status, agent, session, tool, action_json, tier, reasons_json, created_at, expires_at, epoch, dry_run_json)
        VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
@@ -354,7 +367,7 @@ export class Approvals {
         agent: rec.agent,
         session: rec.session,
         actor: 'gateway',
-        epoch: this.currentEpoch(),
+        epoch: await this.currentEpoch(),
         reasons: rec.reasons,
         data: { id: rec.id, hash: rec.hash, tool: rec.tool, tier: rec.tier, expiresAt: rec.expiresAt },
       },
@@ -365,11 +378,11 @@ export class Approvals {
   }
 
   /** Records the dry-run result shown with a request. */
-  attachDryRun(id: string, outcome: { result?: unknown; error?: string }): ApprovalRecord {
-    const rec = this.get(id);
+  async attachDryRun(id: string, outcome: { result?: unknown; error?: string }): Promise<ApprovalRecord> {
+    const rec = await this.get(id);
     if (!rec.dryRun) throw new ApprovalError('approval.no_dry_run', `approval ${id} has no dry-run step`);
     const dryRun = { tool: rec.dryRun.tool, status: outcome.error ? 'failed' : 'done', ...outcome };
-    this.store.run('UPDATE approvals SET dry_run_json = ? WHERE id = ?', [JSON.stringify(dryRun), id]);
+    await this.store.run('UPDATE approvals SET dry_run_json = ? WHERE id = ?', [JSON.stringify(dryRun), id]);
     return this.get(id);
   }
 
@@ -389,7 +402,7 @@ export class Approvals {
     const deadline = Date.now() + (opts.timeoutMs ?? this.config.expiry);
     const poll = opts.pollMs ?? 250;
     for (;;) {
-      const rec = this.get(id);
+      const rec = await this.get(id);
       if (rec.status !== 'pending') return rec;
       const left = deadline - Date.now();
       if (left <= 0) throw new ApprovalError('approval.wait_timeout', `approval ${id} is still pending`);
@@ -415,7 +428,7 @@ export class Approvals {
   ): Promise<ApprovalRecord> {
     if (!approver) throw new InputError('approver', 'an approval needs the approver identity');
     if (reason !== undefined && reason.length > 1000) throw new InputError('reason', 'at most 1000 characters');
-    const rec = this.get(id);
+    const rec = await this.get(id);
     if (rec.status !== 'pending')
       throw new ApprovalError('approval.not_pending', `approval ${id} is ${rec.status}, not pending`);
     if (approver === `agent:${rec.agent}` || approver === rec.agent) {
@@ -425,19 +438,19 @@ export class Approvals {
     // An approval is valid for one expiry period from the moment it is given.
     const expiresAt = now + this.config.expiry;
     const tag = this.tagOf({ id, hash: rec.hash, status, approver, decided_at: now, expires_at: expiresAt });
-    const r = this.store.run(
+    const r = await this.store.run(
       `UPDATE approvals SET status = ?, decided_at = ?, approver = ?, decision_reason = ?, expires_at = ?, tag = ? WHERE id = ? AND status = 'pending' AND expires_at > ?`,
       [status, now, approver, reason ?? null, expiresAt, tag, id, now],
     );
     if (r.changes !== 1) throw new ApprovalError('approval.not_pending', `approval ${id} is no longer pending`);
-    const updated = this.get(id);
+    const updated = await this.get(id);
     await this.audit?.append(
       {
         type: status === 'approved' ? 'approval.granted' : 'approval.denied',
         agent: rec.agent,
         session: rec.session,
         actor: approver,
-        epoch: this.currentEpoch(),
+        epoch: await this.currentEpoch(),
         data: { id, hash: rec.hash, tool: rec.tool, ...(reason ? { reason } : {}) },
       },
       { durable: true },
@@ -460,36 +473,41 @@ export class Approvals {
   }
 
   /** The policy epoch now (the request keeps the epoch it was made under). */
-  private currentEpoch(): number {
-    return Number(this.store.getMeta('policy.epoch') ?? '0');
+  private async currentEpoch(): Promise<number> {
+    return Number((await this.store.getMeta('policy.epoch')) ?? '0');
+  }
+
+  private async count(sql: string, params: readonly unknown[]): Promise<number> {
+    return Number((await this.store.get<{ n: number | string }>(sql, params))?.n ?? 0);
   }
 
   /** Records that an approval or request ran out (idempotent; audited once). */
-  expire(id: string): void {
-    this.markExpired(this.get(id));
+  async expire(id: string): Promise<void> {
+    await this.markExpired(await this.get(id));
   }
 
-  private expireIfDue(rec: ApprovalRecord): ApprovalRecord {
+  private async expireIfDue(rec: ApprovalRecord): Promise<ApprovalRecord> {
     if ((rec.status === 'pending' || rec.status === 'approved') && rec.expiresAt <= this.clock.now()) {
-      this.markExpired(rec);
+      await this.markExpired(rec);
       return { ...rec, status: 'expired' };
     }
     return rec;
   }
 
-  private markExpired(rec: ApprovalRecord): void {
-    const r = this.store.run(
+  private async markExpired(rec: ApprovalRecord): Promise<void> {
+    const r = await this.store.run(
       `UPDATE approvals SET status = 'expired' WHERE id = ? AND status IN ('pending', 'approved')`,
       [rec.id],
     );
     if (r.changes === 1) {
-      void this.audit?.append(
+      const epoch = await this.currentEpoch();
+      await this.audit?.append(
         {
           type: 'approval.expired',
           agent: rec.agent,
           session: rec.session,
           actor: 'gateway',
-          epoch: this.currentEpoch(),
+          epoch,
           data: { id: rec.id, hash: rec.hash },
         },
         { durable: true },
@@ -498,14 +516,13 @@ export class Approvals {
     }
   }
 
-  private sweep(): void {
+  private async sweep(): Promise<void> {
     const now = this.clock.now();
-    for (const r of this.store.all<Row>(
+    const rows = await this.store.all<Row>(
       `SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires_at <= ?`,
       [now],
-    )) {
-      this.markExpired(toRecord(r));
-    }
+    );
+    for (const r of rows) await this.markExpired(toRecord(r));
   }
 
   private notify(type: string, rec: ApprovalRecord): void {

@@ -33,12 +33,18 @@ export class AnchorStore {
 
   write(c: SignedCheckpoint): void {
     try {
+      // Read, compare and write under one write lock, so a concurrent writer cannot slip a higher seq in between.
       this.db
-        .prepare(
-          `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value
-           WHERE json_extract(excluded.value, '$.seq') > json_extract(meta.value, '$.seq')`,
-        )
-        .run(META_KEY, JSON.stringify(c));
+        .transaction(() => {
+          const current = readAnchorFrom(this.db);
+          if (current && current.seq >= c.seq) return;
+          this.db
+            .prepare(
+              'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+            )
+            .run(META_KEY, JSON.stringify(c));
+        })
+        .immediate();
     } catch {
       // Best effort by design (see above); the next signed checkpoint catches up.
     }

@@ -188,7 +188,7 @@ export class AuditLog {
 
   /** Resolves when everything appended so far is durable and covered by a signed checkpoint. */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.flushing !== undefined) await this.flushing;
     if (!this.signer || this.failure || this.closed) return;
     const head = this.headStore.read();
     if (head && head.seq > 0 && this.headStore.readSigned()?.seq !== head.seq) this.signNow();
@@ -204,7 +204,7 @@ export class AuditLog {
   }
 
   async close(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.flushing !== undefined) await this.flushing;
     // Sign whatever the log holds now, so a closed log always ends at a signed checkpoint.
     if (this.signer && !this.failure) this.signNow();
     this.closed = true;

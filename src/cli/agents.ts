@@ -173,7 +173,7 @@ export function registerAgents(program: Command): void {
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const all = gh.identity.registry.list();
+          const all = await gh.identity.registry.list();
           if (opts.json) printJson({ agents: all.map((a) => agentJson(gh, a)) });
           else for (const a of all) process.stdout.write(line(gh, a));
           return EXIT.ok;
@@ -189,7 +189,7 @@ export function registerAgents(program: Command): void {
       action(async (id: string, opts: { json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
           const a = await asUsage(async () => gh.identity.registry.require(id));
-          const certs = gh.identity.ca.certificatesOf(id).map((c) => ({
+          const certs = (await gh.identity.ca.certificatesOf(id)).map((c) => ({
             serial: c.serial,
             notBefore: new Date(c.notBefore).toISOString(),
             notAfter: new Date(c.notAfter).toISOString(),

@@ -62,7 +62,7 @@ export function registerApprovals(program: Command): void {
         const limit = Number(opts.limit);
         if (!Number.isInteger(limit) || limit < 1) throw new InputError('--limit', 'expected a positive integer');
         return withGatehouse(cmd, async (gh) => {
-          const list = gh.approvals.list({
+          const list = await gh.approvals.list({
             ...(opts.status ? { status: opts.status as ApprovalStatus } : {}),
             ...(opts.agent ? { agent: opts.agent } : {}),
             limit,
@@ -81,7 +81,7 @@ export function registerApprovals(program: Command): void {
     .action(
       action(async (id: string, opts: { json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const r = gh.approvals.get(id);
+          const r = await gh.approvals.get(id);
           if (opts.json) printJson(approvalView(r));
           else process.stdout.write(show(r));
           return 0;

@@ -14,7 +14,7 @@ import { type VerifyOptions, type VerifyResult, verifyLog, type Witness } from '
 import { InputError, NotFoundError } from '../core/errors.js';
 import { MasterKey } from '../core/masterkey.js';
 import { buildDigest, digestMarkdown } from '../monitor/digest.js';
-import { Keyring, publicKeyOf } from '../store/keyring.js';
+import { Keyring, publicKeysOf } from '../store/keyring.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { action, EXIT, globalOptions, printJson } from './common.js';
 
@@ -29,26 +29,21 @@ function auditDir(cmd: Command): string {
  * How `verifyLog` checks the signed head: with the key pinned by --pubkey, else with the audit keys the store holds
  * (read up front, so the store is not held open while the log is walked).
  */
-function verifyOptions(cmd: Command, pubkeyFile?: string): VerifyOptions {
+async function verifyOptions(cmd: Command, pubkeyFile?: string): Promise<VerifyOptions> {
   if (pubkeyFile) return { publicKey: createPublicKey(readFileSync(pubkeyFile, 'utf8')) };
-  const keys = auditKeys(cmd);
+  const keys = await auditKeys(cmd);
   return { keyFor: (kid) => keys.get(kid) };
 }
 
-function auditKeys(cmd: Command): Map<string, KeyObject> {
-  const keys = new Map<string, KeyObject>();
+async function auditKeys(cmd: Command): Promise<Map<string, KeyObject>> {
   const dbFile = join(resolve(globalOptions(cmd).data), 'gatehouse.db');
-  if (!existsSync(dbFile)) return keys;
-  const store = new SqliteStore(dbFile);
+  if (!existsSync(dbFile)) return new Map();
+  const store = await SqliteStore.open(dbFile);
   try {
-    for (const { kid } of store.all<{ kid: string }>("SELECT kid FROM keys WHERE purpose = 'audit'")) {
-      const key = publicKeyOf(store, kid, 'audit');
-      if (key) keys.set(kid, key);
-    }
+    return await publicKeysOf(store, 'audit');
   } finally {
-    store.close();
+    await store.close();
   }
-  return keys;
 }
 
 /** The latest signed checkpoint of the log. */
@@ -162,7 +157,7 @@ export function registerAudit(program: Command): void {
           // With a checkpoint kept elsewhere, a missing audit directory is a deleted log, not a usage error.
           const dir = witnesses.length > 0 ? join(resolve(globalOptions(cmd).data), 'audit') : auditDir(cmd);
           const r = verifyLog(dir, {
-            ...verifyOptions(cmd, opts.pubkey),
+            ...(await verifyOptions(cmd, opts.pubkey)),
             witnesses,
             ...(opts.allowUnsignedTail ? { allowUnsignedTail: true } : {}),
           });
@@ -187,13 +182,13 @@ export function registerAudit(program: Command): void {
     .action(
       action(async (opts: { out: string; pubkey?: string }, cmd: Command) => {
         const dir = auditDir(cmd);
-        const r = verifyLog(dir, { ...verifyOptions(cmd, opts.pubkey), allowUnsignedTail: true });
+        const r = verifyLog(dir, { ...(await verifyOptions(cmd, opts.pubkey)), allowUnsignedTail: true });
         const cp = latestSigned(dir);
         if (!r.ok || !cp || r.checkpoint?.signatureValid !== true) {
           process.stderr.write(`gatehouse: no verified signed checkpoint to export: ${r.message}\n`);
           return EXIT.denied;
         }
-        const key = auditKeys(cmd).get(cp.kid);
+        const key = (await auditKeys(cmd)).get(cp.kid);
         const witness = {
           format: 'gatehouse-audit-witness/1' as const,
           ...cp,
@@ -211,7 +206,7 @@ export function registerAudit(program: Command): void {
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
         const kid = latestSigned(auditDir(cmd))?.kid;
-        const key = kid ? auditKeys(cmd).get(kid) : undefined;
+        const key = kid ? (await auditKeys(cmd)).get(kid) : undefined;
         if (!kid || !key) throw new NotFoundError('a signed audit checkpoint whose key the store holds');
         const pem = key.export({ type: 'spki', format: 'pem' }).toString();
         if (opts.json) printJson({ kid, pem });
@@ -265,7 +260,7 @@ export function registerAudit(program: Command): void {
         if (!Number.isInteger(seq) || seq < 1)
           throw new InputError('seq', `expected a positive whole number, got "${seqText}"`);
         const dir = auditDir(cmd);
-        const check = verifyLog(dir, { ...verifyOptions(cmd), allowUnsignedTail: true });
+        const check = verifyLog(dir, { ...(await verifyOptions(cmd)), allowUnsignedTail: true });
         if (!check.ok)
           throw new InputError('audit log', `cannot prove inclusion in a log that does not verify: ${check.message}`);
         const events = queryLog(dir);
@@ -277,16 +272,21 @@ export function registerAudit(program: Command): void {
         if (!verifyInclusion(leaves[seq - 1]!, seq - 1, leaves.length, proof, root))
           throw new Error('internal: proof does not verify');
         const data = resolve(globalOptions(cmd).data);
-        const store = new SqliteStore(join(data, 'gatehouse.db'));
+        const store = await SqliteStore.open(join(data, 'gatehouse.db'));
         let note: string;
         try {
           const keyring = new Keyring(store, MasterKey.fromEnvOrFile(join(data, 'master.key')), {
             now: () => Date.now(),
           });
-          const key = keyring.ensure('audit');
-          note = signNote(checkpointBody(leaves.length, root), 'gatehouse', keyring.privateKey(key.kid), key.publicKey);
+          const key = await keyring.ensure('audit');
+          note = signNote(
+            checkpointBody(leaves.length, root),
+            'gatehouse',
+            await keyring.privateKey(key.kid),
+            key.publicKey,
+          );
         } finally {
-          store.close();
+          await store.close();
         }
         const out = {
           seq,
@@ -333,7 +333,7 @@ export function registerAudit(program: Command): void {
           const report = buildReport(
             opts.framework as Framework,
             queryLog(dir, q),
-            verifyLog(dir, { ...verifyOptions(cmd), allowUnsignedTail: true }),
+            verifyLog(dir, { ...(await verifyOptions(cmd)), allowUnsignedTail: true }),
             {
               ...(q.since !== undefined ? { since: q.since } : {}),
               ...(q.until !== undefined ? { until: q.until } : {}),

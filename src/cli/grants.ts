@@ -90,8 +90,9 @@ export function registerGrants(program: Command): void {
               ...(opts.reason ? { reason: opts.reason } : {}),
               by,
             });
-            if (opts.json) printJson({ ...grantView(g), policyEpoch: gh.policyEpoch });
-            else process.stdout.write(`${line(g)}\npolicy epoch ${gh.policyEpoch}\n`);
+            const epoch = await gh.currentPolicyEpoch();
+            if (opts.json) printJson({ ...grantView(g), policyEpoch: epoch });
+            else process.stdout.write(`${line(g)}\npolicy epoch ${epoch}\n`);
             return 0;
           });
         },
@@ -152,8 +153,9 @@ export function registerGrants(program: Command): void {
               ...(opts.reason ? { reason: opts.reason } : {}),
               by,
             });
-            if (opts.json) printJson({ ...grantView(g), policyEpoch: gh.policyEpoch });
-            else process.stdout.write(`${line(g)}\npolicy epoch ${gh.policyEpoch}\n`);
+            const epoch = await gh.currentPolicyEpoch();
+            if (opts.json) printJson({ ...grantView(g), policyEpoch: epoch });
+            else process.stdout.write(`${line(g)}\npolicy epoch ${epoch}\n`);
             return 0;
           });
         },
@@ -171,8 +173,9 @@ export function registerGrants(program: Command): void {
         const by = operatorName(opts.as);
         return withGatehouse(cmd, async (gh) => {
           const ids = await gh.policy.grants.revoke(id, by, opts.reason);
-          if (opts.json) printJson({ revoked: ids, policyEpoch: gh.policyEpoch });
-          else process.stdout.write(`revoked ${ids.join(', ')}\npolicy epoch ${gh.policyEpoch}\n`);
+          const epoch = await gh.currentPolicyEpoch();
+          if (opts.json) printJson({ revoked: ids, policyEpoch: epoch });
+          else process.stdout.write(`revoked ${ids.join(', ')}\npolicy epoch ${epoch}\n`);
           return 0;
         });
       }),
@@ -187,11 +190,11 @@ export function registerGrants(program: Command): void {
     .action(
       action(async (opts: { agent?: string; all?: boolean; json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const list = gh.policy.grants.list({
+          const list = await gh.policy.grants.list({
             ...(opts.agent ? { agent: opts.agent } : {}),
             ...(opts.all ? { all: true } : {}),
           });
-          if (opts.json) printJson({ grants: list.map(grantView), policyEpoch: gh.policyEpoch });
+          if (opts.json) printJson({ grants: list.map(grantView), policyEpoch: await gh.currentPolicyEpoch() });
           else process.stdout.write(list.length === 0 ? 'no runtime grants\n' : `${list.map(line).join('\n')}\n`);
           return 0;
         }),

@@ -86,7 +86,7 @@ export function registerMcp(program: Command): void {
     .action(
       action(async (opts: { server?: string; json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const list = new ToolPins(gh.store, gh.audit, gh.clock).list(opts.server);
+          const list = await (await ToolPins.open(gh.store, gh.audit, gh.clock)).list(opts.server);
           if (opts.json) printJson({ pins: list });
           else {
             for (const p of list) {
@@ -107,7 +107,8 @@ export function registerMcp(program: Command): void {
     .action(
       action(async (server: string, tool: string, opts: { hash?: string }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const hash = await new ToolPins(gh.store, gh.audit, gh.clock).accept(server, tool, 'host', opts.hash);
+          const pins = await ToolPins.open(gh.store, gh.audit, gh.clock);
+          const hash = await pins.accept(server, tool, 'host', opts.hash);
           process.stdout.write(`${server}.${tool} is now pinned to ${hash}\n`);
           return EXIT.ok;
         }),
@@ -119,7 +120,7 @@ export function registerMcp(program: Command): void {
     .action(
       action(async (server: string, tool: string | undefined, _opts: unknown, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const n = await new ToolPins(gh.store, gh.audit, gh.clock).reset(server, tool, 'host');
+          const n = await (await ToolPins.open(gh.store, gh.audit, gh.clock)).reset(server, tool, 'host');
           process.stdout.write(`removed ${n} pin(s)\n`);
           return EXIT.ok;
         }),

@@ -8,7 +8,7 @@ async function withDirectory<T>(cmd: Command, fn: (d: OperatorDirectory, gh: Gat
   const { Gatehouse } = await import('../gatehouse.js');
   const gh = await Gatehouse.open({ config: g.config, data: g.data });
   try {
-    return await fn(new OperatorDirectory(gh.store, () => gh.clock.now()), gh);
+    return await fn(await OperatorDirectory.open(gh.store, () => gh.clock.now()), gh);
   } finally {
     await gh.close();
   }
@@ -23,7 +23,7 @@ export function registerOperators(program: Command): void {
     .action(
       action(async (name: string, opts: { json?: boolean }, cmd: Command) =>
         withDirectory(cmd, async (d, gh) => {
-          const { operator, token } = d.add(name);
+          const { operator, token } = await d.add(name);
           await gh.audit.append({ type: 'operator.added', actor: 'host', data: { operator: operator.name } });
           if (opts.json) printJson({ name: operator.name, token });
           else process.stdout.write(`operator ${operator.name} created; its token (shown only now):\n${token}\n`);
@@ -36,8 +36,8 @@ export function registerOperators(program: Command): void {
     .option('--json', 'print {operators:[…]}')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) =>
-        withDirectory(cmd, (d) => {
-          const operators = d.list();
+        withDirectory(cmd, async (d) => {
+          const operators = await d.list();
           if (opts.json) printJson({ operators });
           else
             for (const o of operators)
@@ -51,7 +51,7 @@ export function registerOperators(program: Command): void {
   ops.command('revoke <name>').action(
     action(async (name: string, _opts: unknown, cmd: Command) =>
       withDirectory(cmd, async (d, gh) => {
-        d.revoke(name);
+        await d.revoke(name);
         await gh.audit.append({ type: 'operator.revoked', actor: 'host', data: { operator: name } });
         process.stdout.write(`operator ${name} revoked\n`);
         return 0;

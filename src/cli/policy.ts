@@ -32,11 +32,15 @@ function workspaceOf(file: string, config: Config): string {
 }
 
 /** Builds an isolated engine on an in-memory store: the file's policy only, no runtime grants, no usage. */
-function isolatedEngine(file: string, config: Config, now: number): { engine: PolicyEngine; close: () => void } {
-  const store = new SqliteStore(':memory:');
+async function isolatedEngine(
+  file: string,
+  config: Config,
+  now: number,
+): Promise<{ engine: PolicyEngine; close: () => Promise<void> }> {
+  const store = await SqliteStore.open(':memory:');
   try {
     return {
-      engine: new PolicyEngine({
+      engine: await PolicyEngine.open({
         config,
         store,
         clock: new ManualClock(now),
@@ -46,20 +50,20 @@ function isolatedEngine(file: string, config: Config, now: number): { engine: Po
       close: () => store.close(),
     };
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
 }
 
-function explain(
+async function explain(
   engine: PolicyEngine,
   config: Config,
   act: Action,
   roles: string[],
   labels: readonly string[],
   screenScore?: number,
-): ExplainResult {
-  const e = engine.evaluate(act, { agent: act.agent, roles }, labels);
+): Promise<ExplainResult> {
+  const e = await engine.evaluate(act, { agent: act.agent, roles }, labels);
   const tool = act.tool ? config.tools[act.tool] : undefined;
   const risk = tool
     ? assessRisk(
@@ -144,7 +148,7 @@ interface CaseResult {
   reasons: string[];
 }
 
-function runCases(file: string, config: Config, dir: string): CaseResult[] {
+async function runCases(file: string, config: Config, dir: string): Promise<CaseResult[]> {
   const files = statSync(dir).isDirectory()
     ? readdirSync(dir)
         .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
@@ -165,7 +169,7 @@ function runCases(file: string, config: Config, dir: string): CaseResult[] {
       const issue = parsed.error.issues[0]!;
       throw new ConfigError(f, undefined, issue.path.map(String).join('.'), issue.message);
     }
-    parsed.data.cases.forEach((c, i) => {
+    for (const [i, c] of parsed.data.cases.entries()) {
       let act: Action;
       try {
         act = parseAction(c.action);
@@ -173,10 +177,10 @@ function runCases(file: string, config: Config, dir: string): CaseResult[] {
         throw new ConfigError(f, undefined, `cases.${i}.action`, (err as Error).message);
       }
       const now = Date.parse(c.now ?? parsed.data.now ?? new Date().toISOString());
-      const { engine, close } = isolatedEngine(file, config, now);
+      const { engine, close } = await isolatedEngine(file, config, now);
       try {
         const roles = c.roles ?? config.identity.agents[act.agent]?.roles ?? [];
-        const x = explain(engine, config, act, roles, c.labels, c.screen_score);
+        const x = await explain(engine, config, act, roles, c.labels, c.screen_score);
         const problems: string[] = [];
         if (x.outcome !== c.expect.effect) problems.push(`expected ${c.expect.effect}, got ${x.outcome}`);
         const codes = new Set([...x.reasons, ...x.tierReasons].map((r) => r.code));
@@ -193,9 +197,9 @@ function runCases(file: string, config: Config, dir: string): CaseResult[] {
           reasons: [...codes],
         });
       } finally {
-        close();
+        await close();
       }
-    });
+    }
   }
   return results;
 }
@@ -216,9 +220,9 @@ export function registerPolicy(program: Command): void {
         const file = resolve(globalOptions(cmd).config);
         const config = loadConfigFile(file);
         const now = Date.now();
-        const { engine, close } = isolatedEngine(file, config, now);
-        const rules = engine.policy.rules.length;
-        close();
+        const { engine, close } = await isolatedEngine(file, config, now);
+        const rules = (await engine.compiled()).rules.length;
+        await close();
         const problems = opts.strict ? locateIssues(readFileSync(file, 'utf8'), lintPolicy(config, now)) : [];
         const summary = {
           valid: problems.length === 0,
@@ -285,7 +289,7 @@ export function registerPolicy(program: Command): void {
           cmd,
           async (gh) => {
             const roles = opts.role ?? gh.identity.registry.get(act.agent)?.roles ?? [];
-            const x = explain(gh.policy, gh.config, act, [...roles], opts.label ?? []);
+            const x = await explain(gh.policy, gh.config, act, [...roles], opts.label ?? []);
             if (opts.json) printJson(x);
             else printExplanation(x);
             return x.outcome === 'allow' ? EXIT.ok : x.outcome === 'deny' ? EXIT.denied : EXIT.review;
@@ -305,7 +309,7 @@ export function registerPolicy(program: Command): void {
       action(async (dir: string, opts: { json?: boolean }, cmd: Command) => {
         const file = resolve(globalOptions(cmd).config);
         const config = loadConfigFile(file);
-        const results = runCases(file, config, resolve(dir));
+        const results = await runCases(file, config, resolve(dir));
         const failed = results.filter((r) => !r.pass);
         if (opts.json) printJson({ passed: results.length - failed.length, failed: failed.length, cases: results });
         else {
@@ -385,7 +389,7 @@ export function registerPolicy(program: Command): void {
               // Arguments are not in the audit log (only their keys): replay re-runs roles, grants, forbids and
               // conditions at the recorded time, without the argument rules.
               const roles = gh.identity.registry.get(ev.agent)?.roles ?? [];
-              const now = gh.policy.authorizeRecorded({
+              const now = await gh.policy.authorizeRecorded({
                 agent: ev.agent,
                 roles: [...roles],
                 tool: summary.tool,
@@ -406,14 +410,15 @@ export function registerPolicy(program: Command): void {
                 });
               }
             }
-            if (opts.json) printJson({ replayed, policyEpoch: gh.policyEpoch, changed });
+            const epoch = await gh.currentPolicyEpoch();
+            if (opts.json) printJson({ replayed, policyEpoch: epoch, changed });
             else {
               for (const c of changed)
                 process.stdout.write(
                   `#${c.seq} ${c.ts} ${c.agent} ${c.tool}: ${c.was} (epoch ${c.epoch}) → ${c.now} now\n`,
                 );
               process.stdout.write(
-                `${replayed} decisions replayed under policy epoch ${gh.policyEpoch}; ${changed.length} would change\n`,
+                `${replayed} decisions replayed under policy epoch ${epoch}; ${changed.length} would change\n`,
               );
             }
             return EXIT.ok;

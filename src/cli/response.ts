@@ -37,7 +37,7 @@ export function registerResponse(program: Command): void {
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const list = gh.responder.list();
+          const list = await gh.responder.list();
           if (opts.json) printJson({ quarantined: list });
           else
             for (const q of list)
@@ -54,7 +54,7 @@ export function registerResponse(program: Command): void {
     .action(
       action(async (opts: { agent?: string; json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const rows = gh.monitor.baselineSnapshot().filter((r) => !opts.agent || r.agent === opts.agent);
+          const rows = (await gh.monitor.baselineSnapshot()).filter((r) => !opts.agent || r.agent === opts.agent);
           if (opts.json) printJson({ baselines: rows });
           else {
             for (const r of rows) {

@@ -28,8 +28,8 @@ export function registerSecrets(program: Command): void {
         const value = (await readStdin()).replace(/\r?\n$/, '');
         if (value.length === 0) throw new InputError('stdin', 'the value is empty');
         return withGatehouse(cmd, async (gh) => {
-          const info = gh.vault.put(name, value, { agents: opts.agent, tools: opts.tool });
-          gh.credentials.refreshKnown();
+          const info = await gh.vault.put(name, value, { agents: opts.agent, tools: opts.tool });
+          await gh.credentials.refreshKnown();
           await gh.audit.append(
             {
               type: 'credentials.stored',
@@ -54,7 +54,7 @@ export function registerSecrets(program: Command): void {
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const list = gh.credentials.list();
+          const list = await gh.credentials.list();
           if (opts.json) printJson({ credentials: list });
           else
             for (const c of list)
@@ -72,9 +72,9 @@ export function registerSecrets(program: Command): void {
     .action(
       action(async (name: string, opts: { json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
-          const removed = gh.vault.remove(name);
+          const removed = await gh.vault.remove(name);
           if (!removed) throw new InputError('name', `no credential named ${name} in the vault`);
-          gh.credentials.refreshKnown();
+          await gh.credentials.refreshKnown();
           await gh.audit.append(
             { type: 'credentials.removed', actor: 'host', data: { credential: name } },
             { durable: true },

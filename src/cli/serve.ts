@@ -91,7 +91,9 @@ export function registerServe(program: Command): void {
           process.on('SIGTERM', stop);
         });
         const mode = tlsSettings ? `, client certificates ${tlsSettings.client_certs}` : '';
-        process.stderr.write(`gatehouse listening on ${address} (policy epoch ${gh.policyEpoch}${mode})\n`);
+        process.stderr.write(
+          `gatehouse listening on ${address} (policy epoch ${await gh.currentPolicyEpoch()}${mode})\n`,
+        );
         await stopped;
         return 0;
       }),

@@ -18,16 +18,16 @@ export interface CredentialInfo {
  */
 export interface CredentialBackend {
   readonly name: string;
-  list(): CredentialInfo[];
-  info(name: string): CredentialInfo | undefined;
+  list(): Promise<CredentialInfo[]>;
+  info(name: string): Promise<CredentialInfo | undefined>;
   /** The value, for the broker only. Undefined when the backend has no such credential. */
-  reveal(name: string): string | undefined;
+  reveal(name: string): Promise<string | undefined>;
 }
 
 /** A backend that can store credentials (the local vault). */
 export interface WritableCredentialBackend extends CredentialBackend {
-  put(name: string, value: string, scope: { agents: string[]; tools: string[] }): CredentialInfo;
-  remove(name: string): boolean;
+  put(name: string, value: string, scope: { agents: string[]; tools: string[] }): Promise<CredentialInfo>;
+  remove(name: string): Promise<boolean>;
 }
 
 export class CredentialError extends GatehouseError {

@@ -24,7 +24,7 @@ export interface HandleCheck {
  * refusal, and keeps every value in a known-secret set so any echo of it is redacted before an agent sees it.
  *
  * @example
- * const broker = new CredentialBroker([vault, envBackend], gh.audit);
+ * const broker = await CredentialBroker.open([vault, envBackend], gh.audit);
  * const { value } = await broker.resolve({ url: 'https://api.github.com', token: '{{secret:github_token}}' },
  *   { agent: 'bot', tool: 'http.get' });
  */
@@ -32,20 +32,25 @@ export class CredentialBroker {
   /** Every credential value (all backends), for exact matching in outputs and tool results. */
   readonly known = new KnownSecrets();
 
-  constructor(
-    private readonly backends: readonly CredentialBackend[],
-    private readonly audit?: AuditSink,
-  ) {
-    this.refreshKnown();
+  /** A broker over `backends` with every value already in the known-secret set. */
+  static async open(backends: readonly CredentialBackend[], audit?: AuditSink): Promise<CredentialBroker> {
+    const broker = new CredentialBroker(backends, audit);
+    await broker.refreshKnown();
+    return broker;
   }
 
+  private constructor(
+    private readonly backends: readonly CredentialBackend[],
+    private readonly audit?: AuditSink,
+  ) {}
+
   /** Re-reads every value into the known-secret set (after `put`/`rm`). */
-  refreshKnown(): void {
+  async refreshKnown(): Promise<void> {
     const seen = new Set<string>();
     for (const b of this.backends) {
-      for (const info of b.list()) {
+      for (const info of await b.list()) {
         if (seen.has(info.name)) continue;
-        const v = b.reveal(info.name);
+        const v = await b.reveal(info.name);
         if (v !== undefined) {
           this.known.set(`credential:${info.name}`, v);
           seen.add(info.name);
@@ -55,15 +60,15 @@ export class CredentialBroker {
     for (const name of this.known.names()) if (!seen.has(name.replace(/^credential:/, ''))) this.known.delete(name);
   }
 
-  list(): CredentialInfo[] {
+  async list(): Promise<CredentialInfo[]> {
     const out = new Map<string, CredentialInfo>();
-    for (const b of this.backends) for (const i of b.list()) if (!out.has(i.name)) out.set(i.name, i);
+    for (const b of this.backends) for (const i of await b.list()) if (!out.has(i.name)) out.set(i.name, i);
     return [...out.values()];
   }
 
-  private find(name: string): { backend: CredentialBackend; info: CredentialInfo } | undefined {
+  private async find(name: string): Promise<{ backend: CredentialBackend; info: CredentialInfo } | undefined> {
     for (const backend of this.backends) {
-      const info = backend.info(name);
+      const info = await backend.info(name);
       if (info) return { backend, info };
     }
     return undefined;
@@ -80,12 +85,14 @@ export class CredentialBroker {
   }
 
   /** Checks, without revealing anything, that each handle exists and is in scope for (agent, tool). */
-  check(value: unknown, ctx: { agent: string; tool: string }): HandleCheck[] {
-    return this.handles(value).map((name) => {
-      const found = this.find(name);
-      if (!found) return { name, status: 'unknown' as const };
-      return { name, status: inScope(found.info, ctx.agent, ctx.tool) ? ('ok' as const) : ('out_of_scope' as const) };
-    });
+  async check(value: unknown, ctx: { agent: string; tool: string }): Promise<HandleCheck[]> {
+    const out: HandleCheck[] = [];
+    for (const name of this.handles(value)) {
+      const found = await this.find(name);
+      if (!found) out.push({ name, status: 'unknown' });
+      else out.push({ name, status: inScope(found.info, ctx.agent, ctx.tool) ? 'ok' : 'out_of_scope' });
+    }
+    return out;
   }
 
   /**
@@ -97,7 +104,7 @@ export class CredentialBroker {
     const names = this.handles(value);
     const values = new Map<string, string>();
     for (const name of names) {
-      const found = this.find(name);
+      const found = await this.find(name);
       const refusal = !found
         ? { code: 'credentials.unknown', message: `no credential named ${name}` }
         : !inScope(found.info, ctx.agent, ctx.tool)
@@ -106,7 +113,7 @@ export class CredentialBroker {
               message: `credential ${name} is not granted to agent ${ctx.agent} for tool ${ctx.tool}`,
             }
           : undefined;
-      const v = found && !refusal ? found.backend.reveal(name) : undefined;
+      const v = found && !refusal ? await found.backend.reveal(name) : undefined;
       const failure =
         refusal ??
         (v === undefined

@@ -10,20 +10,24 @@ export class EnvBackend implements CredentialBackend {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  list(): CredentialInfo[] {
+  async list(): Promise<CredentialInfo[]> {
     return Object.keys(this.mapping)
       .sort()
-      .map((n) => this.info(n)!)
+      .map((n) => this.describe(n))
       .filter((i) => i !== undefined);
   }
 
-  info(name: string): CredentialInfo | undefined {
+  async info(name: string): Promise<CredentialInfo | undefined> {
+    return this.describe(name);
+  }
+
+  private describe(name: string): CredentialInfo | undefined {
     const m = this.mapping[name];
     if (!m) return undefined;
     return { name, backend: 'env', agents: [...m.agents], tools: [...m.tools] };
   }
 
-  reveal(name: string): string | undefined {
+  async reveal(name: string): Promise<string | undefined> {
     const m = this.mapping[name];
     if (!m) return undefined;
     const v = this.env[m.var];

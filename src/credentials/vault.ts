@@ -22,12 +22,9 @@ const MAX_VALUE_BYTES = 64 * 1024;
 export class LocalVault implements WritableCredentialBackend {
   readonly name = 'vault';
 
-  constructor(
-    private readonly store: Store,
-    private readonly master: MasterKey,
-    private readonly clock: Clock,
-  ) {
-    store.migrate('credentials', [
+  /** The vault kept in `store`, whose table is migrated here. */
+  static async open(store: Store, master: MasterKey, clock: Clock): Promise<LocalVault> {
+    await store.migrate('credentials', [
       {
         version: 1,
         name: 'credentials vault',
@@ -41,9 +38,16 @@ export class LocalVault implements WritableCredentialBackend {
         )`,
       },
     ]);
+    return new LocalVault(store, master, clock);
   }
 
-  put(name: string, value: string, scope: { agents: string[]; tools: string[] }): CredentialInfo {
+  private constructor(
+    private readonly store: Store,
+    private readonly master: MasterKey,
+    private readonly clock: Clock,
+  ) {}
+
+  async put(name: string, value: string, scope: { agents: string[]; tools: string[] }): Promise<CredentialInfo> {
     if (!CREDENTIAL_NAME.test(name))
       throw new CredentialError(
         'credentials.name_invalid',
@@ -58,36 +62,35 @@ export class LocalVault implements WritableCredentialBackend {
     const sealed = this.master.seal(Buffer.from(value, 'utf8'), context(name));
     const agents = JSON.stringify(scope.agents);
     const tools = JSON.stringify(scope.tools);
-    this.store.transaction(() => {
-      this.store.run(
-        `INSERT INTO credentials (name, agents, tools, sealed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET agents = excluded.agents, tools = excluded.tools, sealed = excluded.sealed, updated_at = excluded.updated_at`,
-        [name, agents, tools, sealed, now, now],
-      );
-    });
-    return this.info(name)!;
+    await this.store.run(
+      `INSERT INTO credentials (name, agents, tools, sealed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET agents = excluded.agents, tools = excluded.tools, sealed = excluded.sealed, updated_at = excluded.updated_at`,
+      [name, agents, tools, sealed, now, now],
+    );
+    return (await this.info(name))!;
   }
 
-  remove(name: string): boolean {
-    return this.store.run('DELETE FROM credentials WHERE name = ?', [name]).changes > 0;
+  async remove(name: string): Promise<boolean> {
+    return (await this.store.run('DELETE FROM credentials WHERE name = ?', [name])).changes > 0;
   }
 
-  list(): CredentialInfo[] {
-    return this.store
-      .all<Row>('SELECT name, agents, tools, created_at, updated_at FROM credentials ORDER BY name')
-      .map(toInfo);
+  async list(): Promise<CredentialInfo[]> {
+    const rows = await this.store.all<Row>(
+      'SELECT name, agents, tools, created_at, updated_at FROM credentials ORDER BY name',
+    );
+    return rows.map(toInfo);
   }
 
-  info(name: string): CredentialInfo | undefined {
-    const row = this.store.get<Row>(
+  async info(name: string): Promise<CredentialInfo | undefined> {
+    const row = await this.store.get<Row>(
       'SELECT name, agents, tools, created_at, updated_at FROM credentials WHERE name = ?',
       [name],
     );
     return row ? toInfo(row) : undefined;
   }
 
-  reveal(name: string): string | undefined {
-    const row = this.store.get<Pick<Row, 'sealed'>>('SELECT sealed FROM credentials WHERE name = ?', [name]);
+  async reveal(name: string): Promise<string | undefined> {
+    const row = await this.store.get<Pick<Row, 'sealed'>>('SELECT sealed FROM credentials WHERE name = ?', [name]);
     if (!row) return undefined;
     return this.master.open(row.sealed, context(name)).toString('utf8');
   }

@@ -81,6 +81,11 @@ interface AgentRow {
   expires_at: number | null;
 }
 
+/** A row as read back, with the change-feed seq it was stamped with. */
+interface StampedRow extends AgentRow {
+  seq: number;
+}
+
 const COLUMNS =
   'id, status, status_reason, roles, description, source, key_alg, public_pem, jkt, key_origin, generation, created_at, updated_at, rotated_at, next_rotation_at, expires_at';
 
@@ -118,6 +123,8 @@ export function validateAgentId(id: string): void {
 export class AgentRegistry {
   private readonly agents = new Map<string, AgentRecord>();
   private readonly keyObjects = new Map<string, KeyObject>();
+  /** The seq of the row version each in-memory agent was built from. */
+  private readonly stamps = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -130,9 +137,9 @@ export class AgentRegistry {
     feed.subscribe((since) => this.loadSince(since));
   }
 
-  /** The agent, or undefined. Picks up other processes' changes at most once per sync interval. */
+  /** The agent, or undefined, from memory (the change feed brings in other processes' changes). */
   get(id: string): AgentRecord | undefined {
-    this.feed.poll();
+    this.feed.check();
     return this.agents.get(id);
   }
 
@@ -143,8 +150,8 @@ export class AgentRegistry {
     return a;
   }
 
-  list(): AgentRecord[] {
-    this.feed.poll(true);
+  async list(): Promise<AgentRecord[]> {
+    await this.feed.sync();
     return [...this.agents.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -178,7 +185,7 @@ export class AgentRegistry {
         'give either a public key or ask for a generated key, not both',
       );
     }
-    this.feed.poll(true);
+    await this.feed.sync();
     const existing = this.agents.get(input.id);
     if (existing && existing.source === 'registered') {
       throw new IdentityError(IdentityCodes.agentExists, `agent ${input.id} is already registered`);
@@ -204,22 +211,41 @@ export class AgentRegistry {
       next_rotation_at: material ? now + this.rotationPeriodMs : null,
       expires_at: input.expiresAt ?? null,
     };
-    this.store.transaction(() => {
-      const seq = this.feed.bump();
-      this.store.run(
+    const seq = await this.store.transaction(async () => {
+      const seq = await this.feed.bump();
+      await this.store.run(
         `INSERT INTO identity_agents (${COLUMNS}, sealed_private, seq)
-         VALUES (@id, @status, @status_reason, @roles, @description, @source, @key_alg, @public_pem, @jkt, @key_origin,
-                 @generation, @created_at, @updated_at, @rotated_at, @next_rotation_at, @expires_at, @sealed_private, @seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, status_reason = NULL, roles = excluded.roles,
            description = excluded.description, source = excluded.source, key_alg = excluded.key_alg,
            public_pem = excluded.public_pem, jkt = excluded.jkt, key_origin = excluded.key_origin,
            sealed_private = excluded.sealed_private, generation = excluded.generation, updated_at = excluded.updated_at,
            rotated_at = excluded.rotated_at, next_rotation_at = excluded.next_rotation_at,
            expires_at = excluded.expires_at, seq = excluded.seq`,
-        { ...row, sealed_private: material?.sealed ?? null, seq },
+        [
+          row.id,
+          row.status,
+          row.status_reason,
+          row.roles,
+          row.description,
+          row.source,
+          row.key_alg,
+          row.public_pem,
+          row.jkt,
+          row.key_origin,
+          row.generation,
+          row.created_at,
+          row.updated_at,
+          row.rotated_at,
+          row.next_rotation_at,
+          row.expires_at,
+          material?.sealed ?? null,
+          seq,
+        ],
       );
+      return seq;
     });
-    const agent = this.apply(row);
+    const agent = this.apply({ ...row, seq });
     await this.audit.append(
       {
         type: 'identity.agent_registered',
@@ -242,7 +268,7 @@ export class AgentRegistry {
    * (a resumed agent gets fresh tokens). `revoked` is final.
    */
   async setStatus(id: string, status: AgentStatus, opts: { actor: Actor; reason?: string }): Promise<AgentRecord> {
-    this.feed.poll(true);
+    await this.feed.sync();
     const a = this.require(id);
     const from = this.effectiveStatus(a);
     if (from === status) return a;
@@ -252,15 +278,15 @@ export class AgentRegistry {
     }
     const now = this.clock.now();
     const resumedExpired = from === 'expired' && status === 'active';
-    this.store.transaction(() => {
-      const seq = this.feed.bump();
-      this.store.run(
+    await this.store.transaction(async () => {
+      const seq = await this.feed.bump();
+      await this.store.run(
         `UPDATE identity_agents SET status = ?, status_reason = ?, generation = generation + 1, updated_at = ?, seq = ?
          ${resumedExpired ? ', expires_at = NULL' : ''} WHERE id = ?`,
         [status, opts.reason ?? null, now, seq, id],
       );
     });
-    const updated = this.reload(id);
+    const updated = await this.reload(id);
     await this.audit.append(
       {
         type: 'identity.agent_status_changed',
@@ -276,15 +302,14 @@ export class AgentRegistry {
   /** Kill switch: every token of the agent issued so far stops validating. */
   async bumpGeneration(id: string, opts: { actor: Actor; reason?: string }): Promise<AgentRecord> {
     this.require(id);
-    this.store.transaction(() => {
-      const seq = this.feed.bump();
-      this.store.run('UPDATE identity_agents SET generation = generation + 1, updated_at = ?, seq = ? WHERE id = ?', [
-        this.clock.now(),
-        seq,
-        id,
-      ]);
+    await this.store.transaction(async () => {
+      const seq = await this.feed.bump();
+      await this.store.run(
+        'UPDATE identity_agents SET generation = generation + 1, updated_at = ?, seq = ? WHERE id = ?',
+        [this.clock.now(), seq, id],
+      );
     });
-    const updated = this.reload(id);
+    const updated = await this.reload(id);
     await this.audit.append(
       {
         type: 'identity.generation_bumped',
@@ -309,9 +334,9 @@ export class AgentRegistry {
     const material = await this.keyMaterial(id, input.publicKey, alg);
     if (!material) throw new IdentityError(IdentityCodes.keyInvalid, 'rotation needs a key');
     const now = this.clock.now();
-    this.store.transaction(() => {
-      const seq = this.feed.bump();
-      this.store.run(
+    await this.store.transaction(async () => {
+      const seq = await this.feed.bump();
+      await this.store.run(
         `UPDATE identity_agents SET key_alg = ?, public_pem = ?, jkt = ?, key_origin = ?, sealed_private = ?,
            generation = generation + 1, rotated_at = ?, next_rotation_at = ?, updated_at = ?, seq = ?,
            status_reason = CASE WHEN status = 'compromised' THEN NULL ELSE status_reason END,
@@ -331,7 +356,7 @@ export class AgentRegistry {
         ],
       );
     });
-    const updated = this.reload(id);
+    const updated = await this.reload(id);
     await this.audit.append(
       {
         type: 'identity.agent_key_rotated',
@@ -358,16 +383,16 @@ export class AgentRegistry {
   async setRoles(id: string, roles: readonly string[], actor: Actor): Promise<AgentRecord> {
     const a = this.require(id);
     const next = dedupe(roles);
-    this.store.transaction(() => {
-      const seq = this.feed.bump();
-      this.store.run('UPDATE identity_agents SET roles = ?, updated_at = ?, seq = ? WHERE id = ?', [
+    await this.store.transaction(async () => {
+      const seq = await this.feed.bump();
+      await this.store.run('UPDATE identity_agents SET roles = ?, updated_at = ?, seq = ? WHERE id = ?', [
         JSON.stringify(next),
         this.clock.now(),
         seq,
         id,
       ]);
     });
-    const updated = this.reload(id);
+    const updated = await this.reload(id);
     await this.audit.append(
       { type: 'identity.agent_roles_changed', agent: id, actor, data: { from: [...a.roles], to: [...next] } },
       { durable: true },
@@ -382,22 +407,23 @@ export class AgentRegistry {
   async syncConfigured(
     declared: Record<string, { roles: readonly string[]; description?: string | undefined }>,
   ): Promise<void> {
-    this.feed.poll(true);
+    await this.feed.sync();
     for (const [id, spec] of Object.entries(declared)) {
       const a = this.agents.get(id);
       const roles = dedupe(spec.roles);
       if (!a) {
         const now = this.clock.now();
         // Another process opening the same store at the same moment may have inserted it first.
-        const inserted = this.store.transaction(() => {
-          const seq = this.feed.bump();
-          return this.store.run(
+        const inserted = await this.store.transaction(async () => {
+          const seq = await this.feed.bump();
+          const r = await this.store.run(
             `INSERT INTO identity_agents (${COLUMNS}, seq) VALUES (?, 'active', NULL, ?, ?, 'config', NULL, NULL, NULL, NULL, 1, ?, ?, NULL, NULL, NULL, ?)
              ON CONFLICT(id) DO NOTHING`,
             [id, JSON.stringify(roles), spec.description ?? null, now, now, seq],
-          ).changes;
+          );
+          return r.changes;
         });
-        this.reload(id);
+        await this.reload(id);
         if (inserted === 0) continue;
         await this.audit.append(
           {
@@ -436,20 +462,26 @@ export class AgentRegistry {
     };
   }
 
-  private reload(id: string): AgentRecord {
-    const row = this.store.get<AgentRow>(`SELECT ${COLUMNS} FROM identity_agents WHERE id = ?`, [id]);
+  private async reload(id: string): Promise<AgentRecord> {
+    const row = await this.store.get<StampedRow>(`SELECT ${COLUMNS}, seq FROM identity_agents WHERE id = ?`, [id]);
     if (!row) throw new IdentityError(IdentityCodes.agentUnknown, `agent ${id} is not registered`);
     return this.apply(row);
   }
 
-  private loadSince(since: number): void {
-    for (const row of this.store.all<AgentRow>(`SELECT ${COLUMNS} FROM identity_agents WHERE seq > ?`, [since])) {
-      this.apply(row);
-    }
+  private async loadSince(since: number): Promise<void> {
+    const rows = await this.store.all<StampedRow>(`SELECT ${COLUMNS}, seq FROM identity_agents WHERE seq > ?`, [since]);
+    for (const row of rows) this.apply(row);
   }
 
-  private apply(row: AgentRow): AgentRecord {
+  /**
+   * Takes a row into memory unless memory already holds a later version of it: a catch-up that read the row
+   * before a write of this process committed must not undo that write.
+   */
+  private apply(row: StampedRow): AgentRecord {
     const prev = this.agents.get(row.id);
+    const stamp = this.stamps.get(row.id);
+    if (prev && stamp !== undefined && row.seq < stamp) return prev;
+    this.stamps.set(row.id, row.seq);
     const roles = JSON.parse(row.roles) as string[];
     const rec: AgentRecord = {
       id: row.id,

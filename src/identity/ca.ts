@@ -139,7 +139,7 @@ export class CertificateAuthority {
 
   /** True once a root and a usable intermediate exist. */
   get ready(): boolean {
-    this.feed.poll();
+    this.feed.check();
     return this.root !== undefined && this.currentIntermediate() !== undefined;
   }
 
@@ -148,7 +148,7 @@ export class CertificateAuthority {
    * Idempotent: safe to call on every start.
    */
   async init(actor = 'host'): Promise<{ createdRoot: boolean; createdIntermediate: boolean }> {
-    this.feed.poll(true);
+    await this.feed.sync();
     const now = this.clock.now();
     let createdRoot = false;
     let createdIntermediate = false;
@@ -246,7 +246,7 @@ export class CertificateAuthority {
       issued_at: now,
       revoked_at: null,
     };
-    this.insert(row);
+    await this.insert(row);
     await this.audit.append(
       {
         type: 'identity.certificate_issued',
@@ -317,7 +317,7 @@ export class CertificateAuthority {
       signer.crypto,
     );
     const pem = `${cert.toString('pem')}\n`;
-    this.insert({
+    await this.insert({
       serial,
       kind: 'server',
       agent: null,
@@ -346,10 +346,10 @@ export class CertificateAuthority {
   }
 
   /** The agent's newest unrevoked leaf for its current key, if it is before its half-life. */
-  currentLeaf(agent: AgentRecord): IssuedCertificate | undefined {
+  async currentLeaf(agent: AgentRecord): Promise<IssuedCertificate | undefined> {
     if (!agent.key) return undefined;
     const now = this.clock.now();
-    const row = this.store.get<CertRow>(
+    const row = await this.store.get<CertRow>(
       `SELECT * FROM identity_certs WHERE kind = 'leaf' AND agent = ? AND key_id = ? AND revoked_at IS NULL AND not_after > ?
        ORDER BY not_after DESC LIMIT 1`,
       [agent.id, agent.key.jkt, now],
@@ -370,17 +370,19 @@ export class CertificateAuthority {
   }
 
   /** Leaf certificates of one agent, newest first. */
-  certificatesOf(
+  async certificatesOf(
     agent: string,
-  ): Array<{ serial: string; notBefore: number; notAfter: number; revokedAt: number | undefined }> {
-    return this.store
-      .all<CertRow>(`SELECT * FROM identity_certs WHERE kind = 'leaf' AND agent = ? ORDER BY issued_at DESC`, [agent])
-      .map((r) => ({
-        serial: r.serial,
-        notBefore: r.not_before,
-        notAfter: r.not_after,
-        revokedAt: r.revoked_at ?? undefined,
-      }));
+  ): Promise<Array<{ serial: string; notBefore: number; notAfter: number; revokedAt: number | undefined }>> {
+    const rows = await this.store.all<CertRow>(
+      `SELECT * FROM identity_certs WHERE kind = 'leaf' AND agent = ? ORDER BY issued_at DESC`,
+      [agent],
+    );
+    return rows.map((r) => ({
+      serial: r.serial,
+      notBefore: r.not_before,
+      notAfter: r.not_after,
+      revokedAt: r.revoked_at ?? undefined,
+    }));
   }
 
   /**
@@ -388,7 +390,7 @@ export class CertificateAuthority {
    * built from Gatehouse's own intermediates). Throws an IdentityError with the reason code of the failure.
    */
   verify(pem: string): CertificateIdentity {
-    this.feed.poll();
+    this.feed.check();
     const leaf = this.parse(pem);
     const inter = this.intermediates.find(
       (i) => !this.revoked.has(i.row.serial) && leaf.cert.checkIssued(i.cert) && leaf.cert.verify(i.cert.publicKey),
@@ -426,16 +428,16 @@ export class CertificateAuthority {
   }
 
   isRevoked(serial: string): boolean {
-    this.feed.poll();
+    this.feed.check();
     return this.revoked.has(serial);
   }
 
   /** Puts one certificate on the revocation list. */
   async revoke(serial: string, reason: string, actor: string): Promise<boolean> {
-    const row = this.store.get<CertRow>('SELECT * FROM identity_certs WHERE serial = ?', [serial.toLowerCase()]);
+    const row = await this.store.get<CertRow>('SELECT * FROM identity_certs WHERE serial = ?', [serial.toLowerCase()]);
     if (!row) return false;
     if (row.revoked_at !== null) return false;
-    this.markRevoked([row.serial], reason);
+    await this.markRevoked([row.serial], reason);
     await this.audit.append(
       {
         type: 'identity.certificate_revoked',
@@ -450,14 +452,13 @@ export class CertificateAuthority {
 
   /** Revokes every unexpired certificate of an agent (on key rotation, revocation or compromise). */
   async revokeAgent(agent: string, reason: string, actor: string): Promise<string[]> {
-    const serials = this.store
-      .all<{ serial: string }>(
-        `SELECT serial FROM identity_certs WHERE kind = 'leaf' AND agent = ? AND revoked_at IS NULL AND not_after > ?`,
-        [agent, this.clock.now()],
-      )
-      .map((r) => r.serial);
+    const rows = await this.store.all<{ serial: string }>(
+      `SELECT serial FROM identity_certs WHERE kind = 'leaf' AND agent = ? AND revoked_at IS NULL AND not_after > ?`,
+      [agent, this.clock.now()],
+    );
+    const serials = rows.map((r) => r.serial);
     if (serials.length === 0) return [];
-    this.markRevoked(serials, reason);
+    await this.markRevoked(serials, reason);
     await this.audit.append(
       { type: 'identity.certificate_revoked', agent, actor, data: { serials, reason } },
       { durable: true },
@@ -471,7 +472,7 @@ export class CertificateAuthority {
   async rotateIntermediate(reason: string, actor: string): Promise<void> {
     this.requireReady();
     const old = this.currentIntermediate()!;
-    this.markRevoked([old.row.serial], reason);
+    await this.markRevoked([old.row.serial], reason);
     this.signer = undefined;
     await this.createIntermediate();
     await this.audit.append(
@@ -490,7 +491,7 @@ export class CertificateAuthority {
     this.requireReady();
     const inter = this.currentIntermediate()!;
     const now = this.clock.now();
-    const rows = this.store.all<CertRow>(
+    const rows = await this.store.all<CertRow>(
       'SELECT * FROM identity_certs WHERE revoked_at IS NOT NULL AND not_after > ? ORDER BY revoked_at',
       [now],
     );
@@ -542,7 +543,7 @@ export class CertificateAuthority {
   private async intermediateSigner(inter: CaCert): Promise<Signer> {
     if (this.signer && this.signer.kid === inter.row.key_id) return this.signer;
     const kid = inter.row.key_id!;
-    const privateKey = this.keyring.privateKey(kid);
+    const privateKey = await this.keyring.privateKey(kid);
     const key = await toCryptoKey(privateKey, this.opts.keyAlgorithm, 'sign');
     this.signer = { kid, key, crypto: inlineSigningCrypto(privateKey, this.opts.keyAlgorithm) };
     return this.signer;
@@ -551,10 +552,10 @@ export class CertificateAuthority {
   private async createRoot(): Promise<void> {
     const x509 = await loadX509();
     const alg: KeyAlg = this.opts.keyAlgorithm;
-    const rec = this.keyring.rotate(ROOT_PURPOSE, alg);
+    const rec = await this.keyring.rotate(ROOT_PURPOSE, alg);
     const now = this.clock.now();
     const pub = await toCryptoKey(rec.publicKey, alg, 'verify');
-    const priv = await toCryptoKey(this.keyring.privateKey(rec.kid), alg, 'sign');
+    const priv = await toCryptoKey(await this.keyring.privateKey(rec.kid), alg, 'sign');
     const name = `CN=Gatehouse Root CA, O=${escapeDn(this.opts.trustDomain)}`;
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: newSerial(),
@@ -571,18 +572,18 @@ export class CertificateAuthority {
         await x509.SubjectKeyIdentifierExtension.create(pub),
       ],
     });
-    this.insert(caRow(cert, 'root', rec.kid, now));
+    await this.insert(caRow(cert, 'root', rec.kid, now));
   }
 
   private async createIntermediate(): Promise<void> {
     const x509 = await loadX509();
     const root = this.root!;
     const alg: KeyAlg = this.opts.keyAlgorithm;
-    const rec = this.keyring.rotate(INTERMEDIATE_PURPOSE, alg);
+    const rec = await this.keyring.rotate(INTERMEDIATE_PURPOSE, alg);
     const now = this.clock.now();
     const pub = await toCryptoKey(rec.publicKey, alg, 'verify');
     const rootPub = await toCryptoKey(root.cert.publicKey, alg, 'verify');
-    const rootPriv = await toCryptoKey(this.keyring.privateKey(root.row.key_id!), alg, 'sign');
+    const rootPriv = await toCryptoKey(await this.keyring.privateKey(root.row.key_id!), alg, 'sign');
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: newSerial(),
       subject: `CN=Gatehouse Agent CA ${new Date(now).toISOString().slice(0, 10)}, O=${escapeDn(this.opts.trustDomain)}`,
@@ -599,13 +600,13 @@ export class CertificateAuthority {
         await x509.AuthorityKeyIdentifierExtension.create(rootPub),
       ],
     });
-    this.insert(caRow(cert, 'intermediate', rec.kid, now));
+    await this.insert(caRow(cert, 'intermediate', rec.kid, now));
   }
 
-  private insert(row: CertRow): void {
-    this.store.transaction(() => {
-      const seq = this.feed.bump();
-      this.store.run(
+  private async insert(row: CertRow): Promise<void> {
+    await this.store.transaction(async () => {
+      const seq = await this.feed.bump();
+      await this.store.run(
         `INSERT INTO identity_certs (serial, kind, agent, pem, key_id, fingerprint, not_before, not_after, issued_at, revoked_at, seq)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
         [
@@ -625,12 +626,12 @@ export class CertificateAuthority {
     this.track(row);
   }
 
-  private markRevoked(serials: readonly string[], reason: string): void {
+  private async markRevoked(serials: readonly string[], reason: string): Promise<void> {
     const now = this.clock.now();
-    this.store.transaction(() => {
-      const seq = this.feed.bump();
+    await this.store.transaction(async () => {
+      const seq = await this.feed.bump();
       for (const s of serials) {
-        this.store.run(
+        await this.store.run(
           'UPDATE identity_certs SET revoked_at = ?, revoked_reason = ?, seq = ? WHERE serial = ? AND revoked_at IS NULL',
           [now, reason, seq, s],
         );
@@ -639,14 +640,13 @@ export class CertificateAuthority {
     for (const s of serials) this.revoked.add(s);
   }
 
-  private loadSince(since: number): void {
+  private async loadSince(since: number): Promise<void> {
     // Leaves are not kept in memory: only CA certificates and revoked serials matter for verification.
-    for (const row of this.store.all<CertRow>(
+    const rows = await this.store.all<CertRow>(
       `SELECT * FROM identity_certs WHERE seq > ? AND (kind IN ('root', 'intermediate') OR revoked_at IS NOT NULL)`,
       [since],
-    )) {
-      this.track(row);
-    }
+    );
+    for (const row of rows) this.track(row);
   }
 
   private track(row: CertRow): void {

@@ -28,29 +28,43 @@ export class RevocationList {
     feed.subscribe((since) => this.loadSince(since));
   }
 
+  /** Memory only: the change feed keeps the list current; throws if it could not. */
   isRevoked(jti: string): boolean {
-    this.feed.poll();
+    this.feed.check();
     return this.denied.has(jti);
   }
 
-  /** Adds entries; call inside a store transaction when it must land together with other writes. */
-  add(entries: readonly RevokedToken[]): number {
+  /** Deny-lists tokens in the store and in memory; returns how many were new. */
+  async add(entries: readonly RevokedToken[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const added = await this.store.transaction(() => this.record(entries));
+    this.remember(entries);
+    return added;
+  }
+
+  /**
+   * Writes the entries to the store only; call inside the transaction they must land with, and `remember`
+   * them after it commits.
+   */
+  async record(entries: readonly RevokedToken[]): Promise<number> {
     if (entries.length === 0) return 0;
     const now = this.clock.now();
+    const seq = await this.feed.bump();
     let added = 0;
-    this.store.transaction(() => {
-      const seq = this.feed.bump();
-      for (const e of entries) {
-        const r = this.store.run(
-          `INSERT INTO identity_revoked_tokens (jti, agent, exp, revoked_at, reason, seq) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT(jti) DO NOTHING`,
-          [e.jti, e.agent ?? null, e.exp, now, e.reason, seq],
-        );
-        added += r.changes;
-      }
-    });
-    for (const e of entries) this.denied.set(e.jti, e.exp);
+    for (const e of entries) {
+      const r = await this.store.run(
+        `INSERT INTO identity_revoked_tokens (jti, agent, exp, revoked_at, reason, seq) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(jti) DO NOTHING`,
+        [e.jti, e.agent ?? null, e.exp, now, e.reason, seq],
+      );
+      added += r.changes;
+    }
     return added;
+  }
+
+  /** Adds committed entries to the in-memory list. */
+  remember(entries: readonly RevokedToken[]): void {
+    for (const e of entries) this.denied.set(e.jti, e.exp);
   }
 
   get size(): number {
@@ -58,24 +72,23 @@ export class RevocationList {
   }
 
   /** Drops entries whose tokens have expired, in memory and in the store. Cheap; runs at most once a minute. */
-  purge(force = false): void {
+  async purge(force = false): Promise<void> {
     const now = this.clock.now();
     if (!force && now - this.purgedAt < 60_000) return;
     this.purgedAt = now;
     const cutoff = now - this.skewMs;
     for (const [jti, exp] of this.denied) if (exp < cutoff) this.denied.delete(jti);
-    this.store.run('DELETE FROM identity_revoked_tokens WHERE exp < ?', [cutoff]);
-    this.store.run('DELETE FROM identity_access_tokens WHERE exp < ?', [cutoff]);
-    this.store.run('DELETE FROM identity_assertions WHERE exp < ?', [cutoff]);
+    await this.store.run('DELETE FROM identity_revoked_tokens WHERE exp < ?', [cutoff]);
+    await this.store.run('DELETE FROM identity_access_tokens WHERE exp < ?', [cutoff]);
+    await this.store.run('DELETE FROM identity_assertions WHERE exp < ?', [cutoff]);
   }
 
-  private loadSince(since: number): void {
+  private async loadSince(since: number): Promise<void> {
     const cutoff = this.clock.now() - this.skewMs;
-    for (const r of this.store.all<{ jti: string; exp: number }>(
+    const rows = await this.store.all<{ jti: string; exp: number }>(
       'SELECT jti, exp FROM identity_revoked_tokens WHERE seq > ? AND exp >= ?',
       [since, cutoff],
-    )) {
-      this.denied.set(r.jti, r.exp);
-    }
+    );
+    for (const r of rows) this.denied.set(r.jti, r.exp);
   }
 }

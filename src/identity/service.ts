@@ -73,12 +73,10 @@ export class Identity {
   readonly issuer: string;
   private readonly feed: ChangeFeed;
 
-  private constructor(deps: IdentityDeps) {
-    const c = 'identity' in deps.config ? deps.config.identity : deps.config;
+  private constructor(deps: IdentityDeps, c: IdentityConfig) {
     this.config = c;
     this.issuer = c.issuer ?? `spiffe://${c.trust_domain}`;
-    deps.store.migrate('identity', IDENTITY_MIGRATIONS);
-    this.feed = new ChangeFeed(deps.store, deps.clock, c.sync_interval);
+    this.feed = new ChangeFeed(deps.store, c.sync_interval);
     this.registry = new AgentRegistry(deps.store, deps.master, deps.clock, deps.audit, this.feed, c.agent_key_rotation);
     this.revocations = new RevocationList(deps.store, deps.clock, this.feed, c.clock_skew);
     this.ca = new CertificateAuthority(deps.store, deps.keyring, deps.clock, deps.audit, this.feed, {
@@ -111,17 +109,39 @@ export class Identity {
       maxPerAgent: c.max_nonces_per_agent,
       audience: c.audience,
     });
-    this.feed.poll(true);
   }
 
   /**
-   * Migrates the identity tables, loads the registry and brings in the agents the configuration declares.
+   * Migrates the identity tables, loads the registry and brings in the agents the configuration declares, and
+   * starts following other processes' changes (`close` stops it).
    * Does not create keys: `init` (or `initIdentity`) does, so opening a store never writes key material.
    */
   static async open(deps: IdentityDeps): Promise<Identity> {
-    const identity = new Identity(deps);
-    await identity.registry.syncConfigured(identity.config.agents);
+    const c = 'identity' in deps.config ? deps.config.identity : deps.config;
+    await deps.store.migrate('identity', IDENTITY_MIGRATIONS);
+    const identity = new Identity(deps, c);
+    await identity.feed.sync();
+    identity.feed.start();
+    try {
+      await identity.registry.syncConfigured(identity.config.agents);
+    } catch (err) {
+      await identity.close();
+      throw err;
+    }
     return identity;
+  }
+
+  /**
+   * Catches up with every identity change committed so far (by any process). Reads between syncs see changes
+   * of other processes within `identity.sync_interval`.
+   */
+  sync(): Promise<void> {
+    return this.feed.sync();
+  }
+
+  /** Stops following other processes' changes. */
+  close(): Promise<void> {
+    return this.feed.stop();
   }
 
   /**
@@ -131,7 +151,7 @@ export class Identity {
   async init(
     actor: Actor = 'host',
   ): Promise<{ signingKid: string; createdRoot: boolean; createdIntermediate: boolean }> {
-    const signing = this.tokens.ensureSigningKey();
+    const signing = await this.tokens.ensureSigningKey();
     const ca = await this.ca.init(actor);
     return { signingKid: signing.kid, ...ca };
   }
@@ -172,7 +192,7 @@ export class Identity {
     const agent = this.registry.require(id);
     assertActive(agent, this.registry.effectiveStatus(agent));
     if (!opts.renew) {
-      const current = this.ca.currentLeaf(agent);
+      const current = await this.ca.currentLeaf(agent);
       if (current) return current;
     }
     return this.ca.issue(agent, this.registry.publicKey(agent)!, actor);

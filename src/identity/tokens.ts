@@ -111,14 +111,14 @@ export class TokenService {
   }
 
   /** Creates the signing key if there is none (idempotent). */
-  ensureSigningKey(): KeyPairRecord {
+  ensureSigningKey(): Promise<KeyPairRecord> {
     return this.keyring.ensure(SIGNING_PURPOSE, this.opts.signingKeyAlgorithm);
   }
 
   /** Rotates the signing key; the old key keeps verifying (and stays in the JWKS) for the overlap. */
   async rotateSigningKey(actor: string): Promise<KeyPairRecord> {
-    const old = this.keyring.active(SIGNING_PURPOSE);
-    const rec = this.keyring.rotate(SIGNING_PURPOSE, this.opts.signingKeyAlgorithm);
+    const old = await this.keyring.active(SIGNING_PURPOSE);
+    const rec = await this.keyring.rotate(SIGNING_PURPOSE, this.opts.signingKeyAlgorithm);
     this.keysLoadedAt = Number.NEGATIVE_INFINITY;
     await this.audit.append(
       { type: 'identity.signing_key_rotated', actor, data: { kid: rec.kid, previous: old?.kid ?? null } },
@@ -129,7 +129,7 @@ export class TokenService {
 
   /** Public keys that verify Gatehouse tokens, as a JWKS (RFC 7517). */
   async jwks(): Promise<{ keys: JWK[] }> {
-    const keys = this.keyring.verificationKeys(SIGNING_PURPOSE, this.opts.overlapMs);
+    const keys = await this.keyring.verificationKeys(SIGNING_PURPOSE, this.opts.overlapMs);
     return {
       keys: await Promise.all(
         keys.map(async (k) => ({
@@ -157,19 +157,22 @@ export class TokenService {
     let refreshToken: string | undefined;
     let family: string | undefined;
     if (opts.refresh ?? true) {
-      family = randomBytes(16).toString('base64url');
-      refreshToken = newRefreshToken();
+      const fam = randomBytes(16).toString('base64url');
+      const token = newRefreshToken();
       const famExp = now + this.opts.refreshFamilyTtlMs;
-      this.store.transaction(() => {
-        this.store.run(
+      const jkt = agent.key.jkt;
+      await this.store.transaction(async () => {
+        await this.store.run(
           'INSERT INTO identity_refresh_families (family, agent, session, jkt, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-          [family, agent.id, opts.session ?? null, agent.key!.jkt, now, famExp],
+          [fam, agent.id, opts.session ?? null, jkt, now, famExp],
         );
-        this.store.run(
+        await this.store.run(
           'INSERT INTO identity_refresh_tokens (hash, family, created_at, expires_at) VALUES (?, ?, ?, ?)',
-          [hashRefresh(refreshToken!), family, now, Math.min(now + this.opts.refreshTtlMs, famExp)],
+          [hashRefresh(token), fam, now, Math.min(now + this.opts.refreshTtlMs, famExp)],
         );
       });
+      family = fam;
+      refreshToken = token;
     }
     const access = await this.signAccess(agent, opts.method, opts.session, family);
     await this.audit.append(
@@ -208,7 +211,7 @@ export class TokenService {
       await this.fail(IdentityCodes.refreshInvalid, 'refresh token is malformed', undefined, actor);
     }
     const hash = hashRefresh(refreshToken);
-    const row = this.store.get<RefreshRow>(
+    const row = await this.store.get<RefreshRow>(
       `SELECT t.hash, t.family, t.expires_at, t.used_at, f.agent, f.session, f.jkt, f.expires_at AS family_expires_at, f.revoked_at
        FROM identity_refresh_tokens t JOIN identity_refresh_families f ON f.family = t.family WHERE t.hash = ?`,
       [hash],
@@ -256,18 +259,16 @@ export class TokenService {
       );
     }
     const next = newRefreshToken();
-    const spent = this.store.transaction(() => {
-      const r = this.store.run('UPDATE identity_refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL', [
-        now,
-        hash,
-      ]);
+    const spent = await this.store.transaction(async () => {
+      const r = await this.store.run(
+        'UPDATE identity_refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL',
+        [now, hash],
+      );
       if (r.changes !== 1) return false;
-      this.store.run('INSERT INTO identity_refresh_tokens (hash, family, created_at, expires_at) VALUES (?, ?, ?, ?)', [
-        hashRefresh(next),
-        row.family,
-        now,
-        Math.min(now + this.opts.refreshTtlMs, row.family_expires_at),
-      ]);
+      await this.store.run(
+        'INSERT INTO identity_refresh_tokens (hash, family, created_at, expires_at) VALUES (?, ?, ?, ?)',
+        [hashRefresh(next), row.family, now, Math.min(now + this.opts.refreshTtlMs, row.family_expires_at)],
+      );
       return true;
     });
     if (!spent) {
@@ -303,12 +304,12 @@ export class TokenService {
 
   /** Deny-lists one access token until its expiry. Unknown jtis are deny-listed for the longest possible token life. */
   async revokeAccess(jti: string, reason: string, actor: string): Promise<boolean> {
-    const row = this.store.get<{ agent: string; exp: number }>(
+    const row = await this.store.get<{ agent: string; exp: number }>(
       'SELECT agent, exp FROM identity_access_tokens WHERE jti = ?',
       [jti],
     );
     const exp = row?.exp ?? this.clock.now() + this.opts.accessTtlMs + this.opts.skewMs;
-    const added = this.revocations.add([{ jti, agent: row?.agent, exp, reason }]) > 0;
+    const added = (await this.revocations.add([{ jti, agent: row?.agent, exp, reason }])) > 0;
     await this.audit.append(
       {
         type: 'identity.token_revoked',
@@ -324,7 +325,7 @@ export class TokenService {
   /** Revokes the family of a refresh token (RFC 7009 revocation of a refresh token). */
   async revokeRefresh(refreshToken: string, reason: string, actor: string): Promise<boolean> {
     if (!REFRESH_RE.test(refreshToken)) return false;
-    const row = this.store.get<{ family: string }>('SELECT family FROM identity_refresh_tokens WHERE hash = ?', [
+    const row = await this.store.get<{ family: string }>('SELECT family FROM identity_refresh_tokens WHERE hash = ?', [
       hashRefresh(refreshToken),
     ]);
     if (!row) return false;
@@ -334,23 +335,26 @@ export class TokenService {
   /** Revokes a refresh family and deny-lists every live access token issued from it. */
   async revokeFamily(family: string, reason: string, actor: string): Promise<boolean> {
     const now = this.clock.now();
-    const fam = this.store.get<{ agent: string; revoked_at: number | null }>(
+    const fam = await this.store.get<{ agent: string; revoked_at: number | null }>(
       'SELECT agent, revoked_at FROM identity_refresh_families WHERE family = ?',
       [family],
     );
     if (!fam || fam.revoked_at !== null) return false;
-    this.store.transaction(() => {
-      this.store.run('UPDATE identity_refresh_families SET revoked_at = ?, revoked_reason = ? WHERE family = ?', [
+    const denied = await this.store.transaction(async () => {
+      await this.store.run('UPDATE identity_refresh_families SET revoked_at = ?, revoked_reason = ? WHERE family = ?', [
         now,
         reason,
         family,
       ]);
-      const live = this.store.all<{ jti: string; exp: number }>(
+      const live = await this.store.all<{ jti: string; exp: number }>(
         'SELECT jti, exp FROM identity_access_tokens WHERE family = ? AND exp > ?',
         [family, now - this.opts.skewMs],
       );
-      this.revocations.add(live.map((t) => ({ jti: t.jti, agent: fam.agent, exp: t.exp, reason: `family:${reason}` })));
+      const entries = live.map((t) => ({ jti: t.jti, agent: fam.agent, exp: t.exp, reason: `family:${reason}` }));
+      await this.revocations.record(entries);
+      return entries;
     });
+    this.revocations.remember(denied);
     await this.audit.append(
       { type: 'identity.token_family_revoked', agent: fam.agent, actor, data: { family, reason } },
       { durable: true },
@@ -360,7 +364,7 @@ export class TokenService {
 
   /** Revokes every refresh family of an agent (status change, key rotation). Access tokens die by generation. */
   async revokeAgentFamilies(agent: string, reason: string, actor: string): Promise<number> {
-    const fams = this.store.all<{ family: string }>(
+    const fams = await this.store.all<{ family: string }>(
       'SELECT family FROM identity_refresh_families WHERE agent = ? AND revoked_at IS NULL AND expires_at > ?',
       [agent, this.clock.now()],
     );
@@ -387,7 +391,7 @@ export class TokenService {
       this.checkLive(hit.token);
       return hit.token;
     }
-    const verified = this.verifySignatureAndClaims(token, now);
+    const verified = await this.verifySignatureAndClaims(token, now);
     this.checkLive(verified);
     if (this.opts.cacheSize > 0) {
       if (this.cache.size >= this.opts.cacheSize) this.evict(now);
@@ -467,7 +471,7 @@ export class TokenService {
     const jtiHash = createHash('sha256')
       .update(`${agent.id}\u0000${String(claims.jti)}`)
       .digest('hex');
-    const r = this.store.run(
+    const r = await this.store.run(
       'INSERT INTO identity_assertions (jti_hash, agent, exp) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
       [jtiHash, agent.id, claims.exp * 1000 + this.opts.skewMs],
     );
@@ -489,7 +493,23 @@ export class TokenService {
     }
   }
 
-  private verifySignatureAndClaims(token: string, now: number): VerifiedToken {
+  private async verifySignatureAndClaims(token: string, now: number): Promise<VerifiedToken> {
+    if (now - this.keysLoadedAt > 60_000) await this.loadVerificationKeys(now);
+    try {
+      return this.checkSignatureAndClaims(token, now);
+    } catch (err) {
+      // Reload for an unknown kid (another process may have rotated), at most once a second so junk kids cost nothing.
+      if (
+        !(err instanceof IdentityError && err.code === IdentityCodes.tokenUnknownKey) ||
+        now - this.keysLoadedAt <= 1000
+      )
+        throw err;
+      await this.loadVerificationKeys(now);
+      return this.checkSignatureAndClaims(token, now);
+    }
+  }
+
+  private checkSignatureAndClaims(token: string, now: number): VerifiedToken {
     let kid = '';
     const { payload } = verifyCompactJws(token, {
       algorithms: this.opts.algorithms,
@@ -499,7 +519,7 @@ export class TokenService {
           throw new IdentityError(IdentityCodes.tokenType, 'token is not an at+jwt access token');
         }
         kid = typeof header.kid === 'string' ? header.kid : '';
-        const key = this.verificationKey(kid);
+        const key = this.verifyKeys.get(kid);
         if (!key) throw new IdentityError(IdentityCodes.tokenUnknownKey, 'token is signed with an unknown key');
         return key;
       },
@@ -535,22 +555,14 @@ export class TokenService {
     return { jti, agent: sub, generation: gen, exp, iat, jkt, session: sid as string | undefined, kid };
   }
 
-  private verificationKey(kid: string): KeyObject | undefined {
-    const now = this.clock.now();
-    let key = this.verifyKeys.get(kid);
-    // Reload for an unknown kid (another process may have rotated), at most once a second so junk kids cost nothing.
-    if ((!key && now - this.keysLoadedAt > 1000) || now - this.keysLoadedAt > 60_000) {
-      this.keysLoadedAt = now;
-      this.verifyKeys = new Map(
-        this.keyring.verificationKeys(SIGNING_PURPOSE, this.opts.overlapMs).map((k) => [k.kid, k.publicKey]),
-      );
-      key = this.verifyKeys.get(kid);
-    }
-    return key;
+  private async loadVerificationKeys(now: number): Promise<void> {
+    this.keysLoadedAt = now;
+    const keys = await this.keyring.verificationKeys(SIGNING_PURPOSE, this.opts.overlapMs);
+    this.verifyKeys = new Map(keys.map((k) => [k.kid, k.publicKey]));
   }
 
   private async signingKey(): Promise<KeyPairRecord> {
-    const active = this.ensureSigningKey();
+    const active = await this.ensureSigningKey();
     if (this.clock.now() - active.createdAt >= this.opts.rotationMs) return this.rotateSigningKey('gatehouse');
     return active;
   }
@@ -582,12 +594,12 @@ export class TokenService {
       .setIssuedAt(iat)
       .setNotBefore(iat)
       .setExpirationTime(exp)
-      .sign(this.keyring.privateKey(signing.kid));
-    this.store.run(
+      .sign(await this.keyring.privateKey(signing.kid));
+    await this.store.run(
       'INSERT INTO identity_access_tokens (jti, agent, family, session, method, issued_at, exp) VALUES (?, ?, ?, ?, ?, ?, ?)',
       [jti, agent.id, family ?? null, session ?? null, method, now, exp * 1000],
     );
-    this.revocations.purge();
+    await this.revocations.purge();
     return { token, jti, expiresAt: exp * 1000 };
   }
 

@@ -50,7 +50,7 @@ export interface CatalogDeps {
   /** `decide()` with the proxy's credentials. */
   decide(action: ActionInput): Promise<Decision>;
   /** The policy epoch decisions are made under now. */
-  epoch(): number;
+  epoch(): Promise<number>;
   log(line: string): void;
 }
 
@@ -110,7 +110,7 @@ export class ToolCatalog {
       for (const tool of tools) owners.set(tool.name, [...(owners.get(tool.name) ?? []), u.name]);
     const entries: ToolEntry[] = [];
     const byExposed = new Map<string, ToolEntry>();
-    const epoch = this.deps.epoch();
+    const epoch = await this.deps.epoch();
     for (const { u, tools } of lists) {
       const own = new Set(tools.map((t) => t.name));
       for (const tool of tools) {
@@ -190,9 +190,9 @@ export class ToolCatalog {
     if (d.effect === 'allow' && d.approval) {
       await this.deps.pins.accept(server, entry.tool.name, `approval:${d.approval.id}`, pin.hash, this.pinContext());
     } else if (d.effect === 'review' && d.approvalRequest && d.approvalRequest !== pin.approval) {
-      this.deps.pins.setApproval(server, entry.tool.name, pin.hash, d.approvalRequest);
+      await this.deps.pins.setApproval(server, entry.tool.name, pin.hash, d.approvalRequest);
     } else if (d.effect === 'deny' && d.reasons.some((r) => r.code === 'approval.denied')) {
-      this.deps.pins.reject(server, entry.tool.name, pin.hash);
+      await this.deps.pins.reject(server, entry.tool.name, pin.hash);
     }
   }
 

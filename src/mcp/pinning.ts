@@ -120,28 +120,35 @@ export interface PinContext {
  * events; what a change means for the agent is a `tool_listing` decision (`catalog.ts`), audited as such.
  *
  * @example
- * const pins = new ToolPins(gh.store, gh.audit, gh.clock);
+ * const pins = await ToolPins.open(gh.store, gh.audit, gh.clock);
  * const c = await pins.check('fs', tool, { agent: 'demo', session: 'mcp-1' });
  * if (c.status === 'changed') hide(tool);
  */
 export class ToolPins {
-  constructor(
+  /** The pins kept in `store`, whose tables are migrated here. */
+  static async open(store: Store, audit: AuditLog, clock: Clock): Promise<ToolPins> {
+    await store.migrate('mcp', MIGRATIONS);
+    return new ToolPins(store, audit, clock);
+  }
+
+  private constructor(
     private readonly store: Store,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-  ) {
-    store.migrate('mcp', MIGRATIONS);
-  }
+  ) {}
 
   /** Compares a definition with its pin, pinning it on first sight. */
   async check(server: string, tool: Tool, ctx: PinContext): Promise<PinCheck> {
     const hash = definitionHash(tool);
     const now = this.clock.now();
     const definition = canonicalize(pinnedDefinition(tool));
-    const outcome = this.store.transaction(() => {
-      const pin = this.store.get<PinRow>('SELECT * FROM mcp_pins WHERE server = ? AND tool = ?', [server, tool.name]);
+    const outcome = await this.store.transaction(async () => {
+      const pin = await this.store.get<PinRow>('SELECT * FROM mcp_pins WHERE server = ? AND tool = ?', [
+        server,
+        tool.name,
+      ]);
       if (!pin) {
-        this.store.run(
+        await this.store.run(
           'INSERT INTO mcp_pins (server, tool, hash, definition, pinned_at, pinned_by, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
           [server, tool.name, hash, definition, now, 'first-sight', now],
         );
@@ -155,7 +162,7 @@ export class ToolPins {
         };
       }
       if (pin.hash === hash) {
-        this.store.run('UPDATE mcp_pins SET seen_at = ? WHERE server = ? AND tool = ?', [now, server, tool.name]);
+        await this.store.run('UPDATE mcp_pins SET seen_at = ? WHERE server = ? AND tool = ?', [now, server, tool.name]);
         return {
           status: 'match' as const,
           pinnedHash: hash,
@@ -165,19 +172,19 @@ export class ToolPins {
           fields: [],
         };
       }
-      const change = this.store.get<ChangeRow>(
+      const change = await this.store.get<ChangeRow>(
         'SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? AND hash = ?',
         [server, tool.name, hash],
       );
       if (change) {
-        this.store.run('UPDATE mcp_pin_changes SET last_seen = ? WHERE server = ? AND tool = ? AND hash = ?', [
+        await this.store.run('UPDATE mcp_pin_changes SET last_seen = ? WHERE server = ? AND tool = ? AND hash = ?', [
           now,
           server,
           tool.name,
           hash,
         ]);
       } else {
-        this.store.run(
+        await this.store.run(
           `INSERT INTO mcp_pin_changes (server, tool, hash, definition, first_seen, last_seen, status, approval)
            VALUES (?, ?, ?, ?, ?, ?, 'pending', NULL)`,
           [server, tool.name, hash, definition, now, now],
@@ -207,8 +214,8 @@ export class ToolPins {
   }
 
   /** Links an approval request to a changed definition (review mode). */
-  setApproval(server: string, tool: string, hash: string, approval: string): void {
-    this.store.run('UPDATE mcp_pin_changes SET approval = ? WHERE server = ? AND tool = ? AND hash = ?', [
+  async setApproval(server: string, tool: string, hash: string, approval: string): Promise<void> {
+    await this.store.run('UPDATE mcp_pin_changes SET approval = ? WHERE server = ? AND tool = ? AND hash = ?', [
       approval,
       server,
       tool,
@@ -222,30 +229,32 @@ export class ToolPins {
    */
   async accept(server: string, tool: string, actor: string, hash?: string, ctx: PinContext = {}): Promise<string> {
     const now = this.clock.now();
-    const accepted = this.store.transaction(() => {
+    const accepted = await this.store.transaction(async () => {
       const change = hash
-        ? this.store.get<ChangeRow>('SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? AND hash = ?', [
+        ? await this.store.get<ChangeRow>('SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? AND hash = ?', [
             server,
             tool,
             hash,
           ])
-        : this.store.get<ChangeRow>(
+        : await this.store.get<ChangeRow>(
             `SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? AND status = 'pending' ORDER BY last_seen DESC LIMIT 1`,
             [server, tool],
           );
       if (!change) return undefined;
-      const previous = this.store.get<PinRow>('SELECT * FROM mcp_pins WHERE server = ? AND tool = ?', [server, tool]);
-      this.store.run(
+      const previous = await this.store.get<PinRow>('SELECT * FROM mcp_pins WHERE server = ? AND tool = ?', [
+        server,
+        tool,
+      ]);
+      await this.store.run(
         `INSERT INTO mcp_pins (server, tool, hash, definition, pinned_at, pinned_by, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (server, tool) DO UPDATE SET hash = excluded.hash, definition = excluded.definition,
            pinned_at = excluded.pinned_at, pinned_by = excluded.pinned_by, seen_at = excluded.seen_at`,
         [server, tool, change.hash, change.definition, now, actor, now],
       );
-      this.store.run(`UPDATE mcp_pin_changes SET status = 'accepted' WHERE server = ? AND tool = ? AND hash = ?`, [
-        server,
-        tool,
-        change.hash,
-      ]);
+      await this.store.run(
+        `UPDATE mcp_pin_changes SET status = 'accepted' WHERE server = ? AND tool = ? AND hash = ?`,
+        [server, tool, change.hash],
+      );
       return { hash: change.hash, previous: previous?.hash ?? null };
     });
     if (!accepted)
@@ -263,8 +272,8 @@ export class ToolPins {
   }
 
   /** Marks a changed definition rejected (its approval request was denied); it stays blocked. */
-  reject(server: string, tool: string, hash: string): void {
-    this.store.run(`UPDATE mcp_pin_changes SET status = 'rejected' WHERE server = ? AND tool = ? AND hash = ?`, [
+  async reject(server: string, tool: string, hash: string): Promise<void> {
+    await this.store.run(`UPDATE mcp_pin_changes SET status = 'rejected' WHERE server = ? AND tool = ? AND hash = ?`, [
       server,
       tool,
       hash,
@@ -273,11 +282,11 @@ export class ToolPins {
 
   /** Forgets the pins of a server (or one tool): the next definition seen is pinned afresh. Audited. */
   async reset(server: string, tool: string | undefined, actor: string): Promise<number> {
-    const n = this.store.transaction(() => {
+    const n = await this.store.transaction(async () => {
       const where = tool === undefined ? 'server = ?' : 'server = ? AND tool = ?';
       const params = tool === undefined ? [server] : [server, tool];
-      this.store.run(`DELETE FROM mcp_pin_changes WHERE ${where}`, params);
-      return this.store.run(`DELETE FROM mcp_pins WHERE ${where}`, params).changes;
+      await this.store.run(`DELETE FROM mcp_pin_changes WHERE ${where}`, params);
+      return (await this.store.run(`DELETE FROM mcp_pins WHERE ${where}`, params)).changes;
     });
     await this.audit.append(
       { type: 'mcp.pin.reset', actor, data: { server, ...(tool ? { tool } : {}), removed: n } },
@@ -286,32 +295,36 @@ export class ToolPins {
     return n;
   }
 
-  list(server?: string): PinRecord[] {
-    const pins = this.store.all<PinRow>(
-      'SELECT * FROM mcp_pins WHERE (? IS NULL OR server = ?) ORDER BY server, tool',
+  async list(server?: string): Promise<PinRecord[]> {
+    const pins = await this.store.all<PinRow>(
+      // The cast gives the optional parameter a type: PostgreSQL cannot infer one from `? IS NULL`.
+      'SELECT * FROM mcp_pins WHERE (CAST(? AS TEXT) IS NULL OR server = ?) ORDER BY server, tool',
       [server ?? null, server ?? null],
     );
-    return pins.map((p) => ({
-      server: p.server,
-      tool: p.tool,
-      hash: p.hash,
-      pinnedAt: p.pinned_at,
-      pinnedBy: p.pinned_by,
-      seenAt: p.seen_at,
-      definition: JSON.parse(p.definition) as Record<string, unknown>,
-      changes: this.store
-        .all<ChangeRow>('SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? ORDER BY last_seen DESC', [
-          p.server,
-          p.tool,
-        ])
-        .map((c) => ({
+    const out: PinRecord[] = [];
+    for (const p of pins) {
+      const changes = await this.store.all<ChangeRow>(
+        'SELECT * FROM mcp_pin_changes WHERE server = ? AND tool = ? ORDER BY last_seen DESC',
+        [p.server, p.tool],
+      );
+      out.push({
+        server: p.server,
+        tool: p.tool,
+        hash: p.hash,
+        pinnedAt: p.pinned_at,
+        pinnedBy: p.pinned_by,
+        seenAt: p.seen_at,
+        definition: JSON.parse(p.definition) as Record<string, unknown>,
+        changes: changes.map((c) => ({
           hash: c.hash,
           firstSeen: c.first_seen,
           lastSeen: c.last_seen,
           status: c.status,
           approval: c.approval,
         })),
-    }));
+      });
+    }
+    return out;
   }
 }
 

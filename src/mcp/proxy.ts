@@ -110,6 +110,7 @@ export class McpProxy {
   private constructor(
     private readonly opts: McpProxyOptions,
     upstreams: Upstream[],
+    pins: ToolPins,
   ) {
     this.gh = opts.gatehouse;
     this.cfg = opts.gatehouse.config.mcp;
@@ -117,7 +118,7 @@ export class McpProxy {
     this.session = opts.session ?? `mcp-${randomUUID()}`;
     this.log = opts.log ?? (() => {});
     this.upstreams = upstreams;
-    this.pins = new ToolPins(this.gh.store, this.gh.audit, this.gh.clock);
+    this.pins = pins;
     this.catalog = new ToolCatalog({
       upstreams,
       cfg: this.cfg,
@@ -125,7 +126,7 @@ export class McpProxy {
       agent: this.agent,
       session: this.session,
       decide: (a) => this.decide(a),
-      epoch: () => this.gh.policyEpoch,
+      epoch: () => this.gh.currentPolicyEpoch(),
       log: this.log,
     });
     this.routes = new Routes(upstreams);
@@ -152,6 +153,7 @@ export class McpProxy {
   static async start(opts: McpProxyOptions): Promise<McpProxy> {
     const names = Object.keys(opts.servers);
     if (names.length === 0) throw new GatehouseError('mcp.no_servers', 'no upstream MCP server to proxy');
+    const pins = await ToolPins.open(opts.gatehouse.store, opts.gatehouse.audit, opts.gatehouse.clock);
     const holder: { proxy?: McpProxy } = {};
     const cfg = opts.gatehouse.config.mcp;
     const log = opts.log ?? (() => {});
@@ -191,7 +193,7 @@ export class McpProxy {
         `an upstream MCP server failed to start: ${(err as Error).message}`,
       );
     }
-    const proxy = new McpProxy(opts, upstreams);
+    const proxy = new McpProxy(opts, upstreams, pins);
     holder.proxy = proxy;
     return proxy;
   }

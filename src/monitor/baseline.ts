@@ -56,11 +56,9 @@ export class Baselines {
   private readonly current = new Map<string, Window>();
   private readonly stats = new Map<string, Map<Metric, Welford>>();
 
-  constructor(
-    private readonly store: Store,
-    private readonly windowMs: number,
-  ) {
-    store.migrate('monitor', [
+  /** Baselines kept in `store`, whose table is migrated here. */
+  static async open(store: Store, windowMs: number): Promise<Baselines> {
+    await store.migrate('monitor', [
       {
         version: 1,
         name: 'baselines',
@@ -70,15 +68,21 @@ export class Baselines {
         )`,
       },
     ]);
+    return new Baselines(store, windowMs);
   }
 
+  private constructor(
+    private readonly store: Store,
+    private readonly windowMs: number,
+  ) {}
+
   /** Counts one decision for the agent; returns the agent's current window counts. */
-  observe(
+  async observe(
     agent: string,
     at: number,
     event: { tool?: string; effect: string; screenBlocked: boolean },
-  ): Record<Metric, number> {
-    const w = this.window(agent, at);
+  ): Promise<Record<Metric, number>> {
+    const w = await this.window(agent, at);
     if (event.tool) {
       w.counts.tool_calls_per_window += 1;
       w.tools.add(event.tool);
@@ -90,17 +94,23 @@ export class Baselines {
     return { ...w.counts };
   }
 
-  /** The agent's accumulator for a metric (loaded from the store on first use). */
+  /** Loads the agent's accumulators from the store on first use; later calls read memory. */
+  async load(agent: string): Promise<void> {
+    if (this.stats.has(agent)) return;
+    const rows = await this.store.all<{ metric: Metric; n: number; mean: number; m2: number }>(
+      'SELECT metric, n, mean, m2 FROM monitor_baselines WHERE agent = ?',
+      [agent],
+    );
+    // Another call may have loaded (and since updated) them while this one read.
+    if (this.stats.has(agent)) return;
+    this.stats.set(agent, new Map(rows.map((r) => [r.metric, new Welford(r.n, r.mean, r.m2)])));
+  }
+
+  /** The agent's accumulator for a metric, from memory: empty until `load(agent)` has brought in the stored one. */
   stat(agent: string, metric: Metric): Welford {
     let m = this.stats.get(agent);
     if (!m) {
       m = new Map();
-      for (const row of this.store.all<{ metric: Metric; n: number; mean: number; m2: number }>(
-        'SELECT metric, n, mean, m2 FROM monitor_baselines WHERE agent = ?',
-        [agent],
-      )) {
-        m.set(row.metric, new Welford(row.n, row.mean, row.m2));
-      }
       this.stats.set(agent, m);
     }
     let w = m.get(metric);
@@ -115,9 +125,10 @@ export class Baselines {
    * How far the agent's current window is above its own baseline: the largest z-score over the metrics with at
    * least `minWindows` windows of history, 0 when none (0..10). Read-only: nothing is counted.
    */
-  anomaly(agent: string, at: number, minWindows: number): number {
+  async anomaly(agent: string, at: number, minWindows: number): Promise<number> {
     const w = this.current.get(agent);
     if (!w || w.start !== at - (at % this.windowMs)) return 0;
+    await this.load(agent);
     let max = 0;
     for (const metric of METRICS) {
       const s = this.stat(agent, metric);
@@ -128,13 +139,14 @@ export class Baselines {
   }
 
   /** Baselines of every agent seen, for status displays. */
-  snapshot(): { agent: string; metric: Metric; n: number; mean: number; stddev: number; current: number }[] {
-    const agents = new Set([
-      ...this.store.all<{ agent: string }>('SELECT DISTINCT agent FROM monitor_baselines').map((r) => r.agent),
-      ...this.current.keys(),
-    ]);
+  async snapshot(): Promise<
+    { agent: string; metric: Metric; n: number; mean: number; stddev: number; current: number }[]
+  > {
+    const stored = await this.store.all<{ agent: string }>('SELECT DISTINCT agent FROM monitor_baselines');
+    const agents = new Set([...stored.map((r) => r.agent), ...this.current.keys()]);
     const out = [];
     for (const agent of [...agents].sort()) {
+      await this.load(agent);
       for (const metric of METRICS) {
         const s = this.stat(agent, metric);
         out.push({
@@ -150,12 +162,14 @@ export class Baselines {
     return out;
   }
 
-  private window(agent: string, at: number): Window {
+  private async window(agent: string, at: number): Promise<Window> {
     const start = at - (at % this.windowMs);
     let w = this.current.get(agent);
     if (w && w.start !== start) {
-      this.close(agent, w, start);
-      w = undefined;
+      // Replaced before the store write, so a concurrent observation does not close the same window twice.
+      this.current.delete(agent);
+      await this.close(agent, w, start);
+      w = this.current.get(agent);
     }
     if (!w) {
       w = { start, counts: emptyCounts(), tools: new Set() };
@@ -165,17 +179,22 @@ export class Baselines {
   }
 
   /** Feeds a finished window, and the empty windows of silence after it, into the accumulators. */
-  private close(agent: string, w: Window, nextStart: number): void {
+  private async close(agent: string, w: Window, nextStart: number): Promise<void> {
     const idle = Math.min(Math.max(0, Math.round((nextStart - w.start) / this.windowMs) - 1), 60);
-    this.store.transaction(() => {
-      for (const metric of METRICS) {
-        const s = this.stat(agent, metric);
-        s.add(w.counts[metric]);
-        for (let i = 0; i < idle; i++) s.add(0);
-        this.store.run(
+    await this.load(agent);
+    // The accumulators are updated in memory first; the transaction only writes their new values.
+    const rows = METRICS.map((metric) => {
+      const s = this.stat(agent, metric);
+      s.add(w.counts[metric]);
+      for (let i = 0; i < idle; i++) s.add(0);
+      return [agent, metric, s.n, s.mean, s.m2];
+    });
+    await this.store.transaction(async () => {
+      for (const row of rows) {
+        await this.store.run(
           `INSERT INTO monitor_baselines (agent, metric, n, mean, m2) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT(agent, metric) DO UPDATE SET n = excluded.n, mean = excluded.mean, m2 = excluded.m2`,
-          [agent, metric, s.n, s.mean, s.m2],
+          row,
         );
       }
     });

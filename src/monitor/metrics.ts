@@ -13,8 +13,8 @@ const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 
 /** Live values read at scrape time (so a scrape sees the store as it is, whichever process changed it). */
 export interface MetricSources {
-  approvalsPending: () => number;
-  deadLetters?: () => number;
+  approvalsPending: () => Promise<number>;
+  deadLetters?: () => Promise<number>;
 }
 
 /**
@@ -100,16 +100,16 @@ export class Metrics {
       name: 'gatehouse_approvals_pending',
       help: 'Approval requests waiting for a human',
       registers: [this.registry],
-      collect() {
-        if (self.sources) this.set(self.sources.approvalsPending());
+      async collect() {
+        if (self.sources) this.set(await self.sources.approvalsPending());
       },
     });
     new Gauge({
       name: 'gatehouse_alert_dead_letters',
       help: 'Alert deliveries that exhausted their retries and wait in the dead-letter queue',
       registers: [this.registry],
-      collect() {
-        if (self.sources?.deadLetters) this.set(self.sources.deadLetters());
+      async collect() {
+        if (self.sources?.deadLetters) this.set(await self.sources.deadLetters());
       },
     });
   }

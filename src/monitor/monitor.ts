@@ -27,25 +27,34 @@ export interface AlertFired {
  * not import each other); the composition root wires the two.
  */
 export interface ResponsePort {
-  quarantined(agent: string): { reason: string; since: number; by: string } | undefined;
+  quarantined(agent: string): Promise<{ reason: string; since: number; by: string } | undefined>;
   quarantine(agent: string, reason: string, by: string): Promise<unknown>;
 }
 
 export class Monitor {
-  private readonly baselines: Baselines;
   private readonly rules: AlertRule[];
   private readonly flagged = new Map<string, { until: number; rule: string }>();
   /** (agent, rule) → window start, so a rule fires once per window. */
   private readonly fired = new Map<string, number>();
 
-  constructor(
-    private readonly config: MonitorConfig,
+  /** The monitor, its baselines kept in `store`. */
+  static async open(
+    config: MonitorConfig,
     store: Store,
+    audit: AuditLog,
+    clock: Clock,
+    responder: ResponsePort,
+  ): Promise<Monitor> {
+    return new Monitor(config, await Baselines.open(store, config.window), audit, clock, responder);
+  }
+
+  private constructor(
+    private readonly config: MonitorConfig,
+    private readonly baselines: Baselines,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly responder: ResponsePort,
   ) {
-    this.baselines = new Baselines(store, config.window);
     this.rules = compileAlerts(config.alerts);
   }
 
@@ -54,7 +63,7 @@ export class Monitor {
     if (!this.config.enabled) return [];
     const agent = d.action.agent;
     const now = this.clock.now();
-    const counts = this.baselines.observe(agent, now, {
+    const counts = await this.baselines.observe(agent, now, {
       ...(d.action.kind === 'tool_call' && d.action.tool ? { tool: d.action.tool } : {}),
       effect: d.effect,
       screenBlocked: d.effect === 'deny' && d.reasons.some((r) => r.code.startsWith('screen.')),
@@ -67,6 +76,7 @@ export class Monitor {
       const count = counts[rule.metric];
       let value = count;
       if (rule.zscore) {
+        await this.baselines.load(agent);
         const s = this.baselines.stat(agent, rule.metric);
         if (s.n < this.config.min_windows) continue;
         value = s.z(count);
@@ -89,7 +99,7 @@ export class Monitor {
         },
       });
       if (a.action === 'flag') this.flagged.set(agent, { until: now + this.config.flag_for, rule: a.rule });
-      if (a.action === 'quarantine' && !this.responder.quarantined(agent)) {
+      if (a.action === 'quarantine' && !(await this.responder.quarantined(agent))) {
         await this.responder.quarantine(
           agent,
           `alert ${a.rule}: ${a.metric} ${Math.round(a.value * 100) / 100}`,
@@ -108,9 +118,9 @@ export class Monitor {
   stage(): Stage {
     return {
       name: STAGE,
-      run: (ctx: StageContext): Verdict => {
+      run: async (ctx: StageContext): Promise<Verdict> => {
         const agent = ctx.action.agent;
-        const q = this.responder.quarantined(agent);
+        const q = await this.responder.quarantined(agent);
         if (q) {
           return {
             stage: STAGE,
@@ -144,7 +154,7 @@ export class Monitor {
         }
         if (f) this.flagged.delete(agent);
         const anomalyScore = this.config.enabled
-          ? this.baselines.anomaly(agent, this.clock.now(), this.config.min_windows)
+          ? await this.baselines.anomaly(agent, this.clock.now(), this.config.min_windows)
           : 0;
         return { stage: STAGE, effect: 'allow', risk: 0, reasons: [], facts: { anomalyScore } };
       },

@@ -187,43 +187,48 @@ export function resourceCovers(parent: string, child: string): boolean {
 }
 
 export class GrantStore {
-  constructor(
+  /** Grants kept in `store`, whose tables are migrated here. */
+  static async open(store: Store, clock: Clock, audit: AuditSink | undefined, globalMaxDepth = 3): Promise<GrantStore> {
+    await store.migrate('policy', MIGRATIONS);
+    return new GrantStore(store, clock, audit, globalMaxDepth);
+  }
+
+  private constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly audit: AuditSink | undefined,
-    private readonly globalMaxDepth = 3,
-  ) {
-    store.migrate('policy', MIGRATIONS);
-  }
+    private readonly globalMaxDepth: number,
+  ) {}
 
   /** The current policy epoch (shared with the configuration loader). */
-  epoch(): number {
-    return Number(this.store.getMeta(EPOCH_KEY) ?? '0');
+  async epoch(): Promise<number> {
+    return Number((await this.store.getMeta(EPOCH_KEY)) ?? '0');
   }
 
-  private bumpEpoch(): number {
-    const e = this.epoch() + 1;
-    this.store.setMeta(EPOCH_KEY, String(e));
+  private async bumpEpoch(): Promise<number> {
+    const e = (await this.epoch()) + 1;
+    await this.store.setMeta(EPOCH_KEY, String(e));
     return e;
   }
 
-  get(id: string): Grant {
-    const r = this.store.get<Row>('SELECT * FROM policy_grants WHERE id = ?', [id]);
+  async get(id: string): Promise<Grant> {
+    const r = await this.store.get<Row>('SELECT * FROM policy_grants WHERE id = ?', [id]);
     if (!r) throw new NotFoundError(`grant ${id}`);
     return toGrant(r);
   }
 
-  list(opts: { agent?: string; all?: boolean } = {}): Grant[] {
+  async list(opts: { agent?: string; all?: boolean } = {}): Promise<Grant[]> {
     const now = this.clock.now();
-    const rows = this.store.all<Row>(
-      `SELECT * FROM policy_grants WHERE (? IS NULL OR agent = ?) ${opts.all ? '' : 'AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)'} ORDER BY created_at, id`,
+    const rows = await this.store.all<Row>(
+      // The casts give the optional parameter a type: PostgreSQL cannot infer one from `? IS NULL`.
+      `SELECT * FROM policy_grants WHERE (CAST(? AS TEXT) IS NULL OR agent = ?) ${opts.all ? '' : 'AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)'} ORDER BY created_at, id`,
       opts.all ? [opts.agent ?? null, opts.agent ?? null] : [opts.agent ?? null, opts.agent ?? null, now],
     );
     return rows.map(toGrant);
   }
 
   /** Grants the engine compiles: not revoked, not expired. */
-  active(): Grant[] {
+  active(): Promise<Grant[]> {
     return this.list();
   }
 
@@ -253,8 +258,8 @@ export class GrantStore {
       revokedBy: null,
       originRule: null,
     };
-    const epoch = this.store.transaction(() => {
-      this.insert(grant);
+    const epoch = await this.store.transaction(async () => {
+      await this.insert(grant);
       return this.bumpEpoch();
     });
     await this.audit?.append(
@@ -266,7 +271,7 @@ export class GrantStore {
 
   /** Delegates a narrowed copy of grant `parent` to another agent; refuses anything that is not a subset. */
   async delegate(d: Delegation): Promise<Grant> {
-    return this.delegateFrom(this.get(d.parent), d);
+    return this.delegateFrom(await this.get(d.parent), d);
   }
 
   /**
@@ -365,15 +370,16 @@ export class GrantStore {
       revokedBy: null,
       originRule: fromRule ? parent.id.slice(5) : parent.originRule,
     };
-    const epoch = this.store.transaction(() => {
+    const epoch = await this.store.transaction(async () => {
       // Re-read inside the transaction: a concurrent revoke must not leave an orphan live child.
       if (!fromRule) {
-        const p = this.store.get<{ revoked_at: number | null }>('SELECT revoked_at FROM policy_grants WHERE id = ?', [
-          parent.id,
-        ]);
+        const p = await this.store.get<{ revoked_at: number | null }>(
+          'SELECT revoked_at FROM policy_grants WHERE id = ?',
+          [parent.id],
+        );
         if (!p || p.revoked_at !== null) throw new GrantError('grant.revoked', `grant ${parent.id} is revoked`);
       }
-      this.insert(child);
+      await this.insert(child);
       return this.bumpEpoch();
     });
     await this.audit?.append(
@@ -391,10 +397,10 @@ export class GrantStore {
 
   /** Revokes a grant and every grant delegated from it, transitively. Returns the ids revoked. */
   async revoke(id: string, by: string, reason?: string): Promise<string[]> {
-    this.get(id);
+    await this.get(id);
     const now = this.clock.now();
-    const { ids, epoch } = this.store.transaction(() => {
-      const rows = this.store.all<{ id: string }>(
+    const { ids, epoch } = await this.store.transaction(async () => {
+      const rows = await this.store.all<{ id: string }>(
         `WITH RECURSIVE tree(id) AS (SELECT id FROM policy_grants WHERE id = ?
            UNION SELECT g.id FROM policy_grants g JOIN tree t ON g.parent_id = t.id)
          SELECT id FROM tree`,
@@ -402,13 +408,12 @@ export class GrantStore {
       );
       const ids = rows.map((r) => r.id);
       for (const g of ids) {
-        this.store.run('UPDATE policy_grants SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL', [
-          now,
-          by,
-          g,
-        ]);
+        await this.store.run(
+          'UPDATE policy_grants SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL',
+          [now, by, g],
+        );
       }
-      return { ids, epoch: this.bumpEpoch() };
+      return { ids, epoch: await this.bumpEpoch() };
     });
     await this.audit?.append(
       { type: 'policy.grant_revoked', actor: by, epoch, data: { id, cascade: ids, ...(reason ? { reason } : {}) } },
@@ -417,47 +422,53 @@ export class GrantStore {
     return ids;
   }
 
-  /** Admits an agent to a capped role (first come, first served, persisted); false when the role is full. */
-  /** Whether `agent` is, or could now become, one of the at most `max` members of `role`. Changes nothing. */
-  wouldAdmit(role: string, agent: string, max: number): boolean {
-    if (this.isMember(role, agent)) return true;
-    const n =
-      this.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM policy_role_members WHERE role = ?', [role])?.n ?? 0;
-    return n < max;
+  /**
+   * Whether `agent` is a member of `role` as far as this process has seen (memory only). Membership only grows,
+   * so a positive answer is final; a negative one needs `standing`.
+   */
+  knownMember(role: string, agent: string): boolean {
+    return this.members.has(`${role}\u0000${agent}`);
   }
 
-  isMember(role: string, agent: string): boolean {
-    if (this.members.has(`${role}\u0000${agent}`)) return true;
-    return (
-      this.store.get('SELECT 1 AS x FROM policy_role_members WHERE role = ? AND agent = ?', [role, agent]) !== undefined
+  /** Whether `agent` is a member of `role`, and how many members the role has. Changes nothing. */
+  async standing(role: string, agent: string): Promise<{ member: boolean; members: number }> {
+    const member =
+      this.knownMember(role, agent) ||
+      (await this.store.get('SELECT 1 AS x FROM policy_role_members WHERE role = ? AND agent = ?', [role, agent])) !==
+        undefined;
+    const row = await this.store.get<{ n: number | string }>(
+      'SELECT COUNT(*) AS n FROM policy_role_members WHERE role = ?',
+      [role],
     );
+    return { member, members: Number(row?.n ?? 0) };
   }
 
-  admitToRole(role: string, agent: string, max: number): boolean {
-    // Membership only grows, so a positive answer can be remembered.
-    const key = `${role}\u0000${agent}`;
-    if (this.members.has(key)) return true;
-    const admitted = this.store.transaction(() => {
-      if (this.store.get('SELECT 1 AS x FROM policy_role_members WHERE role = ? AND agent = ?', [role, agent]))
-        return true;
-      const n =
-        this.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM policy_role_members WHERE role = ?', [role])?.n ?? 0;
-      if (n >= max) return false;
-      this.store.run('INSERT INTO policy_role_members (role, agent, since) VALUES (?, ?, ?)', [
+  /** Admits an agent to a capped role (first come, first served, persisted); false when the role is full. */
+  async admitToRole(role: string, agent: string, max: number): Promise<boolean> {
+    if (this.knownMember(role, agent)) return true;
+    const admitted = await this.store.transaction(async () => {
+      const s = await this.standing(role, agent);
+      if (s.member) return true;
+      if (s.members >= max) return false;
+      await this.store.run('INSERT INTO policy_role_members (role, agent, since) VALUES (?, ?, ?)', [
         role,
         agent,
         this.clock.now(),
       ]);
       return true;
     });
-    if (admitted && this.members.size < 100_000) this.members.add(key);
+    if (admitted) this.remember(role, agent);
     return admitted;
   }
 
   private readonly members = new Set<string>();
 
-  private insert(g: Grant): void {
-    this.store.run(
+  private remember(role: string, agent: string): void {
+    if (this.members.size < 100_000) this.members.add(`${role}\u0000${agent}`);
+  }
+
+  private async insert(g: Grant): Promise<void> {
+    await this.store.run(
       `INSERT INTO policy_grants (id, parent_id, agent, tools, resources, when_expr, not_before, expires_at, delegable, max_depth, depth,
          granted_by, reason, created_at, origin_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [

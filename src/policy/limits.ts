@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { LimitsConfig } from '../config/sections/policy.js';
 import type { Reason } from '../core/decision.js';
 import { COMMIT_OK, type CommitResult, type PendingEffect } from '../core/effects.js';
@@ -58,6 +59,17 @@ const MIGRATIONS = [
     );
     CREATE INDEX limits_grant_calls_by_rule ON limits_grant_calls (rule, agent, at);`,
   },
+  {
+    // A call is undone by its own id (SQLite's rowid has no portable equivalent); rows of older stores get one too.
+    version: 3,
+    name: 'grant call ids',
+    sql: `ALTER TABLE limits_grant_calls ADD COLUMN id TEXT;
+    UPDATE limits_grant_calls SET id = lower(hex(randomblob(16))) WHERE id IS NULL;
+    CREATE INDEX limits_grant_calls_by_id ON limits_grant_calls (id);`,
+    postgres: `ALTER TABLE limits_grant_calls ADD COLUMN id TEXT;
+    UPDATE limits_grant_calls SET id = md5(random()::text || clock_timestamp()::text) WHERE id IS NULL;
+    CREATE INDEX limits_grant_calls_by_id ON limits_grant_calls (id);`,
+  },
 ];
 
 const HOUR = 3_600_000;
@@ -79,11 +91,16 @@ export class Limits {
   private readonly memGrantCalls = new Map<string, number[]>();
   private readonly budgets: WindowBudget[] = [];
 
-  constructor(
+  /** Limits kept in `store` (migrated here), or in memory only when there is none. */
+  static async open(cfg: LimitsConfig, store: Store | undefined): Promise<Limits> {
+    await store?.migrate('limits', MIGRATIONS);
+    return new Limits(cfg, store);
+  }
+
+  private constructor(
     private readonly cfg: LimitsConfig,
     private readonly store: Store | undefined,
   ) {
-    store?.migrate('limits', MIGRATIONS);
     for (const b of cfg.budgets ?? []) {
       this.budgets.push({
         name: b.name,
@@ -115,7 +132,7 @@ export class Limits {
     }
   }
 
-  check(req: UsageRequest): LimitCheck {
+  async check(req: UsageRequest): Promise<LimitCheck> {
     const reasons: Reason[] = [];
     const bucketCommits: Array<{ commit: () => boolean; undo: () => void; reason: Reason }> = [];
     const budgetCharges: BudgetCharge[] = [];
@@ -159,7 +176,7 @@ export class Limits {
       const key =
         b.per === 'agent' ? req.agent : b.per === 'tool' ? (req.tool ?? '') : `${req.agent}\u0000${req.tool ?? ''}`;
       const start = Math.floor(req.now / b.window) * b.window;
-      const used = this.usage(b.name, key, start);
+      const used = await this.usage(b.name, key, start);
       const addCost = b.egress ? req.egressBytes : req.cost;
       const overCalls = b.maxCalls !== undefined && used.calls + 1 > b.maxCalls;
       const overCost = b.maxCost !== undefined && used.cost + addCost > b.maxCost;
@@ -206,14 +223,13 @@ export class Limits {
   }
 
   /** Calls through a grant with `max_calls_per_hour` by `agent` in the last hour. */
-  callsThisHour(rule: Rule, agent: string, now: number): number {
+  async callsThisHour(rule: Rule, agent: string, now: number): Promise<number> {
     if (this.store) {
-      return (
-        this.store.get<{ n: number }>(
-          'SELECT COUNT(*) AS n FROM limits_grant_calls WHERE rule = ? AND agent = ? AND at > ?',
-          [rule.id, agent, now - HOUR],
-        )?.n ?? 0
+      const row = await this.store.get<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM limits_grant_calls WHERE rule = ? AND agent = ? AND at > ?',
+        [rule.id, agent, now - HOUR],
       );
+      return Number(row?.n ?? 0);
     }
     const list = this.memGrantCalls.get(`${rule.id}\u0000${agent}`);
     return list ? list.filter((t) => t > now - HOUR).length : 0;
@@ -223,13 +239,16 @@ export class Limits {
   grantCharge(rules: readonly Rule[], agent: string, now: number): PendingEffect | undefined {
     const limited = rules.filter((r) => r.maxCallsPerHour !== undefined);
     if (limited.length === 0) return undefined;
-    let rowids: number[] = [];
+    let ids: string[] = [];
     return {
       kind: 'grant.charge',
       on: ['allow'],
       summary: `grant call caps ${limited.map((r) => r.id).join(', ')}: one call`,
-      commit: (): CommitResult => {
-        const over = (r: Rule) => this.callsThisHour(r, agent, now) >= r.maxCallsPerHour!;
+      commit: async (): Promise<CommitResult> => {
+        const over = async (limited: readonly Rule[]): Promise<Rule | undefined> => {
+          for (const r of limited) if ((await this.callsThisHour(r, agent, now)) >= r.maxCallsPerHour!) return r;
+          return undefined;
+        };
         const full = (r: Rule): CommitResult => ({
           ok: false,
           reason: {
@@ -240,7 +259,7 @@ export class Limits {
         });
         const store = this.store;
         if (!store) {
-          const hit = limited.find(over);
+          const hit = await over(limited);
           if (hit) return full(hit);
           for (const r of limited) {
             const key = `${r.id}\u0000${agent}`;
@@ -250,24 +269,29 @@ export class Limits {
           }
           return COMMIT_OK;
         }
-        return store.transaction(() => {
-          const hit = limited.find(over);
+        const rows = limited.map((r) => ({ rule: r.id, id: randomBytes(12).toString('hex') }));
+        const sweep = ++this.commits % 1000 === 1;
+        const result = await store.transaction(async () => {
+          const hit = await over(limited);
           if (hit) return full(hit);
-          rowids = limited.map((r) =>
-            Number(
-              store.get<{ id: number }>(
-                'INSERT INTO limits_grant_calls (rule, agent, at) VALUES (?, ?, ?) RETURNING rowid AS id',
-                [r.id, agent, now],
-              )?.id,
-            ),
-          );
-          if (++this.commits % 1000 === 1) store.run('DELETE FROM limits_grant_calls WHERE at < ?', [now - 2 * HOUR]);
+          for (const row of rows) {
+            await store.run('INSERT INTO limits_grant_calls (id, rule, agent, at) VALUES (?, ?, ?, ?)', [
+              row.id,
+              row.rule,
+              agent,
+              now,
+            ]);
+          }
+          if (sweep) await store.run('DELETE FROM limits_grant_calls WHERE at < ?', [now - 2 * HOUR]);
           return COMMIT_OK;
         });
+        if (result.ok) ids = rows.map((r) => r.id);
+        return result;
       },
-      undo: () => {
-        if (this.store) for (const id of rowids) this.store.run('DELETE FROM limits_grant_calls WHERE rowid = ?', [id]);
-        else
+      undo: async () => {
+        if (this.store) {
+          for (const id of ids) await this.store.run('DELETE FROM limits_grant_calls WHERE id = ?', [id]);
+        } else
           for (const r of limited) {
             const list = this.memGrantCalls.get(`${r.id}\u0000${agent}`);
             const i = list?.lastIndexOf(now) ?? -1;
@@ -317,13 +341,13 @@ export class Limits {
 
   private readonly memUsage = new Map<string, { calls: number; cost: number }>();
 
-  private usage(budget: string, key: string, start: number): { calls: number; cost: number } {
+  private async usage(budget: string, key: string, start: number): Promise<{ calls: number; cost: number }> {
     if (this.store) {
       return (
-        this.store.get<{ calls: number; cost: number }>(
+        (await this.store.get<{ calls: number; cost: number }>(
           'SELECT calls, cost FROM limits_usage WHERE budget = ? AND key = ? AND window_start = ?',
           [budget, key, start],
-        ) ?? { calls: 0, cost: 0 }
+        )) ?? { calls: 0, cost: 0 }
       );
     }
     return this.memUsage.get(`${budget}\u0000${key}\u0000${start}`) ?? { calls: 0, cost: 0 };
@@ -332,10 +356,11 @@ export class Limits {
   private commits = 0;
 
   /** Charges every budget of one call in one transaction, each re-checked against its maximum. */
-  private chargeBudgets(charges: readonly BudgetCharge[]): CommitResult {
-    const apply = (): CommitResult => {
+  private async chargeBudgets(charges: readonly BudgetCharge[]): Promise<CommitResult> {
+    const sweep = this.store !== undefined && ++this.commits % 1000 === 1;
+    const apply = async (): Promise<CommitResult> => {
       for (const c of charges) {
-        const used = this.usage(c.budget.name, c.key, c.start);
+        const used = await this.usage(c.budget.name, c.key, c.start);
         const b = c.budget;
         if (
           (b.maxCalls !== undefined && !b.egress && used.calls + c.calls > b.maxCalls) ||
@@ -352,15 +377,16 @@ export class Limits {
           };
         }
       }
-      for (const c of charges) this.addUsage(c.budget.name, c.key, c.start, c.calls, c.cost);
+      if (sweep) await this.sweepUsage(charges[0]!.start);
+      for (const c of charges) await this.addUsage(c.budget.name, c.key, c.start, c.calls, c.cost);
       return COMMIT_OK;
     };
     if (!this.store) return apply();
     const store = this.store;
     // Rolls back (throws) on a conflict so no budget of the call is half charged.
     try {
-      return store.transaction(() => {
-        const r = apply();
+      return await store.transaction(async () => {
+        const r = await apply();
         if (!r.ok) throw new BudgetConflict(r);
         return r;
       });
@@ -370,24 +396,25 @@ export class Limits {
     }
   }
 
-  private refundBudgets(charges: readonly BudgetCharge[]): void {
-    const apply = () => {
-      for (const c of charges) this.addUsage(c.budget.name, c.key, c.start, -c.calls, -c.cost);
+  private async refundBudgets(charges: readonly BudgetCharge[]): Promise<void> {
+    const apply = async () => {
+      for (const c of charges) await this.addUsage(c.budget.name, c.key, c.start, -c.calls, -c.cost);
     };
-    if (this.store) this.store.transaction(apply);
-    else apply();
+    if (this.store) await this.store.transaction(apply);
+    else await apply();
   }
 
-  private addUsage(budget: string, key: string, start: number, calls: number, cost: number): void {
+  /** Now and then, drops windows that ended long ago so the table stays bounded. */
+  private async sweepUsage(start: number): Promise<void> {
+    const longest = Math.max(DAY, ...this.budgets.map((b) => b.window));
+    await this.store?.run('DELETE FROM limits_usage WHERE window_start < ?', [start - 2 * longest]);
+  }
+
+  private async addUsage(budget: string, key: string, start: number, calls: number, cost: number): Promise<void> {
     if (this.store) {
-      // Now and then, drop windows that ended long ago so the table stays bounded.
-      if (++this.commits % 1000 === 1) {
-        const longest = Math.max(DAY, ...this.budgets.map((b) => b.window));
-        this.store.run('DELETE FROM limits_usage WHERE window_start < ?', [start - 2 * longest]);
-      }
-      this.store.run(
+      await this.store.run(
         `INSERT INTO limits_usage (budget, key, window_start, calls, cost) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(budget, key, window_start) DO UPDATE SET calls = calls + excluded.calls, cost = cost + excluded.cost`,
+         ON CONFLICT(budget, key, window_start) DO UPDATE SET calls = limits_usage.calls + excluded.calls, cost = limits_usage.cost + excluded.cost`,
         [budget, key, start, calls, cost],
       );
       return;

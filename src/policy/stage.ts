@@ -8,7 +8,7 @@ import { COMMIT_OK, type PendingEffect } from '../core/effects.js';
 import { ConfigError, GatehouseError, InputError, NotFoundError } from '../core/errors.js';
 import type { Stage, StageContext } from '../core/pipeline.js';
 import type { Store } from '../store/store.js';
-import { type CompiledPolicy, compilePolicy } from './compile.js';
+import { type CompiledPolicy, compilePolicy, type Rule } from './compile.js';
 import { Authorizer, type AuthzResult } from './evaluate.js';
 import { type Delegation, type Grant, GrantError, GrantStore } from './grants.js';
 import { Limits } from './limits.js';
@@ -51,76 +51,117 @@ export interface Explanation {
  * the epoch in the store and recompiles.
  */
 export class PolicyEngine {
-  readonly grants: GrantStore;
-  readonly limits: Limits;
-  private readonly toolRules = new Map<string, CompiledToolRules>();
   private authorizer!: Authorizer;
   private loadedEpoch = -1;
   /** Role admissions the evaluation in progress relied on (evaluation is synchronous, so one list suffices). */
   private admissions: Array<{ role: string; agent: string; max: number }> = [];
+  /** The store reads the authorizer's hooks answer from during the evaluation in progress (see `withAnswers`). */
+  private answers: HookAnswers;
 
-  constructor(private readonly opts: PolicyEngineOptions) {
-    this.grants = new GrantStore(opts.store, opts.clock, opts.audit, opts.config.policy.delegation.max_depth);
-    this.limits = new Limits(opts.config.limits, opts.store);
-    try {
+  /** Migrates the policy and limits tables and compiles the policy. */
+  static async open(opts: PolicyEngineOptions): Promise<PolicyEngine> {
+    const toolRules = new Map<string, CompiledToolRules>();
+    return configErrors(opts, async () => {
       for (const [name, tool] of Object.entries(opts.config.tools)) {
-        this.toolRules.set(name, compileToolRules(name, tool, opts.workspace));
+        toolRules.set(name, compileToolRules(name, tool, opts.workspace));
       }
-      this.refresh();
-    } catch (err) {
-      // A condition that does not type-check or a pattern that does not compile is a configuration error.
-      if (err instanceof GatehouseError && err.code.startsWith('policy.')) {
-        throw new ConfigError(opts.source ?? 'gatehouse.yaml', undefined, '', err.message);
-      }
-      throw err;
-    }
+      const grants = await GrantStore.open(opts.store, opts.clock, opts.audit, opts.config.policy.delegation.max_depth);
+      const e = new PolicyEngine(opts, grants, await Limits.open(opts.config.limits, opts.store), toolRules);
+      await e.refresh();
+      return e;
+    });
+  }
+
+  private constructor(
+    private readonly opts: PolicyEngineOptions,
+    readonly grants: GrantStore,
+    readonly limits: Limits,
+    private readonly toolRules: ReadonlyMap<string, CompiledToolRules>,
+  ) {
+    this.answers = new HookAnswers(grants, limits);
   }
 
   /**
    * Re-runs the role, grant and forbid rules for a recorded decision at its recorded time, without argument rules
    * (the audit log keeps argument names, not values): what `policy replay` compares.
    */
-  authorizeRecorded(r: { agent: string; roles: string[]; tool: string; session: string; at: number }): AuthzResult {
-    this.refresh();
-    return this.authorizer.authorize({
-      agent: r.agent,
-      roles: this.rolesOf({ agent: r.agent, roles: r.roles }),
-      tool: r.tool,
-      kind: 'tool_call',
-      args: {},
-      context: {},
-      session: { id: r.session, labels: [] },
-      now: r.at,
-    });
+  async authorizeRecorded(r: {
+    agent: string;
+    roles: string[];
+    tool: string;
+    session: string;
+    at: number;
+  }): Promise<AuthzResult> {
+    await this.refresh();
+    return this.withAnswers(() =>
+      this.authorizer.authorize({
+        agent: r.agent,
+        roles: this.rolesOf({ agent: r.agent, roles: r.roles }),
+        tool: r.tool,
+        kind: 'tool_call',
+        args: {},
+        context: {},
+        session: { id: r.session, labels: [] },
+        now: r.at,
+      }),
+    );
   }
 
-  get policy(): CompiledPolicy {
-    this.refresh();
+  /** The compiled policy, recompiled first if the store's epoch moved. */
+  async compiled(): Promise<CompiledPolicy> {
+    await this.refresh();
     return this.authorizer.policy;
   }
 
   /** The epoch decisions are made under; recompiles when the store's epoch moved. */
-  refresh(): number {
-    const epoch = this.grants.epoch();
+  async refresh(): Promise<number> {
+    const epoch = await this.grants.epoch();
     if (epoch !== this.loadedEpoch) {
       const compiled = compilePolicy({
         roles: this.opts.config.roles,
         policy: this.opts.config.policy,
         agents: this.opts.config.identity.agents,
-        runtimeGrants: this.grants.active(),
+        runtimeGrants: await this.grants.active(),
       });
       this.authorizer = new Authorizer(compiled, {
         // Judging only asks whether the agent would be admitted; the admission itself is an effect of an allowed call.
         admitToRole: (role, agent, max) => {
-          const ok = this.grants.wouldAdmit(role, agent, max);
-          if (ok && !this.grants.isMember(role, agent)) this.admissions.push({ role, agent, max });
+          if (this.grants.knownMember(role, agent)) return true;
+          const s = this.answers.standing(role, agent);
+          if (!s) return false;
+          const ok = s.member || s.members < max;
+          if (ok && !s.member) this.admissions.push({ role, agent, max });
           return ok;
         },
-        callsThisHour: (rule, agent, now) => this.limits.callsThisHour(rule, agent, now),
+        callsThisHour: (rule, agent, now) => this.answers.callsThisHour(rule, agent, now),
       });
       this.loadedEpoch = epoch;
     }
     return epoch;
+  }
+
+  /**
+   * Runs a synchronous evaluation of the authorizer, answering its hooks from the store: a run that asked for
+   * something not yet read is repeated once that is read. A policy without capped roles or hourly grant limits
+   * never asks, so it costs no store read.
+   */
+  private async withAnswers<T>(run: () => T): Promise<T> {
+    return (await this.withAdmissions(run)).result;
+  }
+
+  /** `withAnswers`, also returning the role admissions the final run relied on. */
+  private async withAdmissions<T>(
+    run: () => T,
+  ): Promise<{ result: T; admissions: Array<{ role: string; agent: string; max: number }> }> {
+    const answers = new HookAnswers(this.grants, this.limits);
+    for (;;) {
+      this.answers = answers;
+      this.admissions = [];
+      const result = run();
+      const admissions = this.admissions;
+      this.admissions = [];
+      if (!(await answers.load())) return { result, admissions };
+    }
   }
 
   /**
@@ -129,7 +170,7 @@ export class PolicyEngine {
    */
   async delegate(d: Delegation): Promise<Grant> {
     if (!d.parent.startsWith('rule:')) return this.grants.delegate(d);
-    this.refresh();
+    await this.refresh();
     const id = d.parent.slice(5);
     const rule = this.authorizer.policy.rules.find(
       (r) => r.id === id && r.effect === 'permit' && r.source === 'config',
@@ -144,10 +185,13 @@ export class PolicyEngine {
     }
     if (!d.byAgent) throw new InputError('from', 'name the agent that holds the grant and delegates it');
     const now = this.opts.clock.now();
-    const roles = this.authorizer.effectiveRoles(
-      d.byAgent,
-      this.rolesOf({ agent: d.byAgent, roles: [...(this.opts.registeredRoles?.(d.byAgent) ?? [])] }),
-      now,
+    const byAgent = d.byAgent;
+    const roles = await this.withAnswers(() =>
+      this.authorizer.effectiveRoles(
+        byAgent,
+        this.rolesOf({ agent: byAgent, roles: [...(this.opts.registeredRoles?.(byAgent) ?? [])] }),
+        now,
+      ),
     );
     const p = rule.principal;
     const direct = this.rolesOf({ agent: d.byAgent, roles: [...(this.opts.registeredRoles?.(d.byAgent) ?? [])] });
@@ -184,36 +228,39 @@ export class PolicyEngine {
    * @example
    * gh.policy.visibleTools('demo'); // ['fs.read', 'web.fetch', 'email.send']
    */
-  visibleTools(agent: string, roles?: readonly string[]): string[] {
-    this.refresh();
+  async visibleTools(agent: string, roles?: readonly string[]): Promise<string[]> {
+    await this.refresh();
     const direct = roles ?? this.opts.registeredRoles?.(agent) ?? [];
-    return this.authorizer.visibleTools(
-      agent,
-      this.rolesOf({ agent, roles: [...direct] }),
-      Object.keys(this.opts.config.tools),
-      this.opts.clock.now(),
+    return this.withAnswers(() =>
+      this.authorizer.visibleTools(
+        agent,
+        this.rolesOf({ agent, roles: [...direct] }),
+        Object.keys(this.opts.config.tools),
+        this.opts.clock.now(),
+      ),
     );
   }
 
   /** Whether `tool` is among the tools this principal could be permitted to call (`visibleTools`, for one tool). */
-  mayList(principal: Pick<Principal, 'agent' | 'roles'>, tool: string): boolean {
-    this.refresh();
+  async mayList(principal: Pick<Principal, 'agent' | 'roles'>, tool: string): Promise<boolean> {
+    await this.refresh();
     if (!this.opts.config.tools[tool]) return false;
-    return (
-      this.authorizer.visibleTools(principal.agent, this.rolesOf(principal), [tool], this.opts.clock.now()).length > 0
+    const visible = await this.withAnswers(() =>
+      this.authorizer.visibleTools(principal.agent, this.rolesOf(principal), [tool], this.opts.clock.now()),
     );
+    return visible.length > 0;
   }
 
   /**
    * Judges an action: argument rules, policy, limits. Changes nothing; an allowed result carries the charges it
    * would make as effects, which the pipeline commits only if the whole decision allows the call.
    */
-  evaluate(
+  async evaluate(
     action: Action,
     principal: Pick<Principal, 'agent' | 'roles'> & Partial<Pick<Principal, 'method' | 'proofOfPossession'>>,
     labels: readonly string[],
-  ): Explanation {
-    const epoch = this.refresh();
+  ): Promise<Explanation> {
+    const epoch = await this.refresh();
     const now = this.opts.clock.now();
     const roles = this.rolesOf(principal);
     const base = { epoch, agent: principal.agent, ...(action.tool ? { tool: action.tool } : {}) };
@@ -225,7 +272,7 @@ export class PolicyEngine {
           ? Buffer.byteLength(canonicalize(action.args))
           : 0;
     if (action.kind === 'egress') {
-      const lim = this.limits.check({ agent: principal.agent, cost: 0, egressBytes, now });
+      const lim = await this.limits.check({ agent: principal.agent, cost: 0, egressBytes, now });
       return {
         ...base,
         effect: lim.ok ? 'allow' : 'deny',
@@ -258,23 +305,25 @@ export class PolicyEngine {
       };
     }
     const resource = args.resource;
-    this.admissions = [];
-    const policy = this.authorizer.authorize({
-      agent: principal.agent,
-      roles,
-      tool: action.tool,
-      kind: action.kind,
-      args: action.args ?? {},
-      ...(resource !== undefined ? { resource } : {}),
-      resources: args.resources,
-      principal: {
-        ...(principal.method ? { method: principal.method } : {}),
-        proofOfPossession: principal.proofOfPossession === true,
-      },
-      context: action.context ?? {},
-      session: { id: action.session, labels },
-      now,
-    });
+    const toolName = action.tool;
+    const { result: policy, admissions } = await this.withAdmissions(() =>
+      this.authorizer.authorize({
+        agent: principal.agent,
+        roles,
+        tool: toolName,
+        kind: action.kind,
+        args: action.args ?? {},
+        ...(resource !== undefined ? { resource } : {}),
+        resources: args.resources,
+        principal: {
+          ...(principal.method ? { method: principal.method } : {}),
+          proofOfPossession: principal.proofOfPossession === true,
+        },
+        context: action.context ?? {},
+        session: { id: action.session, labels },
+        now,
+      }),
+    );
     const { charged, ...publicPolicy } = policy;
     const out = {
       ...base,
@@ -283,10 +332,14 @@ export class PolicyEngine {
       args: { ok: args.ok, reasons: args.reasons },
       policy: publicPolicy,
     };
-    const admissions = this.admissions;
-    this.admissions = [];
     if (policy.decision === 'deny') return { ...out, effect: 'deny', reasons: policy.reasons, effects: [] };
-    const lim = this.limits.check({ agent: principal.agent, tool: action.tool, cost: tool.cost, egressBytes, now });
+    const lim = await this.limits.check({
+      agent: principal.agent,
+      tool: action.tool,
+      cost: tool.cost,
+      egressBytes,
+      now,
+    });
     const limits = { ok: lim.ok, reasons: lim.reasons };
     if (!lim.ok) return { ...out, effect: 'deny', limits, reasons: [...policy.reasons, ...lim.reasons], effects: [] };
     const effects = [...lim.effects];
@@ -301,8 +354,8 @@ export class PolicyEngine {
       kind: 'grant.charge',
       on: ['allow'],
       summary: `admit ${agent} to role ${role} (at most ${max} members)`,
-      commit: () =>
-        this.grants.admitToRole(role, agent, max)
+      commit: async () =>
+        (await this.grants.admitToRole(role, agent, max))
           ? COMMIT_OK
           : {
               ok: false,
@@ -325,7 +378,7 @@ export function createAuthorizeStage(engine: PolicyEngine): Stage {
   return {
     name: STAGE,
     kinds: ['tool_call', 'egress', 'tool_listing'],
-    run(ctx: StageContext): Verdict {
+    async run(ctx: StageContext): Promise<Verdict> {
       const principal = ctx.facts.principal;
       if (!principal) {
         return {
@@ -336,7 +389,7 @@ export function createAuthorizeStage(engine: PolicyEngine): Stage {
         };
       }
       if (ctx.action.kind === 'tool_listing') return judgeVisibility(engine, principal, ctx.action.tool ?? '');
-      const e = engine.evaluate(ctx.action, principal, [...ctx.session.labels]);
+      const e = await engine.evaluate(ctx.action, principal, [...ctx.session.labels]);
       const facts = { policyEpoch: e.epoch };
       if (e.effect === 'deny') {
         const argDeny = !e.args.ok;
@@ -355,9 +408,9 @@ export function createAuthorizeStage(engine: PolicyEngine): Stage {
   };
 }
 
-function judgeVisibility(engine: PolicyEngine, principal: Principal, tool: string): Verdict {
-  const facts = { policyEpoch: engine.refresh() };
-  if (engine.mayList(principal, tool)) {
+async function judgeVisibility(engine: PolicyEngine, principal: Principal, tool: string): Promise<Verdict> {
+  const facts = { policyEpoch: await engine.refresh() };
+  if (await engine.mayList(principal, tool)) {
     return {
       stage: STAGE,
       effect: 'allow',
@@ -373,4 +426,60 @@ function judgeVisibility(engine: PolicyEngine, principal: Principal, tool: strin
     facts,
     reasons: [{ code: 'mcp.tool.not_visible', message: `${principal.agent} may not call ${tool}` }],
   };
+}
+
+/** Turns a policy error of the configuration (a condition that does not type-check, a bad pattern) into a ConfigError. */
+async function configErrors<T>(opts: PolicyEngineOptions, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof GatehouseError && err.code.startsWith('policy.')) {
+      throw new ConfigError(opts.source ?? 'gatehouse.yaml', undefined, '', err.message);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Store reads the authorizer's hooks need during one evaluation. A hook asking for something not read yet gets
+ * the restrictive answer and the question is queued; `load` reads the queued ones so the run can be repeated.
+ */
+class HookAnswers {
+  private readonly calls = new Map<string, number>();
+  private readonly roles = new Map<string, { member: boolean; members: number }>();
+  private readonly queued = new Map<string, () => Promise<void>>();
+
+  constructor(
+    private readonly grants: GrantStore,
+    private readonly limits: Limits,
+  ) {}
+
+  callsThisHour(rule: Rule, agent: string, now: number): number {
+    const key = `${rule.id}\u0000${agent}`;
+    const n = this.calls.get(key);
+    if (n !== undefined) return n;
+    this.queued.set(`calls:${key}`, async () => {
+      this.calls.set(key, await this.limits.callsThisHour(rule, agent, now));
+    });
+    return Number.POSITIVE_INFINITY;
+  }
+
+  standing(role: string, agent: string): { member: boolean; members: number } | undefined {
+    const key = `${role}\u0000${agent}`;
+    const s = this.roles.get(key);
+    if (s) return s;
+    this.queued.set(`role:${key}`, async () => {
+      this.roles.set(key, await this.grants.standing(role, agent));
+    });
+    return undefined;
+  }
+
+  /** Reads what the last run asked for; false when it asked for nothing (its result stands). */
+  async load(): Promise<boolean> {
+    if (this.queued.size === 0) return false;
+    const queued = [...this.queued.values()];
+    this.queued.clear();
+    for (const q of queued) await q();
+    return true;
+  }
 }

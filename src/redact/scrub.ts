@@ -72,11 +72,14 @@ export function createSecretScrubber(known: KnownMatcher, opts: ScrubberOptions 
  * The key of `hmac` redaction mode, created once and kept sealed under the master key in the store, so the same
  * value gets the same tag across restarts (and cannot be recomputed without the master key).
  */
-export function loadRedactionKey(store: Store, master: MasterKey): Buffer {
+export async function loadRedactionKey(store: Store, master: MasterKey): Promise<Buffer> {
   const context = 'gatehouse.redact.hmac_key';
-  const existing = store.getMeta('redact.hmac_key');
-  if (existing) return master.open(Buffer.from(existing, 'base64'), context);
-  const key = randomBytes(32);
-  store.setMeta('redact.hmac_key', master.seal(key, context).toString('base64'));
-  return key;
+  const fresh = randomBytes(32);
+  // Written only if absent, so two processes opening a new store at once end up with the same key.
+  await store.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING', [
+    'redact.hmac_key',
+    master.seal(fresh, context).toString('base64'),
+  ]);
+  const sealed = await store.getMeta('redact.hmac_key');
+  return master.open(Buffer.from(sealed!, 'base64'), context);
 }

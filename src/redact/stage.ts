@@ -14,7 +14,7 @@ export interface HandleChecker {
   check(
     value: unknown,
     ctx: { agent: string; tool: string },
-  ): { name: string; status: 'ok' | 'unknown' | 'out_of_scope' }[];
+  ): Promise<{ name: string; status: 'ok' | 'unknown' | 'out_of_scope' }[]>;
   readonly known: KnownSecrets;
 }
 
@@ -188,14 +188,14 @@ export function createFilterStage(deps: FilterStageDeps): Stage {
     };
   }
 
-  function filterToolCall(ctx: StageContext): Verdict {
+  async function filterToolCall(ctx: StageContext): Promise<Verdict> {
     const a = ctx.action;
     const tool = a.tool ?? '';
     const args = a.args ?? {};
     const reasons: Reason[] = [];
     let deny = false;
     if (deps.broker) {
-      for (const h of deps.broker.check(args, { agent: a.agent, tool })) {
+      for (const h of await deps.broker.check(args, { agent: a.agent, tool })) {
         if (h.status === 'ok') continue;
         deny = true;
         reasons.push({
@@ -258,7 +258,7 @@ export function createFilterStage(deps: FilterStageDeps): Stage {
   return {
     name: 'filter',
     kinds: ['output', 'tool_call', 'tool_result'],
-    run(ctx: StageContext): Verdict {
+    run(ctx: StageContext): Verdict | Promise<Verdict> {
       switch (ctx.action.kind) {
         case 'output':
           return filterOutput(ctx, 'chat');

@@ -31,40 +31,48 @@ const CACHE_MS = 1000;
 export class Responder {
   private readonly cache = new Map<string, { q: Quarantine | null; at: number }>();
 
-  constructor(
-    private readonly store: Store,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly hooks: ResponseHooks = {},
-  ) {
-    store.migrate('response', [
+  /** Incident response on `store`, whose table is migrated here. */
+  static async open(store: Store, audit: AuditLog, clock: Clock, hooks: ResponseHooks = {}): Promise<Responder> {
+    await store.migrate('response', [
       {
         version: 1,
         name: 'quarantine',
         sql: `CREATE TABLE quarantine (agent TEXT PRIMARY KEY, reason TEXT NOT NULL, by TEXT NOT NULL, since INTEGER NOT NULL)`,
+        // BY is a reserved word in PostgreSQL; statements quote it, which SQLite accepts too.
+        postgres: `CREATE TABLE quarantine (agent TEXT PRIMARY KEY, reason TEXT NOT NULL, "by" TEXT NOT NULL, since BIGINT NOT NULL)`,
       },
     ]);
+    return new Responder(store, audit, clock, hooks);
   }
 
+  private constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly hooks: ResponseHooks,
+  ) {}
+
   /** The agent's quarantine, if any. Read through a cache: this is on the decision path. */
-  quarantined(agent: string): Quarantine | undefined {
+  async quarantined(agent: string): Promise<Quarantine | undefined> {
     const now = this.clock.now();
     const hit = this.cache.get(agent);
     if (hit && now - hit.at < CACHE_MS) return hit.q ?? undefined;
     const q =
-      this.store.get<Quarantine>('SELECT agent, reason, by, since FROM quarantine WHERE agent = ?', [agent]) ?? null;
+      (await this.store.get<Quarantine>('SELECT agent, reason, "by", since FROM quarantine WHERE agent = ?', [
+        agent,
+      ])) ?? null;
     this.cache.set(agent, { q, at: now });
     return q ?? undefined;
   }
 
-  list(): Quarantine[] {
-    return this.store.all<Quarantine>('SELECT agent, reason, by, since FROM quarantine ORDER BY since');
+  list(): Promise<Quarantine[]> {
+    return this.store.all<Quarantine>('SELECT agent, reason, "by", since FROM quarantine ORDER BY since');
   }
 
   async quarantine(agent: string, reason: string, by: string): Promise<Quarantine> {
     const q: Quarantine = { agent, reason, by, since: this.clock.now() };
-    this.store.run(
-      'INSERT INTO quarantine (agent, reason, by, since) VALUES (?, ?, ?, ?) ON CONFLICT(agent) DO UPDATE SET reason = excluded.reason, by = excluded.by, since = excluded.since',
+    await this.store.run(
+      'INSERT INTO quarantine (agent, reason, "by", since) VALUES (?, ?, ?, ?) ON CONFLICT(agent) DO UPDATE SET reason = excluded.reason, "by" = excluded."by", since = excluded.since',
       [agent, reason, by, q.since],
     );
     this.cache.set(agent, { q, at: q.since });
@@ -79,7 +87,7 @@ export class Responder {
   }
 
   async restore(agent: string, by: string): Promise<void> {
-    const r = this.store.run('DELETE FROM quarantine WHERE agent = ?', [agent]);
+    const r = await this.store.run('DELETE FROM quarantine WHERE agent = ?', [agent]);
     this.cache.delete(agent);
     if (r.changes === 0) throw new NotFoundError(`quarantine of agent ${agent}`);
     const done = await runHook(() => this.hooks.restore?.(agent));

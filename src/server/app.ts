@@ -68,10 +68,10 @@ export async function buildServer(gatehouse: Gatehouse, opts: ServerOptions = {}
   });
   // Route plugins get the Gatehouse and the operator directory; operator-only routes use
   // `{ preHandler: requireOperator(opts.operators) }` from ./operators.js.
-  const operators = new OperatorDirectory(gatehouse.store, () => gatehouse.clock.now());
+  const operators = await OperatorDirectory.open(gatehouse.store, () => gatehouse.clock.now());
   const tracing = opts.tracing ?? tracingFrom({}, opts.env ?? process.env);
   const tail = new AuditTail(join(gatehouse.dataDir, 'audit'));
-  const live = new Console(gatehouse, tail, log, opts.env ?? process.env);
+  const live = await Console.open(gatehouse, tail, log, opts.env ?? process.env);
   await live.start();
   app.addHook('onClose', async () => {
     await live.stop();

@@ -5,7 +5,7 @@ import { type VerifyResult, verifyLog } from '../audit/verify.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { AlertDispatcher } from '../monitor/channels/dispatcher.js';
 import type { Logger } from '../observability/logger.js';
-import { publicKeyOf } from '../store/keyring.js';
+import { publicKeysOf } from '../store/keyring.js';
 import { type Incident, Incidents } from './incidents.js';
 import { category } from './routes/events.js';
 import type { AuditTail } from './tail.js';
@@ -42,23 +42,22 @@ export interface Overview {
  * decision counts, incidents opened per alert or quarantine, alert delivery and escalation.
  */
 export class Console {
-  readonly incidents: Incidents;
-  readonly dispatcher: AlertDispatcher;
   private readonly minutes = new Map<number, Minute>();
   private readonly reasons = new Map<number, Map<string, number>>();
   private unsubscribe: (() => void) | undefined;
   private escalation: NodeJS.Timeout | undefined;
   private verified: { at: number; seq: number; result: VerifyResult } | undefined;
 
-  constructor(
-    private readonly gh: Gatehouse,
-    private readonly tail: AuditTail,
-    private readonly log: Logger | undefined,
+  /** The console of `gh`, its incidents and alert outbox kept in the store. */
+  static async open(
+    gh: Gatehouse,
+    tail: AuditTail,
+    log: Logger | undefined,
     env: NodeJS.ProcessEnv = process.env,
-  ) {
+  ): Promise<Console> {
     const now = () => gh.clock.now();
-    this.incidents = new Incidents(gh.store, now);
-    this.dispatcher = new AlertDispatcher({
+    const incidents = await Incidents.open(gh.store, now);
+    const dispatcher = await AlertDispatcher.open({
       channels: gh.config.monitor.channels,
       delivery: gh.config.monitor.delivery,
       store: gh.store,
@@ -66,22 +65,36 @@ export class Console {
       env,
       onOutcome: (ch, outcome) => {
         gh.metrics.recordDelivery(ch.kind, outcome);
-        if (outcome !== 'delivered') this.log?.warn({ channel: ch.name, outcome }, 'alert delivery failed');
+        if (outcome !== 'delivered') log?.warn({ channel: ch.name, outcome }, 'alert delivery failed');
       },
     });
     gh.metrics.bind({
-      approvalsPending: () => gh.approvals.list({ status: 'pending', limit: 10_000 }).length,
-      deadLetters: () => this.dispatcher.deadLetters(),
+      approvalsPending: async () => (await gh.approvals.list({ status: 'pending', limit: 10_000 })).length,
+      deadLetters: () => dispatcher.deadLetters(),
     });
+    return new Console(gh, tail, log, incidents, dispatcher);
   }
+
+  private constructor(
+    private readonly gh: Gatehouse,
+    private readonly tail: AuditTail,
+    private readonly log: Logger | undefined,
+    readonly incidents: Incidents,
+    readonly dispatcher: AlertDispatcher,
+  ) {}
 
   async start(): Promise<void> {
     await this.gh.audit.flush();
     const since = this.gh.clock.now() - MINUTES * 60_000;
     for (const ev of queryLog(join(this.gh.dataDir, 'audit'), { since })) this.count(ev);
-    this.unsubscribe = this.tail.subscribe((ev) => this.observe(ev));
+    // A store failure here must not stop the tail or the timer: it is logged, and the next event or tick retries.
+    this.unsubscribe = this.tail.subscribe((ev) => {
+      this.observe(ev).catch((err: unknown) => this.log?.error({ err, seq: ev.seq }, 'audit event not recorded'));
+    });
     this.dispatcher.start();
-    this.escalation = setInterval(() => this.escalate(), ESCALATION_CHECK_MS);
+    this.escalation = setInterval(() => {
+      this.escalate().catch((err: unknown) => this.log?.error({ err }, 'incident escalation failed'));
+    }, ESCALATION_CHECK_MS);
     this.escalation.unref();
   }
 
@@ -92,20 +105,20 @@ export class Console {
   }
 
   /** One live audit event: metrics, rolling counts, and an incident (with delivery) for an alert or quarantine. */
-  observe(ev: AuditEvent): void {
+  async observe(ev: AuditEvent): Promise<void> {
     this.gh.metrics.recordAuditEvent(ev.type, category(ev.type), ev.data);
     this.count(ev);
-    const inc = this.incidents.openFrom(ev);
-    if (inc) this.dispatcher.enqueue(messageOf(inc, 'alert'));
+    const inc = await this.incidents.openFrom(ev);
+    if (inc) await this.dispatcher.enqueue(messageOf(inc, 'alert'));
   }
 
   /** Open incidents nobody acknowledged in time go to the escalation channels, once. */
-  escalate(): void {
+  async escalate(): Promise<void> {
     const d = this.gh.config.monitor.delivery;
     if (d.escalate_to.length === 0) return;
     const targets = this.gh.config.monitor.channels.filter((c) => d.escalate_to.includes(c.name));
-    for (const inc of this.incidents.takeDueForEscalation(d.escalate_after)) {
-      this.dispatcher.enqueue(messageOf(inc, 'escalation'), targets);
+    for (const inc of await this.incidents.takeDueForEscalation(d.escalate_after)) {
+      await this.dispatcher.enqueue(messageOf(inc, 'escalation'), targets);
     }
   }
 
@@ -124,13 +137,13 @@ export class Console {
     for (const k of this.minutes.keys()) if (k < first) this.minutes.delete(k);
     for (const k of this.reasons.keys()) if (k < first) this.reasons.delete(k);
     const agentsByStatus: Record<string, number> = {};
-    for (const a of this.gh.identity.registry.list()) {
+    for (const a of await this.gh.identity.registry.list()) {
       const s = this.gh.identity.registry.effectiveStatus(a);
       agentsByStatus[s] = (agentsByStatus[s] ?? 0) + 1;
     }
     let store = { ok: true, message: 'ok' };
     try {
-      this.gh.store.get('SELECT 1 AS one');
+      await this.gh.store.get('SELECT 1 AS one');
     } catch (err) {
       store = { ok: false, message: (err as Error).message };
     }
@@ -142,9 +155,9 @@ export class Console {
         .slice(0, 10)
         .map(([code, count]) => ({ code, count })),
       agentsByStatus,
-      openIncidents: this.incidents.list({ state: 'open' }).length,
-      pendingApprovals: this.gh.approvals.list({ status: 'pending', limit: 10_000 }).length,
-      deadLetters: this.dispatcher.deadLetters(),
+      openIncidents: (await this.incidents.list({ state: 'open' })).length,
+      pendingApprovals: (await this.gh.approvals.list({ status: 'pending', limit: 10_000 })).length,
+      deadLetters: await this.dispatcher.deadLetters(),
       integrity: {
         ok: v.result.ok,
         status: v.result.status,
@@ -153,7 +166,7 @@ export class Console {
         verifiedAt: new Date(v.at).toISOString(),
       },
       store,
-      sandbox: { quarantinedAgents: this.gh.responder.list().length },
+      sandbox: { quarantinedAgents: (await this.gh.responder.list()).length },
     };
   }
 
@@ -162,9 +175,8 @@ export class Console {
     await this.gh.audit.flush();
     const seq = this.gh.audit.head()?.seq ?? 0;
     if (this.verified?.seq !== seq) {
-      const result = verifyLog(join(this.gh.dataDir, 'audit'), {
-        keyFor: (kid) => publicKeyOf(this.gh.store, kid, 'audit'),
-      });
+      const keys = await publicKeysOf(this.gh.store, 'audit');
+      const result = verifyLog(join(this.gh.dataDir, 'audit'), { keyFor: (kid) => keys.get(kid) });
       this.verified = { at: this.gh.clock.now(), seq, result };
     }
     return this.verified;

@@ -54,11 +54,9 @@ const NEXT: Record<IncidentState, readonly IncidentState[]> = {
 
 /** One incident per alert or quarantine, opened from the audit event that raised it (idempotently, by its seq). */
 export class Incidents {
-  constructor(
-    private readonly store: Store,
-    private readonly now: () => number,
-  ) {
-    store.migrate('incidents', [
+  /** The incidents kept in `store`, whose table is migrated here. */
+  static async open(store: Store, now: () => number): Promise<Incidents> {
+    await store.migrate('incidents', [
       {
         version: 1,
         name: 'incidents',
@@ -80,10 +78,16 @@ export class Incidents {
         CREATE INDEX incidents_state ON incidents (state, created_at);`,
       },
     ]);
+    return new Incidents(store, now);
   }
 
+  private constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+  ) {}
+
   /** The incident an audit event opens, if it is an alert or a quarantine; undefined otherwise or if it exists. */
-  openFrom(ev: AuditEvent): Incident | undefined {
+  async openFrom(ev: AuditEvent): Promise<Incident | undefined> {
     const kind = ev.type === 'monitor.alert' ? 'alert' : ev.type === 'response.quarantined' ? 'quarantine' : undefined;
     if (!kind || !ev.agent) return undefined;
     const data = ev.data ?? {};
@@ -94,40 +98,44 @@ export class Incidents {
         : `agent quarantined: ${String(data.reason ?? '')}`.slice(0, 500);
     const at = Date.parse(ev.ts) || this.now();
     const id = `inc-${randomBytes(8).toString('hex')}`;
-    const r = this.store.run(
-      `INSERT OR IGNORE INTO incidents (id, kind, agent, rule, summary, source_seq, state, owner, notes, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'open', NULL, '[]', ?, ?)`,
+    const r = await this.store.run(
+      `INSERT INTO incidents (id, kind, agent, rule, summary, source_seq, state, owner, notes, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'open', NULL, '[]', ?, ?) ON CONFLICT DO NOTHING`,
       [id, kind, ev.agent, rule, summary, ev.seq, at, at],
     );
     return r.changes > 0 ? this.get(id) : undefined;
   }
 
-  get(id: string): Incident {
-    const r = this.store.get<Raw>('SELECT * FROM incidents WHERE id = ?', [id]);
+  async get(id: string): Promise<Incident> {
+    const r = await this.store.get<Raw>('SELECT * FROM incidents WHERE id = ?', [id]);
     if (!r) throw new NotFoundError(`incident ${id}`);
     return toIncident(r);
   }
 
-  list(opts: { state?: IncidentState; limit?: number } = {}): Incident[] {
+  async list(opts: { state?: IncidentState; limit?: number } = {}): Promise<Incident[]> {
     const limit = opts.limit ?? 200;
     const rows = opts.state
-      ? this.store.all<Raw>('SELECT * FROM incidents WHERE state = ? ORDER BY created_at DESC LIMIT ?', [
+      ? await this.store.all<Raw>('SELECT * FROM incidents WHERE state = ? ORDER BY created_at DESC LIMIT ?', [
           opts.state,
           limit,
         ])
-      : this.store.all<Raw>('SELECT * FROM incidents ORDER BY created_at DESC LIMIT ?', [limit]);
+      : await this.store.all<Raw>('SELECT * FROM incidents ORDER BY created_at DESC LIMIT ?', [limit]);
     return rows.map(toIncident);
   }
 
   /** Changes state, owner and/or adds a note; any change by a human acknowledges the incident. */
-  update(id: string, by: string, change: { state?: IncidentState; owner?: string; note?: string }): Incident {
-    const cur = this.get(id);
+  async update(
+    id: string,
+    by: string,
+    change: { state?: IncidentState; owner?: string; note?: string },
+  ): Promise<Incident> {
+    const cur = await this.get(id);
     if (change.state && change.state !== cur.state && !NEXT[cur.state].includes(change.state)) {
       throw new GatehouseError('incident.transition', `an incident ${cur.state} cannot become ${change.state}`);
     }
     const now = this.now();
     const notes = change.note ? [...cur.notes, { at: now, by, text: change.note }] : cur.notes;
-    this.store.run(
+    await this.store.run(
       `UPDATE incidents SET state = ?, owner = ?, notes = ?, updated_at = ?, acknowledged_at = COALESCE(acknowledged_at, ?)
        WHERE id = ?`,
       [change.state ?? cur.state, change.owner ?? cur.owner, JSON.stringify(notes), now, now, id],
@@ -136,15 +144,16 @@ export class Incidents {
   }
 
   /** Open, unacknowledged incidents older than `age` not yet escalated; marks them escalated. */
-  takeDueForEscalation(age: number): Incident[] {
+  async takeDueForEscalation(age: number): Promise<Incident[]> {
     const cutoff = this.now() - age;
-    return this.store.transaction(() => {
-      const rows = this.store.all<Raw>(
+    const now = this.now();
+    return this.store.transaction(async () => {
+      const rows = await this.store.all<Raw>(
         `SELECT * FROM incidents WHERE state = 'open' AND acknowledged_at IS NULL AND escalated_at IS NULL
          AND created_at <= ? ORDER BY created_at LIMIT 100`,
         [cutoff],
       );
-      for (const r of rows) this.store.run('UPDATE incidents SET escalated_at = ? WHERE id = ?', [this.now(), r.id]);
+      for (const r of rows) await this.store.run('UPDATE incidents SET escalated_at = ? WHERE id = ?', [now, r.id]);
       return rows.map(toIncident);
     });
   }

@@ -17,11 +17,9 @@ const PREFIX = 'ghop_';
 const NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export class OperatorDirectory {
-  constructor(
-    private readonly store: Store,
-    private readonly now: () => number,
-  ) {
-    store.migrate('operators', [
+  /** The operators kept in `store`, whose table is migrated here. */
+  static async open(store: Store, now: () => number): Promise<OperatorDirectory> {
+    await store.migrate('operators', [
       {
         version: 1,
         name: 'operators',
@@ -33,17 +31,23 @@ export class OperatorDirectory {
         )`,
       },
     ]);
+    return new OperatorDirectory(store, now);
   }
 
+  private constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+  ) {}
+
   /** Creates an operator and returns its token: the only time the token exists in clear. */
-  add(name: string): { operator: Operator; token: string } {
+  async add(name: string): Promise<{ operator: Operator; token: string }> {
     if (!NAME_RE.test(name)) throw new InputError('name', 'operator names use 1-64 letters, digits and _ . @ -');
-    if (this.store.get('SELECT name FROM operators WHERE name = ? AND revoked_at IS NULL', [name])) {
+    if (await this.store.get('SELECT name FROM operators WHERE name = ? AND revoked_at IS NULL', [name])) {
       throw new GatehouseError('operator.exists', `operator ${name} exists; revoke it first to issue a new token`);
     }
     const token = `${PREFIX}${randomBytes(32).toString('base64url')}`;
     const createdAt = this.now();
-    this.store.run(
+    await this.store.run(
       `INSERT INTO operators (name, token_hash, created_at, revoked_at) VALUES (?, ?, ?, NULL)
        ON CONFLICT(name) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at, revoked_at = NULL`,
       [name, hashToken(token), createdAt],
@@ -51,16 +55,15 @@ export class OperatorDirectory {
     return { operator: { name, createdAt }, token };
   }
 
-  list(): (Operator & { revoked: boolean })[] {
-    return this.store
-      .all<{ name: string; created_at: number; revoked_at: number | null }>(
-        'SELECT name, created_at, revoked_at FROM operators ORDER BY name',
-      )
-      .map((r) => ({ name: r.name, createdAt: r.created_at, revoked: r.revoked_at !== null }));
+  async list(): Promise<(Operator & { revoked: boolean })[]> {
+    const rows = await this.store.all<{ name: string; created_at: number; revoked_at: number | null }>(
+      'SELECT name, created_at, revoked_at FROM operators ORDER BY name',
+    );
+    return rows.map((r) => ({ name: r.name, createdAt: r.created_at, revoked: r.revoked_at !== null }));
   }
 
-  revoke(name: string): void {
-    const r = this.store.run('UPDATE operators SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL', [
+  async revoke(name: string): Promise<void> {
+    const r = await this.store.run('UPDATE operators SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL', [
       this.now(),
       name,
     ]);
@@ -68,10 +71,10 @@ export class OperatorDirectory {
   }
 
   /** The operator a token belongs to, or undefined. Constant-time on the hash comparison. */
-  authenticate(token: string): Operator | undefined {
+  async authenticate(token: string): Promise<Operator | undefined> {
     if (!token.startsWith(PREFIX) || token.length > 128) return undefined;
     const h = hashToken(token);
-    const row = this.store.get<{ name: string; token_hash: string; created_at: number }>(
+    const row = await this.store.get<{ name: string; token_hash: string; created_at: number }>(
       'SELECT name, token_hash, created_at FROM operators WHERE token_hash = ? AND revoked_at IS NULL',
       [h],
     );
@@ -98,7 +101,7 @@ export function requireOperator(directory: OperatorDirectory) {
   const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer (\S+)$/.exec(h.trim()) : null;
-    const op = m ? directory.authenticate(m[1]!) : undefined;
+    const op = m ? await directory.authenticate(m[1]!) : undefined;
     if (!op) {
       await reply.code(401).header('www-authenticate', 'Bearer realm="gatehouse-operator"').send({
         error: 'auth.operator_required',

@@ -52,12 +52,12 @@ export class Keyring {
   ) {}
 
   /** The active key for `purpose`, created on first use. */
-  ensure(purpose: string, alg: KeyAlg = 'Ed25519'): KeyPairRecord {
-    return this.active(purpose) ?? this.create(purpose, alg);
+  async ensure(purpose: string, alg: KeyAlg = 'Ed25519'): Promise<KeyPairRecord> {
+    return (await this.active(purpose)) ?? (await this.create(purpose, alg));
   }
 
-  active(purpose: string): KeyPairRecord | undefined {
-    const row = this.store.get<KeyRow>(
+  async active(purpose: string): Promise<KeyPairRecord | undefined> {
+    const row = await this.store.get<KeyRow>(
       'SELECT * FROM keys WHERE purpose = ? AND retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1',
       [purpose],
     );
@@ -65,26 +65,25 @@ export class Keyring {
   }
 
   /** Keys whose signatures are still accepted: the active one and those retired less than `overlapMs` ago. */
-  verificationKeys(purpose: string, overlapMs: number): KeyPairRecord[] {
+  async verificationKeys(purpose: string, overlapMs: number): Promise<KeyPairRecord[]> {
     const since = this.clock.now() - overlapMs;
-    return this.store
-      .all<KeyRow>(
-        'SELECT * FROM keys WHERE purpose = ? AND (retired_at IS NULL OR retired_at > ?) ORDER BY created_at DESC',
-        [purpose, since],
-      )
-      .map(toRecord);
+    const rows = await this.store.all<KeyRow>(
+      'SELECT * FROM keys WHERE purpose = ? AND (retired_at IS NULL OR retired_at > ?) ORDER BY created_at DESC',
+      [purpose, since],
+    );
+    return rows.map(toRecord);
   }
 
-  byKid(kid: string): KeyPairRecord | undefined {
-    const row = this.store.get<KeyRow>('SELECT * FROM keys WHERE kid = ?', [kid]);
+  async byKid(kid: string): Promise<KeyPairRecord | undefined> {
+    const row = await this.store.get<KeyRow>('SELECT * FROM keys WHERE kid = ?', [kid]);
     return row ? toRecord(row) : undefined;
   }
 
   /** Unseals the private key of `kid`. Kept in process memory only. */
-  privateKey(kid: string): KeyObject {
+  async privateKey(kid: string): Promise<KeyObject> {
     const cached = this.cache.get(kid);
     if (cached) return cached;
-    const row = this.store.get<KeyRow>('SELECT * FROM keys WHERE kid = ?', [kid]);
+    const row = await this.store.get<KeyRow>('SELECT * FROM keys WHERE kid = ?', [kid]);
     if (!row) throw new KeyError('key.not_found', `key ${kid} not found`);
     const der = this.master.open(row.sealed_private, `key:${row.purpose}:${row.kid}`);
     const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
@@ -93,33 +92,57 @@ export class Keyring {
     return key;
   }
 
-  create(purpose: string, alg: KeyAlg = 'Ed25519'): KeyPairRecord {
+  async create(purpose: string, alg: KeyAlg = 'Ed25519'): Promise<KeyPairRecord> {
     const { publicKey, privateKey } = generateKeyPair(alg);
     return this.importPair(purpose, alg, publicKey, privateKey);
   }
 
   /** Stores an existing key pair sealed; returns its record. */
-  importPair(purpose: string, alg: KeyAlg, publicKey: KeyObject, privateKey: KeyObject): KeyPairRecord {
-    const kid = `${purpose}-${this.clock.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+  async importPair(purpose: string, alg: KeyAlg, publicKey: KeyObject, privateKey: KeyObject): Promise<KeyPairRecord> {
+    const sealed = this.seal(purpose, alg, publicKey, privateKey);
+    await this.insert(sealed);
+    return sealed.record;
+  }
+
+  /** Creates a new active key and retires the previous one (which stays verifiable for the overlap). */
+  async rotate(purpose: string, alg?: KeyAlg): Promise<KeyPairRecord> {
+    const chosen = alg ?? (await this.active(purpose))?.alg ?? 'Ed25519';
+    // Generated outside the transaction, whose body may run more than once.
+    const { publicKey, privateKey } = generateKeyPair(chosen);
+    const sealed = this.seal(purpose, chosen, publicKey, privateKey);
+    await this.store.transaction(async () => {
+      await this.store.run('UPDATE keys SET retired_at = ? WHERE purpose = ? AND retired_at IS NULL', [
+        this.clock.now(),
+        purpose,
+      ]);
+      await this.insert(sealed);
+    });
+    return sealed.record;
+  }
+
+  private seal(purpose: string, alg: KeyAlg, publicKey: KeyObject, privateKey: KeyObject): SealedKey {
+    const now = this.clock.now();
+    const kid = `${purpose}-${now.toString(36)}-${randomBytes(6).toString('hex')}`;
     const der = privateKey.export({ format: 'der', type: 'pkcs8' });
     const sealed = this.master.seal(der, `key:${purpose}:${kid}`);
     der.fill(0);
     const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
-    this.store.run(
-      'INSERT INTO keys (kid, purpose, alg, public_pem, sealed_private, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
-      [kid, purpose, alg, pem, sealed, this.clock.now()],
-    );
-    return { kid, purpose, alg, publicKey, createdAt: this.clock.now(), retiredAt: undefined };
+    return { record: { kid, purpose, alg, publicKey, createdAt: now, retiredAt: undefined }, pem, sealed };
   }
 
-  /** Creates a new active key and retires the previous one (which stays verifiable for the overlap). */
-  rotate(purpose: string, alg?: KeyAlg): KeyPairRecord {
-    return this.store.transaction(() => {
-      const old = this.active(purpose);
-      if (old) this.store.run('UPDATE keys SET retired_at = ? WHERE kid = ?', [this.clock.now(), old.kid]);
-      return this.create(purpose, alg ?? old?.alg ?? 'Ed25519');
-    });
+  private async insert(k: SealedKey): Promise<void> {
+    const r = k.record;
+    await this.store.run(
+      'INSERT INTO keys (kid, purpose, alg, public_pem, sealed_private, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+      [r.kid, r.purpose, r.alg, k.pem, k.sealed, r.createdAt],
+    );
   }
+}
+
+interface SealedKey {
+  record: KeyPairRecord;
+  pem: string;
+  sealed: Buffer;
 }
 
 function toRecord(row: KeyRow): KeyPairRecord {
@@ -133,11 +156,14 @@ function toRecord(row: KeyRow): KeyPairRecord {
   };
 }
 
-/** The public key of `kid` for `purpose`, straight from the store: verifying needs no master key. */
-export function publicKeyOf(store: Store, kid: string, purpose: string): KeyObject | undefined {
-  const row = store.get<{ public_pem: string }>('SELECT public_pem FROM keys WHERE kid = ? AND purpose = ?', [
-    kid,
-    purpose,
-  ]);
-  return row ? createPublicKey(row.public_pem) : undefined;
+/**
+ * The public keys of `purpose` by kid, straight from the store: verifying needs no master key. Read up front
+ * because verification (`verifyLog`) looks keys up synchronously.
+ */
+export async function publicKeysOf(store: Store, purpose: string): Promise<Map<string, KeyObject>> {
+  const rows = await store.all<{ kid: string; public_pem: string }>(
+    'SELECT kid, public_pem FROM keys WHERE purpose = ?',
+    [purpose],
+  );
+  return new Map(rows.map((r) => [r.kid, createPublicKey(r.public_pem)]));
 }

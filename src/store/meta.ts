@@ -1,4 +1,4 @@
-import type { Queryable } from './async.js';
+import type { Queryable } from './store.js';
 
 /** The store's key-value table, the same SQL on both engines. */
 export async function readMeta(q: Queryable, key: string): Promise<string | undefined> {

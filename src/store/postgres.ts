@@ -2,10 +2,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { StoreError, StoreUnavailableError } from '../core/errors.js';
-import type { AsyncStore, PositionalParams, StoreHealth } from './async.js';
 import { readMeta, writeMeta } from './meta.js';
 import { CORE_MIGRATIONS, orderedMigrations, postgresDdl, postgresPlaceholders } from './migrations.js';
-import type { Migration } from './store.js';
+import type { Migration, SqlParams, Store, StoreHealth } from './store.js';
 
 export interface PostgresOptions {
   /** Schema the tables live in (created if missing); one database can host several isolated Gatehouse stores. */
@@ -40,7 +39,7 @@ const MIGRATION_LOCK = 0x6761746568; // "gateh": one advisory lock key for every
  * `watch` LISTENs on a dedicated session connection that reconnects by itself; because notifications sent while
  * it reconnects are lost, every watcher is woken after a reconnect, and callers pair `watch` with a version poll.
  */
-export class PostgresStore implements AsyncStore {
+export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly location: string;
   private readonly pool: pg.Pool;
@@ -167,7 +166,7 @@ export class PostgresStore implements AsyncStore {
     return r.rows[0]?.version ?? 0;
   }
 
-  private async query<T extends pg.QueryResultRow>(sql: string, params: PositionalParams): Promise<pg.QueryResult<T>> {
+  private async query<T extends pg.QueryResultRow>(sql: string, params: SqlParams): Promise<pg.QueryResult<T>> {
     const text = postgresPlaceholders(sql);
     const values = params.map(toParam);
     const tx = this.tx.getStore();
@@ -180,15 +179,15 @@ export class PostgresStore implements AsyncStore {
     }
   }
 
-  async run(sql: string, params: PositionalParams = []): Promise<{ changes: number }> {
+  async run(sql: string, params: SqlParams = []): Promise<{ changes: number }> {
     return { changes: (await this.query(sql, params)).rowCount ?? 0 };
   }
 
-  async get<T>(sql: string, params: PositionalParams = []): Promise<T | undefined> {
+  async get<T>(sql: string, params: SqlParams = []): Promise<T | undefined> {
     return (await this.query(sql, params)).rows[0] as T | undefined;
   }
 
-  async all<T>(sql: string, params: PositionalParams = []): Promise<T[]> {
+  async all<T>(sql: string, params: SqlParams = []): Promise<T[]> {
     return (await this.query(sql, params)).rows as T[];
   }
 

@@ -1,113 +1,196 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
-import { CORE_MIGRATIONS } from './migrations.js';
-import type { Migration, SqlParams, Store } from './store.js';
+import { readMeta, writeMeta } from './meta.js';
+import { CORE_MIGRATIONS, orderedMigrations } from './migrations.js';
+import type { Migration, SqlParams, Store, StoreHealth } from './store.js';
 
 type Db = InstanceType<typeof Database>;
 type Stmt = Database.Statement<unknown[]>;
 
+interface Tx {
+  depth: number;
+  /** Channels signalled inside the transaction, fired once it commits. */
+  signals: Set<string>;
+}
+
 /**
- * SQLite store (better-sqlite3): WAL journal, synchronous=FULL so an acknowledged write survives power loss,
- * foreign keys on, a busy timeout so the CLI and the gateway can share one file.
+ * SQLite store (better-sqlite3), the embedded default: WAL journal, synchronous=FULL so an acknowledged write
+ * survives power loss, foreign keys on, a busy timeout so the CLI and the gateway can share one file.
+ *
+ * better-sqlite3 is synchronous and has one connection, so an open transaction owns it: statements from other
+ * async contexts wait until it ends instead of landing inside it. Transactions are IMMEDIATE (the write lock
+ * is taken up front), which makes a read-then-write body serial across processes as well.
  */
 export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  readonly location: string;
   private readonly db: Db;
   private readonly statements = new Map<string, Stmt>();
-  readonly location: string;
+  private readonly tx = new AsyncLocalStorage<Tx>();
+  /** Settles when the open transaction ends; undefined when none is open. */
+  private busy: Promise<void> | undefined;
+  private readonly watchers = new Map<string, Set<() => void>>();
 
   constructor(file: string) {
     this.location = file;
     try {
       this.db = openDatabase(file);
-      this.migrate('core', CORE_MIGRATIONS);
     } catch (err) {
-      if (err instanceof StoreError) throw err;
       throw new StoreError(`cannot open store ${file}: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  migrate(component: string, migrations: readonly Migration[]): void {
-    const sorted = [...migrations].sort((a, b) => a.version - b.version);
-    sorted.forEach((m, i) => {
-      if (m.version !== i + 1)
-        throw new StoreError(`${component} migrations must be numbered 1..n; found ${m.version} at ${i + 1}`);
-    });
-    const current = this.schemaVersion(component);
-    if (current > sorted.length) {
-      throw new StoreError(
-        `store ${this.location} has ${component} schema version ${current}, newer than this Gatehouse knows (${sorted.length}); upgrade Gatehouse`,
-      );
+  /** Opens the file and applies the core migrations. */
+  static async open(file: string): Promise<SqliteStore> {
+    const store = new SqliteStore(file);
+    try {
+      await store.migrate('core', CORE_MIGRATIONS);
+    } catch (err) {
+      await store.close();
+      throw err;
     }
-    for (const m of sorted.slice(current)) {
-      try {
-        this.db.transaction(() => {
-          this.db.exec(m.sql);
-          this.db
-            .prepare(
-              `INSERT INTO schema_version (component, version, applied_at) VALUES (?, ?, ?)
-               ON CONFLICT(component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`,
-            )
-            .run(component, m.version, new Date().toISOString());
-        })();
-      } catch (err) {
-        throw new StoreError(`migration ${component} #${m.version} (${m.name}) failed: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-    }
+    return store;
   }
 
-  schemaVersion(component: string): number {
-    const row = this.db.prepare('SELECT version FROM schema_version WHERE component = ?').get(component) as
-      | { version: number }
-      | undefined;
+  async migrate(component: string, migrations: readonly Migration[]): Promise<void> {
+    const sorted = orderedMigrations(component, migrations);
+    await this.transaction(async () => {
+      const current = await this.schemaVersion(component);
+      if (current > sorted.length) {
+        throw new StoreError(
+          `store ${this.location} has ${component} schema version ${current}, newer than this Gatehouse knows (${sorted.length}); upgrade Gatehouse`,
+        );
+      }
+      for (const m of sorted.slice(current)) {
+        try {
+          this.db.exec(m.sql);
+        } catch (err) {
+          throw new StoreError(`migration ${component} #${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+            cause: err,
+          });
+        }
+        await this.run(
+          `INSERT INTO schema_version (component, version, applied_at) VALUES (?, ?, ?)
+           ON CONFLICT(component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`,
+          [component, m.version, new Date().toISOString()],
+        );
+      }
+    });
+  }
+
+  async schemaVersion(component: string): Promise<number> {
+    const row = await this.get<{ version: number }>('SELECT version FROM schema_version WHERE component = ?', [
+      component,
+    ]);
     return row?.version ?? 0;
   }
 
   private stmt(sql: string): Stmt {
     let s = this.statements.get(sql);
     if (!s) {
-      s = this.db.prepare<unknown[]>(sql);
+      try {
+        s = this.db.prepare<unknown[]>(sql);
+      } catch (err) {
+        throw new StoreError(`invalid statement: ${(err as Error).message}`, { cause: err });
+      }
       this.statements.set(sql, s);
     }
     return s;
   }
 
-  run(sql: string, params: SqlParams = []): { changes: number } {
-    const r = Array.isArray(params) ? this.stmt(sql).run(...(params as unknown[])) : this.stmt(sql).run(params);
-    return { changes: r.changes };
+  async run(sql: string, params: SqlParams = []): Promise<{ changes: number }> {
+    // Checked and used with no await in between, so no transaction can open in the gap.
+    while (this.busy && !this.tx.getStore()) await this.busy;
+    return { changes: this.stmt(sql).run(...params).changes };
   }
 
-  get<T>(sql: string, params: SqlParams = []): T | undefined {
-    return (Array.isArray(params) ? this.stmt(sql).get(...(params as unknown[])) : this.stmt(sql).get(params)) as
-      | T
-      | undefined;
+  async get<T>(sql: string, params: SqlParams = []): Promise<T | undefined> {
+    while (this.busy && !this.tx.getStore()) await this.busy;
+    return this.stmt(sql).get(...params) as T | undefined;
   }
 
-  all<T>(sql: string, params: SqlParams = []): T[] {
-    return (Array.isArray(params) ? this.stmt(sql).all(...(params as unknown[])) : this.stmt(sql).all(params)) as T[];
+  async all<T>(sql: string, params: SqlParams = []): Promise<T[]> {
+    while (this.busy && !this.tx.getStore()) await this.busy;
+    return this.stmt(sql).all(...params) as T[];
   }
 
-  transaction<T>(fn: () => T): T {
-    // IMMEDIATE: a read-then-write transaction takes the write lock up front, so two processes checking the same
-    // budget serialise instead of one failing with SQLITE_BUSY_SNAPSHOT.
-    return this.db.transaction(fn).immediate();
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const outer = this.tx.getStore();
+    if (outer) {
+      const name = `sp${outer.depth + 1}`;
+      this.db.exec(`SAVEPOINT ${name}`);
+      try {
+        const result = await this.tx.run({ ...outer, depth: outer.depth + 1 }, fn);
+        this.db.exec(`RELEASE ${name}`);
+        return result;
+      } catch (err) {
+        this.db.exec(`ROLLBACK TO ${name}`);
+        this.db.exec(`RELEASE ${name}`);
+        throw err;
+      }
+    }
+    while (this.busy) await this.busy;
+    let release!: () => void;
+    this.busy = new Promise<void>((r) => {
+      release = r;
+    });
+    const ctx: Tx = { depth: 0, signals: new Set() };
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      let result: T;
+      try {
+        result = await this.tx.run(ctx, fn);
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+      for (const c of ctx.signals) this.fire(c);
+      return result;
+    } finally {
+      this.busy = undefined;
+      release();
+    }
   }
 
-  getMeta(key: string): string | undefined {
-    return this.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key])?.value;
+  getMeta(key: string): Promise<string | undefined> {
+    return readMeta(this, key);
   }
 
-  setMeta(key: string, value: string): void {
-    this.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', [
-      key,
-      value,
-    ]);
+  setMeta(key: string, value: string): Promise<void> {
+    return writeMeta(this, key, value);
   }
 
-  close(): void {
+  async signal(channel: string): Promise<void> {
+    const tx = this.tx.getStore();
+    if (tx) tx.signals.add(channel);
+    else this.fire(channel);
+  }
+
+  watch(channel: string, fn: () => void): () => void {
+    let set = this.watchers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.watchers.set(channel, set);
+    }
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  private fire(channel: string): void {
+    for (const fn of this.watchers.get(channel) ?? []) queueMicrotask(fn);
+  }
+
+  health(): StoreHealth {
+    return { ok: this.db.open };
+  }
+
+  async close(): Promise<void> {
+    while (this.busy) await this.busy;
     this.statements.clear();
+    this.watchers.clear();
     if (this.db.open) this.db.close();
   }
 }

@@ -50,8 +50,20 @@ describe('AI SDK adapter', () => {
     const tools = gatehouseTools(
       gh,
       {
-        read_file: tool({ inputSchema: anyInput, execute: async () => (ran.push('read'), 'file text') }),
-        drop_db: tool({ inputSchema: anyInput, execute: async () => (ran.push('drop'), 'dropped') }),
+        read_file: tool({
+          inputSchema: anyInput,
+          execute: async () => {
+            ran.push('read');
+            return 'file text';
+          },
+        }),
+        drop_db: tool({
+          inputSchema: anyInput,
+          execute: async () => {
+            ran.push('drop');
+            return 'dropped';
+          },
+        }),
       },
       { agent: 'bot', session: 's1' },
     );
@@ -73,7 +85,15 @@ describe('AI SDK adapter', () => {
     const sent: unknown[] = [];
     const tools = gatehouseTools(
       gh,
-      { send_email: tool({ inputSchema: anyInput, execute: async (a) => (sent.push(a), 'sent') }) },
+      {
+        send_email: tool({
+          inputSchema: anyInput,
+          execute: async (a) => {
+            sent.push(a);
+            return 'sent';
+          },
+        }),
+      },
       { agent: 'bot', session: 's2', approval: 'sdk', approverName: 'alice' },
     );
     const args = { to: 'ops@example.com', body: 'hello' };
@@ -98,7 +118,7 @@ describe('AI SDK adapter', () => {
     const second = await generateText({ model: scripted([]), tools, messages });
     expect(sent).toEqual([args]);
     expect(second.text).toBe('ok');
-    const used = gh.approvals.list({ status: 'used' });
+    const used = await gh.approvals.list({ status: 'used' });
     expect(used.map((a) => a.approver)).toEqual(['ai-sdk:alice']);
   });
 

@@ -25,21 +25,39 @@ describe('LangChain.js adapter', () => {
     tmp.cleanup();
   });
 
-  const readFile = tool(async ({ path }) => (ran.push(`read ${path}`), `contents of ${path}`), {
-    name: 'read_file',
-    description: 'read a file',
-    schema: z.object({ path: z.string() }),
-  });
-  const dropDb = tool(async () => (ran.push('drop'), 'dropped'), {
-    name: 'drop_db',
-    description: 'drop a table',
-    schema: z.object({ table: z.string() }),
-  });
-  const sendEmail = tool(async ({ to, body }) => (ran.push(`send ${to} ${body}`), 'sent'), {
-    name: 'send_email',
-    description: 'send mail',
-    schema: z.object({ to: z.string(), body: z.string() }),
-  });
+  const readFile = tool(
+    async ({ path }) => {
+      ran.push(`read ${path}`);
+      return `contents of ${path}`;
+    },
+    {
+      name: 'read_file',
+      description: 'read a file',
+      schema: z.object({ path: z.string() }),
+    },
+  );
+  const dropDb = tool(
+    async () => {
+      ran.push('drop');
+      return 'dropped';
+    },
+    {
+      name: 'drop_db',
+      description: 'drop a table',
+      schema: z.object({ table: z.string() }),
+    },
+  );
+  const sendEmail = tool(
+    async ({ to, body }) => {
+      ran.push(`send ${to} ${body}`);
+      return 'sent';
+    },
+    {
+      name: 'send_email',
+      description: 'send mail',
+      schema: z.object({ to: z.string(), body: z.string() }),
+    },
+  );
   const fetchPage = tool(async () => INJECTION, {
     name: 'fetch_page',
     description: 'fetch a page',
@@ -96,7 +114,10 @@ describe('LangChain.js adapter', () => {
     const t = gatehouseTool(gh, sendEmail, {
       agent: 'bot',
       session: 'l2',
-      approver: callbackApprover((p) => (asked.push(p.args), true)),
+      approver: callbackApprover((p) => {
+        asked.push(p.args);
+        return true;
+      }),
     });
     await loop([{ name: 'send_email', args: { to: 'ops@example.com', body: 'hi' } }], [t]);
     expect(asked).toEqual([{ to: 'ops@example.com', body: 'hi' }]);

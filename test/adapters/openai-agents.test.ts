@@ -13,6 +13,7 @@ describe('OpenAI Agents SDK adapter', () => {
   let tmp: ReturnType<typeof tempDir>;
   let gh: Gatehouse;
   beforeEach(async () => {
+    ran.length = 0;
     tmp = tempDir();
     gh = await Gatehouse.open({ config: ADAPTER_CONFIG, data: join(tmp.dir, 'data') });
   });
@@ -26,29 +27,34 @@ describe('OpenAI Agents SDK adapter', () => {
     name: 'read_file',
     description: 'read a file',
     parameters: z.object({ path: z.string() }),
-    execute: async ({ path }) => (ran.push(`read ${path}`), `contents of ${path}`),
+    execute: async ({ path }) => {
+      ran.push(`read ${path}`);
+      return `contents of ${path}`;
+    },
   });
   const dropDb = tool({
     name: 'drop_db',
     description: 'drop a table',
     parameters: z.object({ table: z.string() }),
-    execute: async () => (ran.push('drop'), 'dropped'),
+    execute: async () => {
+      ran.push('drop');
+      return 'dropped';
+    },
   });
   const sendEmail = tool({
     name: 'send_email',
     description: 'send mail',
     parameters: z.object({ to: z.string(), body: z.string() }),
-    execute: async ({ to, body }) => (ran.push(`send ${to} ${body}`), 'sent'),
+    execute: async ({ to, body }) => {
+      ran.push(`send ${to} ${body}`);
+      return 'sent';
+    },
   });
   const fetchPage = tool({
     name: 'fetch_page',
     description: 'fetch a web page',
     parameters: z.object({ url: z.string() }),
     execute: async () => INJECTION,
-  });
-
-  beforeEach(() => {
-    ran.length = 0;
   });
 
   it('runs an allowed tool, refuses a denied one with its reason codes as the tool output', async () => {
@@ -80,7 +86,13 @@ describe('OpenAI Agents SDK adapter', () => {
       tools: [
         gatehouseTool(gh, sendEmail, {
           agent: 'bot',
-          approver: callbackApprover((p) => (asked.push(p.args), true), { name: 'ui' }),
+          approver: callbackApprover(
+            (p) => {
+              asked.push(p.args);
+              return true;
+            },
+            { name: 'ui' },
+          ),
         }),
       ],
     });
@@ -107,7 +119,7 @@ describe('OpenAI Agents SDK adapter', () => {
     const second = await run(agent, first.state);
     expect(ran).toEqual(['send ops@example.com hi']);
     expect(second.finalOutput).toBe('sent it');
-    expect(gh.approvals.list({ status: 'used' }).map((a) => a.approver)).toEqual(['openai-agents:bob']);
+    expect((await gh.approvals.list({ status: 'used' })).map((a) => a.approver)).toEqual(['openai-agents:bob']);
   });
 
   it('an injected tool result is screened and labels the session', async () => {

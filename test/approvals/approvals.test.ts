@@ -6,7 +6,8 @@ import { signWebhook, verifyWebhook } from '../../src/approvals/webhook.js';
 import { ApprovalsSchema } from '../../src/config/sections/policy.js';
 import { type Action, ActionSchema, bindingHash } from '../../src/core/action.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import { openTestStore } from '../helpers/store.js';
 
 const MIN = 60_000;
 
@@ -15,15 +16,15 @@ function action(args: Record<string, unknown>, agent = 'a1'): Action {
 }
 
 describe('approvals store', () => {
-  let store: SqliteStore;
+  let store: Store;
   let clock: ManualClock;
   let approvals: Approvals;
   const audit: Array<{ type: string; actor?: string; data?: Record<string, unknown> }> = [];
-  beforeEach(() => {
-    store = new SqliteStore(':memory:');
+  beforeEach(async () => {
+    store = await openTestStore();
     clock = new ManualClock(Date.UTC(2026, 0, 5, 10));
     audit.length = 0;
-    approvals = new Approvals(
+    approvals = await Approvals.open(
       store,
       clock,
       ApprovalsSchema.parse({ max_pending_per_agent: 3, max_requests_per_hour: 4 }),
@@ -55,13 +56,17 @@ describe('approvals store', () => {
   it('is single use and records approver, reason and audit events', async () => {
     const a = action({ to: 'x' });
     const r = await open(a);
-    expect(approvals.lookup(r.hash).kind).toBe('pending');
+    expect((await approvals.lookup(r.hash)).kind).toBe('pending');
     await approvals.approve(r.id, 'operator:carol', 'fine');
-    const found = approvals.lookup(r.hash);
+    const found = await approvals.lookup(r.hash);
     expect(found.kind).toBe('approved');
-    expect(approvals.consume(r.id)?.approver).toBe('operator:carol');
-    expect(approvals.consume(r.id)).toBeUndefined();
-    expect(approvals.get(r.id)).toMatchObject({ status: 'used', approver: 'operator:carol', decisionReason: 'fine' });
+    expect((await approvals.consume(r.id))?.approver).toBe('operator:carol');
+    expect(await approvals.consume(r.id)).toBeUndefined();
+    expect(await approvals.get(r.id)).toMatchObject({
+      status: 'used',
+      approver: 'operator:carol',
+      decisionReason: 'fine',
+    });
     expect(audit.map((e) => e.type)).toEqual(['approval.requested', 'approval.granted', 'approval.used']);
     expect(audit[1]).toMatchObject({ actor: 'operator:carol', data: { reason: 'fine' } });
   });
@@ -69,13 +74,13 @@ describe('approvals store', () => {
   it('expires: a pending request and an unused approval both lapse after the expiry', async () => {
     const r = await open(action({ to: 'x' }));
     clock.advance(16 * MIN);
-    expect(approvals.lookup(r.hash).kind).toBe('expired');
+    expect((await approvals.lookup(r.hash)).kind).toBe('expired');
     await expect(approvals.approve(r.id, 'operator:c')).rejects.toMatchObject({ code: 'approval.not_pending' });
     const r2 = await open(action({ to: 'y' }));
     await approvals.approve(r2.id, 'operator:c');
     clock.advance(15 * MIN);
-    expect(approvals.consume(r2.id)).toBeUndefined();
-    expect(approvals.get(r2.id).status).toBe('expired');
+    expect(await approvals.consume(r2.id)).toBeUndefined();
+    expect((await approvals.get(r2.id)).status).toBe('expired');
   });
 
   it('cannot be approved by the agent itself, nor twice', async () => {
@@ -83,19 +88,19 @@ describe('approvals store', () => {
     await expect(approvals.approve(r.id, 'agent:a1')).rejects.toMatchObject({ code: 'approval.self', status: 403 });
     await approvals.deny(r.id, 'operator:c', 'no');
     await expect(approvals.approve(r.id, 'operator:c')).rejects.toMatchObject({ code: 'approval.not_pending' });
-    expect(approvals.lookup(r.hash).kind).toBe('denied');
+    expect((await approvals.lookup(r.hash)).kind).toBe('denied');
   });
 
   it('caps approval fatigue: pending requests and requests per hour', async () => {
     for (let i = 0; i < 3; i++) await open(action({ to: `u${i}` }));
-    expect(approvals.fatigue('a1')?.code).toBe('approval.fatigue.pending');
-    expect(approvals.fatigue('a2')).toBeUndefined();
-    for (const p of approvals.list({ status: 'pending' }).slice(0, 2)) await approvals.deny(p.id, 'operator:c');
-    expect(approvals.fatigue('a1')).toBeUndefined();
+    expect((await approvals.fatigue('a1'))?.code).toBe('approval.fatigue.pending');
+    expect(await approvals.fatigue('a2')).toBeUndefined();
+    for (const p of (await approvals.list({ status: 'pending' })).slice(0, 2)) await approvals.deny(p.id, 'operator:c');
+    expect(await approvals.fatigue('a1')).toBeUndefined();
     await open(action({ to: 'u9' }));
-    expect(approvals.fatigue('a1')?.code).toBe('approval.fatigue.hourly');
+    expect((await approvals.fatigue('a1'))?.code).toBe('approval.fatigue.hourly');
     clock.advance(61 * MIN);
-    expect(approvals.fatigue('a1')).toBeUndefined();
+    expect(await approvals.fatigue('a1')).toBeUndefined();
   });
 
   it('wait() resolves when a decision arrives and rejects on timeout', async () => {
@@ -119,7 +124,7 @@ describe('approvals store', () => {
       dryRunTool: 'email.preview',
     });
     expect(r.dryRun).toEqual({ tool: 'email.preview', status: 'pending' });
-    expect(approvals.attachDryRun(r.id, { result: { recipients: 1 } }).dryRun).toEqual({
+    expect((await approvals.attachDryRun(r.id, { result: { recipients: 1 } })).dryRun).toEqual({
       tool: 'email.preview',
       status: 'done',
       result: { recipients: 1 },
@@ -150,9 +155,9 @@ describe('approval webhook', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    const store = new SqliteStore(':memory:');
+    const store = await openTestStore();
     const clock = new ManualClock(Date.now());
-    const approvals = new Approvals(
+    const approvals = await Approvals.open(
       store,
       clock,
       ApprovalsSchema.parse({ webhook: { url: `http://127.0.0.1:${port}/hook`, secret_env: 'GH_TEST_HOOK' } }),
@@ -164,7 +169,7 @@ describe('approval webhook', () => {
     await approvals.approve(r.id, 'operator:c');
     for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((res) => setTimeout(res, 20));
     server.close();
-    store.close();
+    await store.close();
     expect(got.map((g) => JSON.parse(g.body).type)).toEqual(['approval.requested', 'approval.granted']);
     for (const g of got) {
       expect(
@@ -186,18 +191,17 @@ describe('approval webhook', () => {
     });
   });
 
-  it('refuses to start when the secret variable is missing', () => {
-    const store = new SqliteStore(':memory:');
-    expect(
-      () =>
-        new Approvals(
-          store,
-          new ManualClock(),
-          ApprovalsSchema.parse({ webhook: { url: 'https://h.example/x', secret_env: 'NOPE_NOT_SET' } }),
-          undefined,
-          {},
-        ),
-    ).toThrow(/NOPE_NOT_SET/);
-    store.close();
+  it('refuses to start when the secret variable is missing', async () => {
+    const store = await openTestStore();
+    await expect(
+      Approvals.open(
+        store,
+        new ManualClock(),
+        ApprovalsSchema.parse({ webhook: { url: 'https://h.example/x', secret_env: 'NOPE_NOT_SET' } }),
+        undefined,
+        {},
+      ),
+    ).rejects.toThrow(/NOPE_NOT_SET/);
+    await store.close();
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { Gatehouse } from '../../src/gatehouse.js';
+import { testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('the gate and limits through decide()', () => {
@@ -14,6 +15,7 @@ describe('the gate and limits through decide()', () => {
     tmp = tempDir();
     clock = new ManualClock(Date.UTC(2026, 0, 5, 10));
     gh = await Gatehouse.open({
+      ...testStoreOptions(),
       config: {
         version: 1,
         identity: { agents: { ops: { roles: ['dba'] }, bot: { roles: ['caller'] } } },
@@ -47,7 +49,7 @@ describe('the gate and limits through decide()', () => {
     const d = await gh.decide({ kind: 'tool_call', agent: 'ops', tool: 'db.drop', args: { table: 'users' } });
     expect(d.effect).toBe('review');
     expect(seen).toEqual(['db.plan']);
-    expect(gh.approvals.get(d.approvalRequest!).dryRun).toEqual({
+    expect((await gh.approvals.get(d.approvalRequest!)).dryRun).toEqual({
       tool: 'db.plan',
       status: 'done',
       result: { wouldDrop: 'users', rows: 1200 },
@@ -60,7 +62,10 @@ describe('the gate and limits through decide()', () => {
     });
     const d = await gh.decide({ kind: 'tool_call', agent: 'ops', tool: 'db.drop', args: { table: 't' } });
     expect(d.effect).toBe('review');
-    expect(gh.approvals.get(d.approvalRequest!).dryRun).toMatchObject({ status: 'failed', error: 'planner offline' });
+    expect((await gh.approvals.get(d.approvalRequest!)).dryRun).toMatchObject({
+      status: 'failed',
+      error: 'planner offline',
+    });
   });
 
   it('a verbose grant flags its decisions; a cost budget denies with a reason naming it', async () => {

@@ -8,6 +8,7 @@ import { Gatehouse } from '../../src/gatehouse.js';
 import { createClientAssertion } from '../../src/identity/client.js';
 import { buildServer } from '../../src/server/app.js';
 import { OperatorDirectory } from '../../src/server/operators.js';
+import { testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('approvals and grants over HTTP', () => {
@@ -22,6 +23,7 @@ describe('approvals and grants over HTTP', () => {
     mkdirSync(ws);
     writeFileSync(join(ws, 'a.txt'), 'a');
     gh = await Gatehouse.open({
+      ...testStoreOptions(),
       config: {
         version: 1,
         identity: { agents: { alice: { roles: ['assistant'] }, bob: { roles: [] } } },
@@ -37,7 +39,7 @@ describe('approvals and grants over HTTP', () => {
       clock: new ManualClock(Date.now()),
     });
     app = await buildServer(gh);
-    const { token } = new OperatorDirectory(gh.store, () => gh.clock.now()).add('carol');
+    const { token } = await (await OperatorDirectory.open(gh.store, () => gh.clock.now())).add('carol');
     auth = { authorization: `Bearer ${token}` };
   });
   afterEach(async () => {

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { ActionInput } from '../../src/core/action.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { Gatehouse } from '../../src/gatehouse.js';
+import { testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 import { githubToken } from '../redact/fixtures.js';
 
@@ -35,7 +35,6 @@ function config(perMinute: number, mailBudget: number): ConfigInput {
 
 interface Opened {
   gh: Gatehouse;
-  db: Database.Database;
   clock: ManualClock;
   close: () => Promise<void>;
 }
@@ -44,25 +43,23 @@ async function open(cfg: ConfigInput): Promise<Opened> {
   const tmp = tempDir();
   const clock = new ManualClock(T0);
   const data = join(tmp.dir, 'data');
-  const gh = await Gatehouse.open({ config: cfg, data, clock });
-  const db = new Database(join(data, 'gatehouse.db'), { readonly: true, fileMustExist: true });
+  const gh = await Gatehouse.open({ ...testStoreOptions(), config: cfg, data, clock });
   return {
     gh,
-    db,
     clock,
     close: async () => {
-      db.close();
       await gh.close();
       tmp.cleanup();
     },
   };
 }
 
-/** Everything a decision can commit to the store, as one comparable value. */
-function stored(db: Database.Database): { approvals: string; usage: string; grantCalls: number } {
-  const approvals = db.prepare('SELECT id, status FROM approvals ORDER BY id').all();
-  const usage = db.prepare('SELECT budget, key, calls, cost FROM limits_usage ORDER BY budget, key').all();
-  const grantCalls = (db.prepare('SELECT COUNT(*) AS n FROM limits_grant_calls').get() as { n: number }).n;
+/** Everything a decision can commit to the store, as one comparable value, read straight from its tables. */
+async function stored(o: Opened): Promise<{ approvals: string; usage: string; grantCalls: number }> {
+  const s = o.gh.store;
+  const approvals = await s.all('SELECT id, status FROM approvals ORDER BY id');
+  const usage = await s.all('SELECT budget, key, calls, cost FROM limits_usage ORDER BY budget, key');
+  const grantCalls = Number((await s.get<{ n: number }>('SELECT COUNT(*) AS n FROM limits_grant_calls'))?.n ?? 0);
   return { approvals: JSON.stringify(approvals), usage: JSON.stringify(usage), grantCalls };
 }
 
@@ -117,19 +114,19 @@ describe('judge, fold, commit', () => {
             for (const step of steps) {
               o.clock.advance(step.advanceMs);
               if (step.approvePending) {
-                for (const p of o.gh.approvals.list({ status: 'pending' })) {
+                for (const p of await o.gh.approvals.list({ status: 'pending' })) {
                   await o.gh.approvals.approve(p.id, 'operator:alice');
                 }
               }
-              const before = stored(o.db);
+              const before = await stored(o);
               const labelsBefore = new Set(o.gh.sessions.peek('demo', 's1')?.labels ?? []);
               const x = await o.gh.explain(step.action);
-              expect(stored(o.db)).toEqual(before);
+              expect(await stored(o)).toEqual(before);
               const d = await o.gh.decide(step.action);
               expect(d.reasons.map((r) => r.code)).not.toContain('internal.error');
               expect(d.effect).toBe(x.effect);
               expect(d.reasons.map((r) => r.code)).toEqual(x.reasons.map((r) => r.code));
-              const after = stored(o.db);
+              const after = await stored(o);
               outcomes.add(d.effect);
               if (d.effect === 'allow') continue;
               expect(after.usage).toBe(before.usage);
@@ -176,10 +173,10 @@ describe('judge, fold, commit', () => {
     expect(d1.effect).toBe('deny');
     expect(d1.reasons.map((r) => r.code)).not.toContain('internal.error');
     expect(d1.approvalRequest).toBeUndefined();
-    expect(o.gh.approvals.list({})).toEqual([]);
+    expect(await o.gh.approvals.list({})).toEqual([]);
     const d2 = await o.gh.decide(leaky);
     expect(d2.effect).toBe('deny');
-    expect(o.gh.approvals.list({})).toEqual([]);
+    expect(await o.gh.approvals.list({})).toEqual([]);
   });
 
   it('calls denied by a later stage spend no rate limit (regression)', async () => {
@@ -216,7 +213,7 @@ describe('judge, fold, commit', () => {
     });
     const ds = await Promise.all(Array.from({ length: 12 }, (_, i) => o.gh.decide(send(i))));
     expect(ds.filter((d) => d.effect === 'allow')).toHaveLength(3);
-    expect(stored(o.db).usage).toContain('"calls":3');
+    expect((await stored(o)).usage).toContain('"calls":3');
   });
 
   it('an approval is used once even when two identical calls race for it', async () => {
@@ -258,11 +255,11 @@ describe('judge, fold, commit', () => {
       args: { to: 'eve@evil.test', body: 'all the files' },
     };
     const r = await o.gh.decide(a);
-    const rw = new Database(join(o.gh.dataDir, 'gatehouse.db'));
-    rw.prepare(
+    // Straight into the table, past the approvals component, as someone with write access to the database would.
+    await o.gh.store.run(
       "UPDATE approvals SET status = 'approved', approver = 'operator:alice', decided_at = ?, expires_at = ? WHERE id = ?",
-    ).run(T0, T0 + 3_600_000, r.approvalRequest);
-    rw.close();
+      [T0, T0 + 3_600_000, r.approvalRequest],
+    );
     const d = await o.gh.decide(a);
     expect(d.effect).toBe('deny');
     expect(d.reasons.map((q) => q.code)).toContain('approval.tampered');

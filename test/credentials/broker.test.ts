@@ -11,22 +11,23 @@ import { CredentialBroker } from '../../src/credentials/broker.js';
 import { EnvBackend } from '../../src/credentials/env.js';
 import { LocalVault } from '../../src/credentials/vault.js';
 import { createSecretScrubber } from '../../src/redact/scrub.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import { openTestStore } from '../helpers/store.js';
 
 let dir: string;
-let store: SqliteStore;
+let store: Store;
 let vault: LocalVault;
 let events: Parameters<AuditSink['append']>[0][];
 let broker: CredentialBroker;
 const TOKEN = `ghp_${randomBytes(18).toString('hex')}`;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gh-broker-'));
-  store = new SqliteStore(join(dir, 'gatehouse.db'));
-  vault = new LocalVault(store, MasterKey.fromBytes(randomBytes(32)), new ManualClock());
-  vault.put('github_token', TOKEN, { agents: ['triage-bot'], tools: ['http.get'] });
+  store = await openTestStore(join(dir, 'gatehouse.db'));
+  vault = await LocalVault.open(store, MasterKey.fromBytes(randomBytes(32)), new ManualClock());
+  await vault.put('github_token', TOKEN, { agents: ['triage-bot'], tools: ['http.get'] });
   events = [];
-  broker = new CredentialBroker(
+  broker = await CredentialBroker.open(
     [
       vault,
       new EnvBackend(
@@ -41,8 +42,8 @@ beforeEach(() => {
     },
   );
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -74,7 +75,10 @@ describe('CredentialBroker', () => {
     ).rejects.toMatchObject({ code: 'credentials.unknown' });
     expect(events.map((e) => e.type)).toEqual(['credentials.denied', 'credentials.denied', 'credentials.denied']);
     expect(
-      broker.check({ a: '{{secret:github_token}}', b: '{{secret:nope}}' }, { agent: 'triage-bot', tool: 'http.get' }),
+      await broker.check(
+        { a: '{{secret:github_token}}', b: '{{secret:nope}}' },
+        { agent: 'triage-bot', tool: 'http.get' },
+      ),
     ).toEqual([
       { name: 'github_token', status: 'ok' },
       { name: 'nope', status: 'unknown' },
@@ -106,10 +110,10 @@ describe('CredentialBroker', () => {
     expect(clean.data.echoed).toBe('result [REDACTED:known_secret]');
   });
 
-  it('knows every stored value for echo redaction, and forgets removed ones', () => {
+  it('knows every stored value for echo redaction, and forgets removed ones', async () => {
     expect(broker.known.find(`x ${TOKEN} y`)).toHaveLength(1);
-    vault.remove('github_token');
-    broker.refreshKnown();
+    await vault.remove('github_token');
+    await broker.refreshKnown();
     expect(broker.known.find(`x ${TOKEN} y`)).toHaveLength(0);
   });
 });

@@ -41,7 +41,7 @@ beforeAll(async () => {
   gh = await Gatehouse.open({ config: CONFIG, data: dir });
   app = await buildServer(gh);
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  token = new OperatorDirectory(gh.store, () => Date.now()).add('dash').token;
+  token = (await (await OperatorDirectory.open(gh.store, () => Date.now())).add('dash')).token;
   await gh.decide({ kind: 'tool_call', agent: 'alpha', tool: 'fs.read', args: { path: 'a' } });
   await gh.decide({ kind: 'tool_call', agent: 'beta', tool: 'no.such.tool' });
   browser = await launchChromium();
@@ -197,11 +197,14 @@ describe('security console in real Chromium', () => {
     await other.locator('input.reason').fill('not expected');
     await other.locator('button.deny').click();
     await other.waitFor({ state: 'detached' });
-    expect(gh.approvals.get(first.approvalRequest!)).toMatchObject({
+    expect(await gh.approvals.get(first.approvalRequest!)).toMatchObject({
       status: 'approved',
       decisionReason: 'looks fine',
     });
-    expect(gh.approvals.get(second.approvalRequest!)).toMatchObject({ status: 'denied', approver: 'operator:dash' });
+    expect(await gh.approvals.get(second.approvalRequest!)).toMatchObject({
+      status: 'denied',
+      approver: 'operator:dash',
+    });
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
@@ -214,18 +217,18 @@ describe('security console in real Chromium', () => {
     await page.waitForSelector('#confirm[open]');
     // Cancel does nothing.
     await page.click('#confirm-cancel');
-    expect(gh.responder.quarantined('alpha')).toBeUndefined();
+    expect(await gh.responder.quarantined('alpha')).toBeUndefined();
     await row.locator('button[data-action=quarantine]').click();
     await page.fill('#confirm-reason', 'suspicious exfiltration attempt');
     await page.click('#confirm-ok');
     await row.locator('.st-quarantined').waitFor();
-    expect(gh.responder.quarantined('alpha')).toMatchObject({ by: 'operator:dash' });
+    expect(await gh.responder.quarantined('alpha')).toMatchObject({ by: 'operator:dash' });
     await shot(page, 'agents', 'quarantined');
     await row.locator('button[data-action=restore]').click();
     await page.fill('#confirm-reason', 'false positive');
     await page.click('#confirm-ok');
     await row.locator('.st-active').waitFor();
-    expect(gh.responder.quarantined('alpha')).toBeUndefined();
+    expect(await gh.responder.quarantined('alpha')).toBeUndefined();
     await gh.audit.flush();
     const types = queryLog(join(dir, 'audit'), { agent: 'alpha' }).map((e) => `${e.type}:${e.actor}`);
     expect(types).toEqual(

@@ -81,7 +81,7 @@ describe('HTTP gateway (real server on loopback)', () => {
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
     const agentLike = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.' } });
     expect(agentLike.status).toBe(401);
-    const { token } = new OperatorDirectory(gh.store, () => Date.now()).add('ops');
+    const { token } = await (await OperatorDirectory.open(gh.store, () => Date.now())).add('ops');
     const r = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     expect(r.status).toBe(200);
     const text = await r.text();

@@ -19,7 +19,7 @@ import { tempDir } from '../helpers/tmp.js';
 // A GitHub-style token built at run time so no secret-shaped literal sits in the repository.
 const FAKE_TOKEN = `ghp_${'A1b2C3d4E5'.repeat(3)}x9Y8z7`;
 
-export const GUARD_CONFIG = {
+const GUARD_CONFIG = {
   version: 1 as const,
   identity: { agents: { bot: { roles: ['assistant'] } } },
   roles: { assistant: { grants: [{ id: 'tools', tools: ['fs.read', 'email.send', 'web.fetch', 'notes.add'] }] } },
@@ -105,7 +105,7 @@ describe('guard: decide, approve, run, screen', () => {
     expect(sent).toEqual([{ to: 'ops@example.com', body: 'hello' }]);
     expect(trace.call.effect).toBe('review');
     expect(trace.approved?.effect).toBe('allow');
-    expect(gh.approvals.get(trace.approval!.id)).toMatchObject({ status: 'used', approver: 'callback:test' });
+    expect(await gh.approvals.get(trace.approval!.id)).toMatchObject({ status: 'used', approver: 'callback:test' });
   });
 
   it('a denied approval throws guard.approval_denied and the tool does not run', async () => {
@@ -131,7 +131,7 @@ describe('guard: decide, approve, run, screen', () => {
     let id: string | undefined;
     while (!id) {
       await new Promise((r) => setTimeout(r, 20));
-      id = gh.approvals.list({ status: 'pending' })[0]?.id;
+      id = (await gh.approvals.list({ status: 'pending' }))[0]?.id;
     }
     await gh.approvals.approve(id, 'operator:carol');
     expect(await pending).toBe('sent to a@example.com');
@@ -151,7 +151,7 @@ describe('guard: decide, approve, run, screen', () => {
     });
     const { trace } = await send.run({ to: 'b@example.com' });
     expect(prompts.join('')).toContain('email.send');
-    expect(gh.approvals.get(trace.approval!.id).approver).toBe('cli:dana');
+    expect((await gh.approvals.get(trace.approval!.id)).approver).toBe('cli:dana');
   });
 
   it('a webhook approver posts the request (argument keys only) and waits for the decision', async () => {
@@ -189,7 +189,7 @@ describe('guard: decide, approve, run, screen', () => {
       }),
     });
     const { trace } = await send.run({ to: 'd@example.com' });
-    expect(gh.approvals.get(trace.approval!.id).approver).toBe('mcp-client:test-client');
+    expect((await gh.approvals.get(trace.approval!.id)).approver).toBe('mcp-client:test-client');
   });
 
   it('screens an injected tool result: withheld or flagged, and the session is labelled', async () => {

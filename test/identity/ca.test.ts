@@ -3,8 +3,9 @@ import { createPrivateKey, generateKeyPairSync, webcrypto, X509Certificate } fro
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IdentityCodes } from '../../src/identity/errors.js';
+import { TEST_STORE } from '../helpers/store.js';
 import { auditEvents, type Fixture, makeFixture } from './fixture.js';
 
 let f: Fixture;
@@ -124,9 +125,10 @@ describe('certificate authority', () => {
     expect(f.identity.verifyCertificate(a.pem).id).toBe('mailer');
     const other = await f.reopen();
     await other.ca.revoke(a.serial, 'test', 'operator:x');
-    f.clock.advance(1001);
-    expect(() => f.identity.verifyCertificate(a.pem)).toThrow(
-      expect.objectContaining({ code: IdentityCodes.certRevoked }),
+    await vi.waitFor(() =>
+      expect(() => f.identity.verifyCertificate(a.pem)).toThrow(
+        expect.objectContaining({ code: IdentityCodes.certRevoked }),
+      ),
     );
   });
 
@@ -197,18 +199,20 @@ describe('certificate authority', () => {
 });
 
 describe('keys at rest', () => {
-  it('no private key is in clear anywhere in the data dir (CA, token signing, generated agent keys)', async () => {
+  it('no private key is in clear anywhere in the data dir or the store (CA, token signing, generated agent keys)', async () => {
     const r = await f.identity.register({ id: 'gen', generateKey: 'Ed25519' }, 'host');
     await f.identity.certificate('gen', 'host');
     await f.identity.issueToken('gen', { actor: 'host' });
     await f.audit.flush();
     const agentDer = createPrivateKey(r.privateKeyPem!).export({ format: 'der', type: 'pkcs8' });
-    const caDer = f.keyring
-      .privateKey(f.keyring.active('ca-intermediate')!.kid)
-      .export({ format: 'der', type: 'pkcs8' });
-    const signingDer = f.keyring
-      .privateKey(f.keyring.active('token-signing')!.kid)
-      .export({ format: 'der', type: 'pkcs8' });
+    const caDer = (await f.keyring.privateKey((await f.keyring.active('ca-intermediate'))!.kid)).export({
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const signingDer = (await f.keyring.privateKey((await f.keyring.active('token-signing'))!.kid)).export({
+      format: 'der',
+      type: 'pkcs8',
+    });
     const files: string[] = [];
     const walk = (d: string) => {
       for (const n of readdirSync(d)) {
@@ -218,14 +222,29 @@ describe('keys at rest', () => {
       }
     };
     walk(f.dir);
-    expect(files.some((p) => p.endsWith('gatehouse.db'))).toBe(true);
-    for (const p of files) {
-      const bytes = readFileSync(p);
-      expect(bytes.includes('PRIVATE KEY'), p).toBe(false);
+    // On SQLite the store is a file in the data dir; on PostgreSQL its rows are read back below instead.
+    expect(files.some((p) => p.endsWith('gatehouse.db'))).toBe(TEST_STORE === 'sqlite');
+    const blobs: Array<[string, Buffer]> = files.map((p) => [p, readFileSync(p)]);
+    const tables = await f.store.all<{ name: string }>(
+      TEST_STORE === 'sqlite'
+        ? "SELECT name FROM sqlite_master WHERE type = 'table'"
+        : 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()',
+    );
+    expect(tables.map((t) => t.name)).toContain('identity_agents');
+    for (const { name } of tables) {
+      for (const row of await f.store.all<Record<string, unknown>>(`SELECT * FROM ${name}`)) {
+        for (const [col, v] of Object.entries(row)) {
+          if (Buffer.isBuffer(v)) blobs.push([`${name}.${col}`, v]);
+          else if (typeof v === 'string') blobs.push([`${name}.${col}`, Buffer.from(v)]);
+        }
+      }
+    }
+    for (const [where, bytes] of blobs) {
+      expect(bytes.includes('PRIVATE KEY'), where).toBe(false);
       for (const der of [agentDer, caDer, signingDer]) {
-        expect(bytes.includes(der), p).toBe(false);
+        expect(bytes.includes(der), where).toBe(false);
         // The raw 32-byte Ed25519 seed at the end of the PKCS#8 structure.
-        expect(bytes.includes(der.subarray(der.length - 32)), p).toBe(false);
+        expect(bytes.includes(der.subarray(der.length - 32)), where).toBe(false);
       }
     }
   });

@@ -8,18 +8,19 @@ import { ManualClock } from '../../src/core/clock.js';
 import { MasterKey } from '../../src/core/masterkey.js';
 import { Identity } from '../../src/identity/service.js';
 import { Keyring } from '../../src/store/keyring.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import { openTestStore } from '../helpers/store.js';
 
 export interface Fixture {
   dir: string;
   clock: ManualClock;
-  store: SqliteStore;
+  store: Store;
   master: MasterKey;
   keyring: Keyring;
   audit: AuditLog;
   identity: Identity;
   config: IdentityConfig;
-  /** Opens a second Identity on the same store (another process's view). */
+  /** Opens a second Identity on the same store (another process's view); closed with the fixture. */
   reopen(overrides?: Record<string, unknown>): Promise<Identity>;
   close(): Promise<void>;
 }
@@ -31,13 +32,14 @@ export async function makeFixture(
 ): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-id-'));
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 12));
-  const store = new SqliteStore(join(dir, 'gatehouse.db'));
+  const store = await openTestStore(join(dir, 'gatehouse.db'));
   const master = MasterKey.fromBytes(randomBytes(32));
   const keyring = new Keyring(store, master, clock);
   const audit = AuditLog.open({ dir: join(dir, 'audit'), clock });
   const config = IdentitySchema.parse(overrides);
   const identity = await Identity.open({ config, store, keyring, master, audit, clock });
   if (opts.init ?? true) await identity.init('host');
+  const others: Identity[] = [];
   return {
     dir,
     clock,
@@ -47,18 +49,22 @@ export async function makeFixture(
     audit,
     identity,
     config,
-    reopen: (o = {}) =>
-      Identity.open({
+    async reopen(o = {}) {
+      const other = await Identity.open({
         config: IdentitySchema.parse({ ...overrides, ...o }),
         store,
         keyring: new Keyring(store, master, clock),
         master,
         audit,
         clock,
-      }),
+      });
+      others.push(other);
+      return other;
+    },
     async close() {
+      for (const i of [identity, ...others]) await i.close();
       await audit.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

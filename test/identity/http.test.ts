@@ -6,6 +6,7 @@ import { createClientAssertion, createProof } from '../../src/identity/client.js
 import { buildServer } from '../../src/server/app.js';
 import { credentialsFrom, trustedProxyList } from '../../src/server/auth.js';
 import { OperatorDirectory } from '../../src/server/operators.js';
+import { testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let cleanup: () => void;
@@ -18,6 +19,7 @@ beforeEach(async () => {
   const t = tempDir();
   cleanup = t.cleanup;
   gh = await Gatehouse.open({
+    ...testStoreOptions(),
     config: {
       version: 1,
       tools: { 'fs.read': { risk: 'low' } },
@@ -29,7 +31,7 @@ beforeEach(async () => {
   app = await buildServer(gh);
   const r = await gh.identity.register({ id: 'mailer', roles: ['reader'], generateKey: 'Ed25519' }, 'host');
   key = createPrivateKey(r.privateKeyPem!);
-  opToken = new OperatorDirectory(gh.store, () => Date.now()).add('alice').token;
+  opToken = (await (await OperatorDirectory.open(gh.store, () => Date.now())).add('alice')).token;
 });
 afterEach(async () => {
   await app.close();

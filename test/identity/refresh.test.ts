@@ -16,7 +16,7 @@ describe('refresh tokens', () => {
     expect(t2.refresh_token).not.toBe(t1.refresh_token);
     expect(t2.access_token).not.toBe(t1.access_token);
     await expect(f.identity.tokens.verify(t2.access_token)).resolves.toMatchObject({ agent: 'mailer' });
-    const rows = f.store.all<{ hash: string }>('SELECT hash FROM identity_refresh_tokens');
+    const rows = await f.store.all<{ hash: string }>('SELECT hash FROM identity_refresh_tokens');
     expect(rows).toHaveLength(2);
     for (const r of rows) {
       expect(r.hash).toMatch(/^[0-9a-f]{64}$/);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Gatehouse } from '../../src/gatehouse.js';
 import { createProof } from '../../src/identity/client.js';
+import { testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let dir: string;
@@ -12,6 +13,7 @@ let gh: Gatehouse;
 beforeEach(async () => {
   ({ dir, cleanup } = tempDir());
   gh = await Gatehouse.open({
+    ...testStoreOptions(),
     config: {
       version: 1,
       tools: { 'fs.read': { risk: 'low' } },

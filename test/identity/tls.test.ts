@@ -7,6 +7,7 @@ import { Gatehouse } from '../../src/gatehouse.js';
 import { errorHandler } from '../../src/server/errors.js';
 import decideRoutes from '../../src/server/routes/decide.js';
 import identityRoutes from '../../src/server/routes/identity.js';
+import { testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let cleanup: () => void;
@@ -19,6 +20,7 @@ beforeEach(async () => {
   const t = tempDir();
   cleanup = t.cleanup;
   gh = await Gatehouse.open({
+    ...testStoreOptions(),
     config: {
       version: 1,
       tools: { 'fs.read': { risk: 'low' } },

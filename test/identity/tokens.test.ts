@@ -25,7 +25,7 @@ async function forge(
   header: Record<string, unknown> = {},
   key: KeyObject | Uint8Array | undefined = undefined,
 ): Promise<string> {
-  const signing = f.keyring.active('token-signing')!;
+  const signing = (await f.keyring.active('token-signing'))!;
   const now = Math.floor(f.clock.now() / 1000);
   const agent = f.identity.registry.get('mailer')!;
   const body = {
@@ -42,7 +42,7 @@ async function forge(
   };
   return new SignJWT(body)
     .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: signing.kid, ...header } as { alg: string })
-    .sign(key ?? f.keyring.privateKey(signing.kid));
+    .sign(key ?? (await f.keyring.privateKey(signing.kid)));
 }
 
 async function rejects(token: string, code: string): Promise<void> {
@@ -91,7 +91,7 @@ describe('access tokens: adversarial, each with its own reason code', () => {
   });
 
   it('HS256 signed with the public key (algorithm confusion)', async () => {
-    const signing = f.keyring.active('token-signing')!;
+    const signing = (await f.keyring.active('token-signing'))!;
     const pem = signing.publicKey.export({ format: 'pem', type: 'spki' });
     const t = await forge({}, { alg: 'HS256' }, createSecretKey(Buffer.from(pem)));
     await rejects(t, IdentityCodes.tokenAlgNotAllowed);
@@ -223,19 +223,22 @@ describe('revocation across processes and signing key rotation', () => {
     const other = await f.reopen();
     await other.tokens.verify(tokens.access_token);
     await f.identity.tokens.revokeAccess(tokens.jti, 'test', 'operator:x');
-    f.clock.advance(1001);
-    await expect(other.tokens.verify(tokens.access_token)).rejects.toMatchObject({ code: IdentityCodes.tokenRevoked });
+    const outcome = (t: string) =>
+      other.tokens.verify(t).then(
+        () => 'valid',
+        (e: { code?: string }) => e.code,
+      );
+    await expect.poll(() => outcome(tokens.access_token)).toBe(IdentityCodes.tokenRevoked);
     const t2 = await f.identity.issueToken('mailer', { actor: 'host' });
     await other.tokens.verify(t2.access_token);
     await f.identity.setStatus('mailer', 'suspended', { actor: 'operator:x' });
-    f.clock.advance(1001);
-    await expect(other.tokens.verify(t2.access_token)).rejects.toMatchObject({ code: IdentityCodes.agentSuspended });
+    await expect.poll(() => outcome(t2.access_token)).toBe(IdentityCodes.agentSuspended);
   });
 
   it('tokens signed before a key rotation verify through the overlap; the JWKS lists both keys', async () => {
-    const before = f.keyring.active('token-signing')!.kid;
+    const before = (await f.keyring.active('token-signing'))!.kid;
     await f.identity.tokens.rotateSigningKey('host');
-    const after = f.keyring.active('token-signing')!.kid;
+    const after = (await f.keyring.active('token-signing'))!.kid;
     expect(after).not.toBe(before);
     await expect(f.identity.tokens.verify(tokens.access_token)).resolves.toBeTruthy();
     const jwks = await f.identity.tokens.jwks();
@@ -246,7 +249,7 @@ describe('revocation across processes and signing key rotation', () => {
   });
 
   it('the signing key rotates by itself after signing_key_rotation', async () => {
-    const before = f.keyring.active('token-signing')!.kid;
+    const before = (await f.keyring.active('token-signing'))!.kid;
     f.clock.advance(31 * 86_400_000);
     await f.identity.setStatus('mailer', 'active', { actor: 'host' });
     const t = await f.identity.issueToken('mailer', { actor: 'host' });

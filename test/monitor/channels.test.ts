@@ -8,7 +8,8 @@ import { Gatehouse } from '../../src/gatehouse.js';
 import { AlertDispatcher } from '../../src/monitor/channels/dispatcher.js';
 import { buildServer } from '../../src/server/app.js';
 import { OperatorDirectory } from '../../src/server/operators.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import { openTestStore, testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SECRET = 'whsec-test-0123456789';
@@ -48,7 +49,7 @@ function verify(sig: string | undefined, body: string): boolean {
 describe('alert delivery: webhook with HMAC, retries with backoff, dead letters', () => {
   let rx: Receiver;
   let url: string;
-  let store: SqliteStore;
+  let store: Store;
   let cleanup: () => void;
   let now = 1_000_000;
   beforeEach(async () => {
@@ -56,16 +57,16 @@ describe('alert delivery: webhook with HMAC, retries with backoff, dead letters'
     url = await rx.listen();
     const t = tempDir();
     cleanup = t.cleanup;
-    store = new SqliteStore(join(t.dir, 'db.sqlite'));
+    store = await openTestStore(join(t.dir, 'db.sqlite'));
     now = 1_000_000;
   });
   afterEach(async () => {
-    store.close();
+    await store.close();
     await rx.close();
     cleanup();
   });
   const dispatcher = (attempts: number) =>
-    new AlertDispatcher({
+    AlertDispatcher.open({
       channels: [{ kind: 'webhook', name: 'hook', url, secret_env: 'HOOK_SECRET' }],
       delivery: DeliverySchema.parse({ attempts, backoff: 1000, max_backoff: 4000 }),
       store,
@@ -77,11 +78,11 @@ describe('alert delivery: webhook with HMAC, retries with backoff, dead letters'
 
   it('retries a failing receiver with doubling backoff, then delivers a verifiable, signed body once', async () => {
     rx.plan = [503, 500];
-    const d = dispatcher(5);
-    expect(d.enqueue(msg)).toBe(1);
-    expect(d.enqueue(msg)).toBe(0);
+    const d = await dispatcher(5);
+    expect(await d.enqueue(msg)).toBe(1);
+    expect(await d.enqueue(msg)).toBe(0);
     await d.run();
-    let row = d.list()[0]!;
+    let row = (await d.list())[0]!;
     expect(row).toMatchObject({
       status: 'pending',
       attempts: 1,
@@ -92,11 +93,11 @@ describe('alert delivery: webhook with HMAC, retries with backoff, dead letters'
     expect(rx.got).toHaveLength(1);
     now += 1000;
     await d.run();
-    row = d.list()[0]!;
+    row = (await d.list())[0]!;
     expect(row).toMatchObject({ status: 'pending', attempts: 2, nextAt: now + 2000 });
     now += 2000;
     await d.run();
-    expect(d.list()[0]).toMatchObject({ status: 'delivered', attempts: 3 });
+    expect((await d.list())[0]).toMatchObject({ status: 'delivered', attempts: 3 });
     expect(rx.got).toHaveLength(3);
     const last = rx.got[2]!;
     expect(verify(last.headers['gatehouse-signature'] as string, last.body)).toBe(true);
@@ -108,31 +109,31 @@ describe('alert delivery: webhook with HMAC, retries with backoff, dead letters'
 
   it('dead-letters after the last attempt, and on a 4xx at once; an operator retry re-queues it', async () => {
     rx.plan = [500, 500, 400];
-    const d = dispatcher(2);
-    d.enqueue(msg);
+    const d = await dispatcher(2);
+    await d.enqueue(msg);
     await d.run();
     now += 10_000;
     await d.run();
-    expect(d.list('dead')).toHaveLength(1);
-    expect(d.deadLetters()).toBe(1);
-    expect(d.retry('alert-7:hook')).toBe(true);
+    expect(await d.list('dead')).toHaveLength(1);
+    expect(await d.deadLetters()).toBe(1);
+    expect(await d.retry('alert-7:hook')).toBe(true);
     await d.run();
-    expect(d.list('dead')[0]).toMatchObject({ attempts: 1, lastError: expect.stringMatching(/HTTP 400/) });
-    expect(d.retry('nope')).toBe(false);
+    expect((await d.list('dead'))[0]).toMatchObject({ attempts: 1, lastError: expect.stringMatching(/HTTP 400/) });
+    expect(await d.retry('nope')).toBe(false);
   });
 
   it('a missing secret is a dead letter naming the variable, never a send without a signature', async () => {
-    const d = new AlertDispatcher({
+    const d = await AlertDispatcher.open({
       channels: [{ kind: 'webhook', name: 'hook', url, secret_env: 'UNSET_SECRET_VAR' }],
       delivery: DeliverySchema.parse({}),
       store,
       now: () => now,
       env: {},
     });
-    d.enqueue(msg);
+    await d.enqueue(msg);
     await d.run();
     expect(rx.got).toHaveLength(0);
-    expect(d.list('dead')[0]!.lastError).toMatch(/UNSET_SECRET_VAR/);
+    expect((await d.list('dead'))[0]!.lastError).toMatch(/UNSET_SECRET_VAR/);
   });
 
   it('the config validates channels and escalation targets', () => {
@@ -162,6 +163,7 @@ describe('end to end: an alert opens an incident and is delivered; unacknowledge
     const t = tempDir();
     cleanup = t.cleanup;
     gh = await Gatehouse.open({
+      ...testStoreOptions(),
       config: {
         version: 1,
         identity: { agents: { rogue: { roles: [] } } },
@@ -179,7 +181,7 @@ describe('end to end: an alert opens an incident and is delivered; unacknowledge
     });
     app = await buildServer(gh, { env: { HOOK_SECRET: SECRET } });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
-    op = new OperatorDirectory(gh.store, () => Date.now()).add('ops').token;
+    op = (await (await OperatorDirectory.open(gh.store, () => Date.now())).add('ops')).token;
   });
   afterAll(async () => {
     await app.close();

@@ -8,6 +8,7 @@ import { Gatehouse } from '../../src/gatehouse.js';
 import { compileAlerts } from '../../src/monitor/alerts.js';
 import { Welford } from '../../src/monitor/baseline.js';
 import { gatehouse } from '../helpers/cli.js';
+import { TEST_STORE, testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let dir: string;
@@ -59,6 +60,7 @@ describe('monitoring and response through decide()', () => {
   it('a burst of denials quarantines the agent: later actions are denied until an operator restores it', async () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 22, 10, 0, 0));
     const gh = await Gatehouse.open({
+      ...testStoreOptions(),
       config: config({ alerts: [{ name: 'deny-burst', when: 'denies_per_window >= 5', action: 'quarantine' }] }),
       data: dir,
       clock,
@@ -85,6 +87,7 @@ describe('monitoring and response through decide()', () => {
   it('an unusual call rate against the agent baseline flags it and raises its tier', async () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 22, 10, 0, 0));
     const gh = await Gatehouse.open({
+      ...testStoreOptions(),
       config: config({
         min_windows: 10,
         alerts: [{ name: 'unusual-call-rate', when: 'zscore(tool_calls_per_window) >= 4', action: 'flag' }],
@@ -103,9 +106,9 @@ describe('monitoring and response through decide()', () => {
     expect(flagged).toMatchObject({ effect: 'allow', tier: 'medium', flagged: true });
     const other = await gh.decide(read('a2'));
     expect(other).toMatchObject({ tier: 'low', flagged: false });
-    const baseline = gh.monitor
-      .baselineSnapshot()
-      .find((b) => b.agent === 'a1' && b.metric === 'tool_calls_per_window');
+    const baseline = (await gh.monitor.baselineSnapshot()).find(
+      (b) => b.agent === 'a1' && b.metric === 'tool_calls_per_window',
+    );
     expect(baseline!.n).toBeGreaterThanOrEqual(11);
     expect(baseline!.mean).toBeGreaterThan(1.5);
     expect(baseline!.mean).toBeLessThan(3.5);
@@ -114,25 +117,31 @@ describe('monitoring and response through decide()', () => {
 
   it('baselines survive a restart', async () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 22, 10, 0, 0));
-    const a = await Gatehouse.open({ config: config(), data: dir, clock });
+    const a = await Gatehouse.open({ ...testStoreOptions(), config: config(), data: dir, clock });
     for (let w = 0; w < 3; w++) {
       await a.decide(read('a1'));
       clock.advance(60_000);
     }
     await a.decide(read('a1'));
-    const n = a.monitor.baselineSnapshot().find((b) => b.agent === 'a1' && b.metric === 'tool_calls_per_window')!.n;
+    const n = (await a.monitor.baselineSnapshot()).find(
+      (b) => b.agent === 'a1' && b.metric === 'tool_calls_per_window',
+    )!.n;
     await a.close();
-    const b = await Gatehouse.open({ config: config(), data: dir, clock });
-    expect(b.monitor.baselineSnapshot().find((x) => x.agent === 'a1' && x.metric === 'tool_calls_per_window')!.n).toBe(
-      n,
-    );
+    const b = await Gatehouse.open({ ...testStoreOptions(), config: config(), data: dir, clock });
+    expect(
+      (await b.monitor.baselineSnapshot()).find((x) => x.agent === 'a1' && x.metric === 'tool_calls_per_window')!.n,
+    ).toBe(n);
     await b.close();
   });
 });
 
 describe('the response stage on its own', () => {
   it('denies an agent the identity registry does not know but the responder quarantined', async () => {
-    const gh = await Gatehouse.open({ config: { ...config(), identity: { unregistered_agents: 'allow' } }, data: dir });
+    const gh = await Gatehouse.open({
+      ...testStoreOptions(),
+      config: { ...config(), identity: { unregistered_agents: 'allow' } },
+      data: dir,
+    });
     expect((await gh.decide(read('ghost'))).reasons.map((r) => r.code)).not.toContain('response.agent_quarantined');
     await gh.responder.quarantine('ghost', 'manual', 'operator:test');
     const d = await gh.decide(read('ghost'));
@@ -140,39 +149,43 @@ describe('the response stage on its own', () => {
     expect(d.reasons.map((r) => r.code)).toContain('response.agent_quarantined');
     await gh.close();
   });
-  it('a quarantine or restore made by another process reaches this one within a second', async () => {
-    const clock = new ManualClock(Date.now());
-    const file = join(dir, 'gatehouse.yaml');
-    writeFileSync(
-      file,
-      `version: 1
+  // The CLI opens the store its config names; until the config can name a database it opens the SQLite file.
+  it.skipIf(TEST_STORE === 'postgres')(
+    'a quarantine or restore made by another process reaches this one within a second',
+    async () => {
+      const clock = new ManualClock(Date.now());
+      const file = join(dir, 'gatehouse.yaml');
+      writeFileSync(
+        file,
+        `version: 1
 identity: { unregistered_agents: allow }
 roles: { worker: { grants: [{ tools: ["fs.read"] }] } }
 policy: { grants: [{ agents: [ghost], tools: ["fs.read"] }] }
 tools: { fs.read: { risk: low } }
 `,
-    );
-    const data = join(dir, 'data');
-    const gh = await Gatehouse.open({ config: file, data, clock });
-    const cli = async (...args: string[]) => {
-      // spawnSync blocks this event loop: let this process finish its audit batch (and hand back the lease) first.
-      await gh.audit.flush();
-      const r = await gatehouse(['--config', file, '--data', data, ...args], { cwd: dir });
-      expect(r.code, r.stderr).toBe(0);
-    };
-    expect((await gh.decide(read('ghost'))).effect).toBe('allow');
-    await cli('response', 'quarantine', 'ghost', '--reason', 'from the CLI');
-    clock.advance(1001);
-    const d = await gh.decide(read('ghost'));
-    expect(d.reasons.map((r) => r.code)).toContain('response.agent_quarantined');
-    await cli('response', 'restore', 'ghost');
-    clock.advance(1001);
-    expect((await gh.decide(read('ghost'))).effect).toBe('allow');
-    await gh.close();
-  });
+      );
+      const data = join(dir, 'data');
+      const gh = await Gatehouse.open({ ...testStoreOptions(), config: file, data, clock });
+      const cli = async (...args: string[]) => {
+        // spawnSync blocks this event loop: let this process finish its audit batch (and hand back the lease) first.
+        await gh.audit.flush();
+        const r = await gatehouse(['--config', file, '--data', data, ...args], { cwd: dir });
+        expect(r.code, r.stderr).toBe(0);
+      };
+      expect((await gh.decide(read('ghost'))).effect).toBe('allow');
+      await cli('response', 'quarantine', 'ghost', '--reason', 'from the CLI');
+      clock.advance(1001);
+      const d = await gh.decide(read('ghost'));
+      expect(d.reasons.map((r) => r.code)).toContain('response.agent_quarantined');
+      await cli('response', 'restore', 'ghost');
+      clock.advance(1001);
+      expect((await gh.decide(read('ghost'))).effect).toBe('allow');
+      await gh.close();
+    },
+  );
 
   it('quarantining a compromised agent leaves it compromised, so a restore cannot revive its stolen key', async () => {
-    const gh = await Gatehouse.open({ config: config(), data: dir });
+    const gh = await Gatehouse.open({ ...testStoreOptions(), config: config(), data: dir });
     await gh.identity.setStatus('a1', 'compromised', { actor: 'operator:test', reason: 'key leaked' });
     await gh.responder.quarantine('a1', 'incident', 'operator:test');
     expect(gh.identity.registry.get('a1')?.status).toBe('compromised');

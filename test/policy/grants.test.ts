@@ -6,34 +6,42 @@ import { ConfigSchema } from '../../src/config/schema.js';
 import { LimitsSchema, RiskSchema } from '../../src/config/sections/policy.js';
 import { ActionSchema } from '../../src/core/action.js';
 import { ManualClock } from '../../src/core/clock.js';
+import type { Rule } from '../../src/policy/compile.js';
 import { EPOCH_KEY, GrantStore, resourceCovers, toolCovers } from '../../src/policy/grants.js';
 import { Limits } from '../../src/policy/limits.js';
 import { assessRisk } from '../../src/policy/risk.js';
 import { PolicyEngine } from '../../src/policy/stage.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import { openTestStore } from '../helpers/store.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const HOUR = 3_600_000;
 
+function tempFile(): { file: string; cleanup: () => void } {
+  const t = tempDir();
+  return { file: join(t.dir, 'gatehouse.db'), cleanup: t.cleanup };
+}
+
 describe('runtime grants and delegation', () => {
-  let store: SqliteStore;
+  let store: Store;
   let clock: ManualClock;
   let grants: GrantStore;
   const events: Array<{ type: string; epoch?: number }> = [];
-  beforeEach(() => {
-    store = new SqliteStore(':memory:');
+  beforeEach(async () => {
+    store = await openTestStore();
     clock = new ManualClock(Date.UTC(2026, 0, 5, 10));
     events.length = 0;
-    grants = new GrantStore(store, clock, { append: async (e) => void events.push(e) }, 3);
+    grants = await GrantStore.open(store, clock, { append: async (e) => void events.push(e) }, 3);
   });
   afterEach(() => store.close());
 
   it('every change bumps the policy epoch and is audited with it', async () => {
-    expect(grants.epoch()).toBe(0);
+    expect(await grants.epoch()).toBe(0);
     const g = await grants.grant({ agent: 'a', tools: ['fs.read'], by: 'operator:o', expiresAt: clock.now() + HOUR });
-    expect(grants.epoch()).toBe(1);
-    expect(store.getMeta(EPOCH_KEY)).toBe('1');
+    expect(await grants.epoch()).toBe(1);
+    expect(await store.getMeta(EPOCH_KEY)).toBe('1');
     await grants.revoke(g.id, 'operator:o');
-    expect(grants.epoch()).toBe(2);
+    expect(await grants.epoch()).toBe(2);
     expect(events.map((e) => [e.type, e.epoch])).toEqual([
       ['policy.grant_created', 1],
       ['policy.grant_revoked', 2],
@@ -43,12 +51,12 @@ describe('runtime grants and delegation', () => {
   it('lists active grants; expired and revoked ones drop out', async () => {
     await grants.grant({ agent: 'a', tools: ['fs.read'], by: 'o', expiresAt: clock.now() + HOUR });
     const b = await grants.grant({ agent: 'b', tools: ['fs.read'], by: 'o' });
-    expect(grants.active().length).toBe(2);
+    expect((await grants.active()).length).toBe(2);
     clock.advance(2 * HOUR);
-    expect(grants.active().map((g) => g.agent)).toEqual(['b']);
+    expect((await grants.active()).map((g) => g.agent)).toEqual(['b']);
     await grants.revoke(b.id, 'o');
-    expect(grants.active()).toEqual([]);
-    expect(grants.list({ all: true }).length).toBe(2);
+    expect(await grants.active()).toEqual([]);
+    expect((await grants.list({ all: true })).length).toBe(2);
   });
 
   it('delegation may only narrow: tools, resources, expiry; the parent condition always applies', async () => {
@@ -112,12 +120,7 @@ describe('runtime grants and delegation', () => {
     });
     const revoked = await grants.revoke(root.id, 'o');
     expect(revoked.sort()).toEqual([root.id, c1.id, c2.id].sort());
-    expect(
-      grants
-        .active()
-        .map((g) => g.id)
-        .sort(),
-    ).toEqual([plain.id, deep.id].sort());
+    expect((await grants.active()).map((g) => g.id).sort()).toEqual([plain.id, deep.id].sort());
     await expect(grants.delegate({ parent: c1.id, to: 'z', by: 'o' })).rejects.toMatchObject({ code: 'grant.revoked' });
   });
 
@@ -137,7 +140,7 @@ describe('runtime grants and delegation', () => {
     await expect(grants.grant({ agent: 'a', tools: ['fs.read'], maxDepth: 9, by: 'o' })).rejects.toMatchObject({
       code: 'input.invalid',
     });
-    expect(grants.epoch()).toBe(0);
+    expect(await grants.epoch()).toBe(0);
   });
 
   it('subset checks are provable only', () => {
@@ -156,34 +159,34 @@ describe('runtime grants and delegation', () => {
 });
 
 describe('limits', () => {
-  it('token buckets per agent and per tool deny with a reason naming the limit, and refill', () => {
-    const limits = new Limits(
+  it('token buckets per agent and per tool deny with a reason naming the limit, and refill', async () => {
+    const limits = await Limits.open(
       LimitsSchema.parse({ per_agent: { tool_calls_per_minute: 2 }, per_tool: { 'web.*': { calls_per_minute: 3 } } }),
       undefined,
     );
     const now = Date.UTC(2026, 0, 5);
-    const call = (agent: string, tool: string, t = now) => {
-      const c = limits.check({ agent, tool, cost: 1, egressBytes: 0, now: t });
-      if (c.ok) for (const e of c.effects) e.commit();
+    const call = async (agent: string, tool: string, t = now) => {
+      const c = await limits.check({ agent, tool, cost: 1, egressBytes: 0, now: t });
+      if (c.ok) for (const e of c.effects) await e.commit();
       return c;
     };
-    expect(call('a', 'fs.read').ok).toBe(true);
-    expect(call('a', 'fs.read').ok).toBe(true);
-    const third = call('a', 'fs.read');
+    expect((await call('a', 'fs.read')).ok).toBe(true);
+    expect((await call('a', 'fs.read')).ok).toBe(true);
+    const third = await call('a', 'fs.read');
     expect(third.ok).toBe(false);
     expect(third.reasons[0]).toMatchObject({
       code: 'limits.rate.agent',
       ruleId: 'limits.per_agent.tool_calls_per_minute',
     });
-    expect(call('a', 'fs.read', now + 30_000).ok).toBe(true);
-    expect(call('b', 'web.fetch').ok).toBe(true);
-    expect(call('c', 'web.fetch').ok).toBe(true);
-    expect(call('d', 'web.fetch').ok).toBe(true);
-    expect(call('e', 'web.fetch').reasons.map((r) => r.code)).toEqual(['limits.rate.tool']);
+    expect((await call('a', 'fs.read', now + 30_000)).ok).toBe(true);
+    expect((await call('b', 'web.fetch')).ok).toBe(true);
+    expect((await call('c', 'web.fetch')).ok).toBe(true);
+    expect((await call('d', 'web.fetch')).ok).toBe(true);
+    expect((await call('e', 'web.fetch')).reasons.map((r) => r.code)).toEqual(['limits.rate.tool']);
   });
 
-  it('budgets count calls and cost units per window, persisted in the store; a denied call costs nothing', () => {
-    const store = new SqliteStore(':memory:');
+  it('budgets count calls and cost units per window, persisted in the store; a denied call costs nothing', async () => {
+    const store = await openTestStore();
     const cfg = LimitsSchema.parse({
       budgets: [
         { name: 'mail-daily', tools: ['email.send'], window: '24h', max_calls: 2 },
@@ -192,27 +195,62 @@ describe('limits', () => {
       per_agent: { egress_bytes_per_hour: 1000 },
     });
     const now = Date.UTC(2026, 0, 5, 10);
-    const run = (l: Limits, tool: string, cost: number, egressBytes = 0, t = now) => {
-      const c = l.check({ agent: 'a', tool, cost, egressBytes, now: t });
-      if (c.ok) for (const e of c.effects) e.commit();
+    const run = async (l: Limits, tool: string, cost: number, egressBytes = 0, t = now) => {
+      const c = await l.check({ agent: 'a', tool, cost, egressBytes, now: t });
+      if (c.ok) for (const e of c.effects) await e.commit();
       return c;
     };
-    const l1 = new Limits(cfg, store);
-    expect(run(l1, 'email.send', 1).ok).toBe(true);
-    expect(run(l1, 'email.send', 1).ok).toBe(true);
+    const l1 = await Limits.open(cfg, store);
+    expect((await run(l1, 'email.send', 1)).ok).toBe(true);
+    expect((await run(l1, 'email.send', 1)).ok).toBe(true);
     // Budgets are charged in the store at commit, so another process on the same store sees them at once.
-    const l2 = new Limits(cfg, store);
-    const third = run(l2, 'email.send', 1);
+    const l2 = await Limits.open(cfg, store);
+    const third = await run(l2, 'email.send', 1);
     expect(third.ok).toBe(false);
     expect(third.reasons[0]).toMatchObject({ code: 'limits.budget', evidence: 'mail-daily' });
     expect(third.reasons[0]!.message).toContain('mail-daily');
-    expect(run(l2, 'fs.read', 7).ok).toBe(true);
-    expect(run(l2, 'fs.read', 5).reasons.map((r) => r.evidence)).toEqual(['spend']);
-    expect(run(l2, 'fs.read', 1, 0, now + 2 * HOUR).ok).toBe(true);
-    expect(run(l2, 'http.post', 0, 800).ok).toBe(true);
-    const over = run(l2, 'http.post', 0, 300);
+    expect((await run(l2, 'fs.read', 7)).ok).toBe(true);
+    expect((await run(l2, 'fs.read', 5)).reasons.map((r) => r.evidence)).toEqual(['spend']);
+    expect((await run(l2, 'fs.read', 1, 0, now + 2 * HOUR)).ok).toBe(true);
+    expect((await run(l2, 'http.post', 0, 800)).ok).toBe(true);
+    const over = await run(l2, 'http.post', 0, 300);
     expect(over.reasons[0]).toMatchObject({ code: 'limits.egress', evidence: 'egress_bytes_per_hour' });
-    store.close();
+    await store.close();
+  });
+
+  it('a store from before grant call ids keeps its calls counted, and new calls are undone by their own id', async () => {
+    const { file, cleanup } = tempFile();
+    const old = await openTestStore(file);
+    // The limits tables as the first two migrations left them, with a call already logged.
+    await old.migrate('limits', [
+      {
+        version: 1,
+        name: 'usage windows',
+        sql: 'CREATE TABLE limits_usage (budget TEXT NOT NULL, key TEXT NOT NULL, window_start INTEGER NOT NULL, calls INTEGER NOT NULL, cost REAL NOT NULL, PRIMARY KEY (budget, key, window_start));',
+      },
+      {
+        version: 2,
+        name: 'grant call log',
+        sql: 'CREATE TABLE limits_grant_calls (rule TEXT NOT NULL, agent TEXT NOT NULL, at INTEGER NOT NULL); CREATE INDEX limits_grant_calls_by_rule ON limits_grant_calls (rule, agent, at);',
+      },
+    ]);
+    const now = Date.UTC(2026, 0, 5, 10);
+    await old.run('INSERT INTO limits_grant_calls (rule, agent, at) VALUES (?, ?, ?)', ['r1', 'a', now - 1000]);
+    const limits = await Limits.open(LimitsSchema.parse({}), old);
+    expect(await old.schemaVersion('limits')).toBe(3);
+    const ids = await old.all<{ id: string | null }>('SELECT id FROM limits_grant_calls');
+    expect(ids).toHaveLength(1);
+    expect(ids[0]!.id).toMatch(/^[0-9a-f]{32}$/);
+    const rule = { id: 'r1', maxCallsPerHour: 2 } as Rule;
+    expect(await limits.callsThisHour(rule, 'a', now)).toBe(1);
+    const charge = limits.grantCharge([rule], 'a', now)!;
+    expect(await charge.commit()).toEqual({ ok: true });
+    expect(await limits.callsThisHour(rule, 'a', now)).toBe(2);
+    expect(await charge.commit()).toMatchObject({ ok: false, reason: { code: 'policy.grant.max_calls' } });
+    await charge.undo!();
+    expect(await limits.callsThisHour(rule, 'a', now)).toBe(1);
+    await old.close();
+    cleanup();
   });
 });
 
@@ -239,7 +277,7 @@ describe('delegation from a delegable grant of the configuration', () => {
     mkdirSync(join(ws, 'docs'));
     writeFileSync(join(ws, 'docs', 'a.md'), 'a');
     writeFileSync(join(ws, 'b.md'), 'b');
-    const store = new SqliteStore(':memory:');
+    const store = await openTestStore();
     const clock = new ManualClock(Date.UTC(2026, 0, 5, 10));
     const config = (delegable: boolean) =>
       ConfigSchema.parse({
@@ -254,14 +292,22 @@ describe('delegation from a delegable grant of the configuration', () => {
         tools: { 'fs.read': { risk: 'low', args: { path: {} } } },
       });
     const roles = (agent: string) => (agent === 'lead' ? ['team'] : []);
-    const engine = new PolicyEngine({ config: config(true), store, clock, workspace: ws, registeredRoles: roles });
-    const read = (path: string) =>
-      engine.evaluate(
-        ActionSchema.parse({ kind: 'tool_call', agent: 'helper', tool: 'fs.read', args: { path } }),
-        { agent: 'helper', roles: [] },
-        [],
+    const engine = await PolicyEngine.open({
+      config: config(true),
+      store,
+      clock,
+      workspace: ws,
+      registeredRoles: roles,
+    });
+    const read = async (path: string) =>
+      (
+        await engine.evaluate(
+          ActionSchema.parse({ kind: 'tool_call', agent: 'helper', tool: 'fs.read', args: { path } }),
+          { agent: 'helper', roles: [] },
+          [],
+        )
       ).effect;
-    expect(read('docs/a.md')).toBe('deny');
+    expect(await read('docs/a.md')).toBe('deny');
     const child = await engine.delegate({
       parent: 'rule:team-read',
       to: 'helper',
@@ -271,8 +317,8 @@ describe('delegation from a delegable grant of the configuration', () => {
       by: 'agent:lead',
     });
     expect(child).toMatchObject({ parentId: null, originRule: 'team-read', depth: 1 });
-    expect(read('docs/a.md')).toBe('allow');
-    expect(read('b.md')).toBe('deny');
+    expect(await read('docs/a.md')).toBe('allow');
+    expect(await read('b.md')).toBe('deny');
     await expect(
       engine.delegate({ parent: 'rule:team-read', to: 'x', byAgent: 'stranger', by: 'agent:stranger' }),
     ).rejects.toMatchObject({
@@ -287,14 +333,20 @@ describe('delegation from a delegable grant of the configuration', () => {
       code: 'grant.not_delegable',
     });
     // The file changes: team-read is no longer delegable, so what was delegated from it no longer applies.
-    const later = new PolicyEngine({ config: config(false), store, clock, workspace: ws, registeredRoles: roles });
-    const readLater = later.evaluate(
+    const later = await PolicyEngine.open({
+      config: config(false),
+      store,
+      clock,
+      workspace: ws,
+      registeredRoles: roles,
+    });
+    const readLater = await later.evaluate(
       ActionSchema.parse({ kind: 'tool_call', agent: 'helper', tool: 'fs.read', args: { path: 'docs/a.md' } }),
       { agent: 'helper', roles: [] },
       [],
     );
     expect(readLater.effect).toBe('deny');
-    store.close();
+    await store.close();
     rmSync(ws, { recursive: true, force: true });
   });
 });

@@ -132,7 +132,7 @@ describe('seed scenarios end to end through decide()', () => {
     const ok = await gh.decide(email);
     expect(ok.effect).toBe('allow');
     expect(ok.approval).toMatchObject({ id, approver: 'operator:carol', reason: 'expected mail' });
-    expect(gh.approvals.get(id).status).toBe('used');
+    expect((await gh.approvals.get(id)).status).toBe('used');
 
     // Single use: the next identical call needs a new approval.
     const again = await gh.decide(email);
@@ -178,7 +178,7 @@ describe('seed scenarios end to end through decide()', () => {
   });
 
   it('runtime grants bump the epoch, and revocation takes effect at once', async () => {
-    const e0 = gh.policyEpoch;
+    const e0 = await gh.currentPolicyEpoch();
     const before = await gh.decide({
       kind: 'tool_call',
       agent: 'bob',
@@ -192,7 +192,7 @@ describe('seed scenarios end to end through decide()', () => {
       expiresAt: clock.now() + 60 * MIN,
       by: 'operator:carol',
     });
-    expect(gh.policyEpoch).toBe(e0 + 1);
+    expect(await gh.currentPolicyEpoch()).toBe(e0 + 1);
     const during = await gh.decide({
       kind: 'tool_call',
       agent: 'bob',
@@ -265,10 +265,14 @@ describe('seed scenarios end to end through decide()', () => {
     expect(read.effect).toBe('allow');
   });
 
-  it('visibleTools lists only what the agent may call (roles from the registry by default)', () => {
-    expect(gh.policy.visibleTools('bob').sort()).toEqual(['fs.read', 'web.fetch']);
-    expect(gh.policy.visibleTools('nobody')).toEqual([]);
-    expect(gh.policy.visibleTools('bob', ['reader']).sort()).toEqual(['fs.read', 'web.fetch']);
-    expect(gh.policy.visibleTools('alice', ['assistant']).sort()).toEqual(['email.send', 'fs.read', 'web.fetch']);
+  it('visibleTools lists only what the agent may call (roles from the registry by default)', async () => {
+    expect((await gh.policy.visibleTools('bob')).sort()).toEqual(['fs.read', 'web.fetch']);
+    expect(await gh.policy.visibleTools('nobody')).toEqual([]);
+    expect((await gh.policy.visibleTools('bob', ['reader'])).sort()).toEqual(['fs.read', 'web.fetch']);
+    expect((await gh.policy.visibleTools('alice', ['assistant'])).sort()).toEqual([
+      'email.send',
+      'fs.read',
+      'web.fetch',
+    ]);
   });
 });

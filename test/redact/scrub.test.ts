@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnownSecrets } from '../../src/core/known-secrets.js';
 import { MasterKey } from '../../src/core/masterkey.js';
 import { createSecretScrubber, loadRedactionKey } from '../../src/redact/scrub.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { openTestStore } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let dir: string;
@@ -28,14 +28,14 @@ describe('audit scrubber and redaction key', () => {
     expect(e.data.list[0]).toContain(v);
   });
 
-  it('the hmac key is created once, sealed under the master key, and stable across opens', () => {
+  it('the hmac key is created once, sealed under the master key, and stable across opens', async () => {
     const master = MasterKey.fromBytes(randomBytes(32));
-    const store = new SqliteStore(join(dir, 'g.db'));
-    const k1 = loadRedactionKey(store, master);
-    const k2 = loadRedactionKey(store, master);
+    const store = await openTestStore(join(dir, 'g.db'));
+    const k1 = await loadRedactionKey(store, master);
+    const k2 = await loadRedactionKey(store, master);
     expect(k1.equals(k2)).toBe(true);
-    expect(store.getMeta('redact.hmac_key')).not.toContain(k1.toString('base64'));
-    expect(() => loadRedactionKey(store, MasterKey.fromBytes(randomBytes(32)))).toThrow(/unseal/);
-    store.close();
+    expect(await store.getMeta('redact.hmac_key')).not.toContain(k1.toString('base64'));
+    await expect(loadRedactionKey(store, MasterKey.fromBytes(randomBytes(32)))).rejects.toThrow(/unseal/);
+    await store.close();
   });
 });

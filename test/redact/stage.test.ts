@@ -138,7 +138,7 @@ describe('filter stage', () => {
   it('tool_call: credential handles are not scanned, and must exist and be in scope', async () => {
     const broker = {
       known: new KnownSecrets(),
-      check: (_: unknown, ctx: { agent: string }) => [
+      check: async (_: unknown, ctx: { agent: string }) => [
         { name: 'gh', status: ctx.agent === 'bot' ? ('ok' as const) : ('out_of_scope' as const) },
       ],
     };
@@ -203,8 +203,8 @@ describe('through Gatehouse', () => {
   it('a tool result that echoes a vault secret reaches the agent redacted, and the audit log never holds it', async () => {
     const gh = await Gatehouse.open({ config: { version: 1, identity: { unregistered_agents: 'allow' } }, data: dir });
     const secret = `s3cr3t-${rand(24)}`;
-    gh.vault.put('api_token', secret, { agents: ['bot'], tools: ['http.get'] });
-    gh.credentials.refreshKnown();
+    await gh.vault.put('api_token', secret, { agents: ['bot'], tools: ['http.get'] });
+    await gh.credentials.refreshKnown();
     const d = await gh.decide({
       kind: 'tool_result',
       agent: 'bot',

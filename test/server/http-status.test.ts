@@ -29,7 +29,7 @@ async function open(identity: Record<string, unknown> = {}): Promise<void> {
   app = await buildServer(gh);
   const r = await gh.identity.register({ id: 'mailer', roles: ['reader'], generateKey: 'Ed25519' }, 'host');
   key = createPrivateKey(r.privateKeyPem!);
-  opToken = new OperatorDirectory(gh.store, () => Date.now()).add('alice').token;
+  opToken = (await (await OperatorDirectory.open(gh.store, () => Date.now())).add('alice')).token;
 }
 
 afterEach(async () => {

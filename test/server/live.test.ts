@@ -31,7 +31,7 @@ beforeAll(async () => {
   gh = await Gatehouse.open({ config: CONFIG, data: dir });
   app = await buildServer(gh, { tracing: new Tracing(spans, false) });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  op = new OperatorDirectory(gh.store, () => Date.now()).add('ops').token;
+  op = (await (await OperatorDirectory.open(gh.store, () => Date.now())).add('ops')).token;
 });
 afterAll(async () => {
   await app.close();

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError, StoreUnavailableError } from '../../src/core/errors.js';
-import type { AsyncStore as Store } from '../../src/store/async.js';
 import { postgresPlaceholders } from '../../src/store/migrations.js';
 import { PostgresStore } from '../../src/store/postgres.js';
-import { AsyncSqliteStore } from '../../src/store/sqlite-async.js';
-import type { Migration } from '../../src/store/store.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Migration, Store } from '../../src/store/store.js';
 import { freshSchema, type PgServer, startPostgres } from '../helpers/postgres.js';
 
 const MIGRATIONS: Migration[] = [
@@ -33,7 +32,7 @@ afterAll(async () => {
 });
 
 const engines: Array<[string, () => Promise<Store>]> = [
-  ['sqlite', () => AsyncSqliteStore.open(join(dir, `s${++fileSeq}.db`))],
+  ['sqlite', () => SqliteStore.open(join(dir, `s${++fileSeq}.db`))],
   ['postgres', () => PostgresStore.open(server.url, { schema: freshSchema('contract') })],
 ];
 

@@ -17,52 +17,52 @@ const m1 = { version: 1, name: 'items', sql: 'CREATE TABLE items (id TEXT PRIMAR
 const m2 = { version: 2, name: 'items.note', sql: 'ALTER TABLE items ADD COLUMN note TEXT' };
 
 describe('SqliteStore', () => {
-  it('applies numbered migrations once per component and records the version', () => {
+  it('applies numbered migrations once per component and records the version', async () => {
     const { file } = fresh();
-    const s = new SqliteStore(file);
-    s.migrate('test', [m1]);
-    expect(s.schemaVersion('test')).toBe(1);
-    s.migrate('test', [m2, m1]);
-    expect(s.schemaVersion('test')).toBe(2);
-    s.run('INSERT INTO items (id, n, note) VALUES (?, ?, ?)', ['a', 1, 'x']);
-    s.close();
-    const again = new SqliteStore(file);
-    again.migrate('test', [m1, m2]);
-    expect(again.get<{ note: string }>('SELECT note FROM items WHERE id = ?', ['a'])?.note).toBe('x');
-    expect(again.getMeta('nothing')).toBeUndefined();
-    again.close();
+    const s = await SqliteStore.open(file);
+    await s.migrate('test', [m1]);
+    expect(await s.schemaVersion('test')).toBe(1);
+    await s.migrate('test', [m2, m1]);
+    expect(await s.schemaVersion('test')).toBe(2);
+    await s.run('INSERT INTO items (id, n, note) VALUES (?, ?, ?)', ['a', 1, 'x']);
+    await s.close();
+    const again = await SqliteStore.open(file);
+    await again.migrate('test', [m1, m2]);
+    expect((await again.get<{ note: string }>('SELECT note FROM items WHERE id = ?', ['a']))?.note).toBe('x');
+    expect(await again.getMeta('nothing')).toBeUndefined();
+    await again.close();
   });
-  it('refuses a store newer than the code and gaps in numbering', () => {
+  it('refuses a store newer than the code and gaps in numbering', async () => {
     const { file } = fresh();
-    const s = new SqliteStore(file);
-    s.migrate('test', [m1, m2]);
-    expect(() => s.migrate('test', [m1])).toThrow(/newer than this Gatehouse knows/);
-    expect(() => s.migrate('other', [m1, { ...m2, version: 3 }])).toThrow(StoreError);
-    s.close();
+    const s = await SqliteStore.open(file);
+    await s.migrate('test', [m1, m2]);
+    await expect(s.migrate('test', [m1])).rejects.toThrow(/newer than this Gatehouse knows/);
+    await expect(s.migrate('other', [m1, { ...m2, version: 3 }])).rejects.toThrow(StoreError);
+    await s.close();
   });
-  it('a failing migration leaves nothing half-applied', () => {
+  it('a failing migration leaves nothing half-applied', async () => {
     const { file } = fresh();
-    const s = new SqliteStore(file);
+    const s = await SqliteStore.open(file);
     const bad = { version: 1, name: 'bad', sql: 'CREATE TABLE t1 (a INTEGER); CREATE TABLE broken (' };
-    expect(() => s.migrate('bad', [bad])).toThrow(/migration bad #1/);
-    expect(s.schemaVersion('bad')).toBe(0);
-    expect(s.get("SELECT name FROM sqlite_master WHERE name = 't1'")).toBeUndefined();
-    s.close();
+    await expect(s.migrate('bad', [bad])).rejects.toThrow(/migration bad #1/);
+    expect(await s.schemaVersion('bad')).toBe(0);
+    expect(await s.get("SELECT name FROM sqlite_master WHERE name = 't1'")).toBeUndefined();
+    await s.close();
   });
-  it('transactions are all or nothing', () => {
+  it('transactions are all or nothing', async () => {
     const { file } = fresh();
-    const s = new SqliteStore(file);
-    s.migrate('test', [m1]);
-    expect(() =>
-      s.transaction(() => {
-        s.run('INSERT INTO items (id, n) VALUES (?, ?)', ['a', 1]);
-        s.run('INSERT INTO items (id, n) VALUES (?, ?)', ['a', 2]);
+    const s = await SqliteStore.open(file);
+    await s.migrate('test', [m1]);
+    await expect(
+      s.transaction(async () => {
+        await s.run('INSERT INTO items (id, n) VALUES (?, ?)', ['a', 1]);
+        await s.run('INSERT INTO items (id, n) VALUES (?, ?)', ['a', 2]);
       }),
-    ).toThrow();
-    expect(s.all('SELECT * FROM items')).toEqual([]);
-    s.setMeta('k', 'v1');
-    s.setMeta('k', 'v2');
-    expect(s.getMeta('k')).toBe('v2');
-    s.close();
+    ).rejects.toThrow();
+    expect(await s.all('SELECT * FROM items')).toEqual([]);
+    await s.setMeta('k', 'v1');
+    await s.setMeta('k', 'v2');
+    expect(await s.getMeta('k')).toBe('v2');
+    await s.close();
   });
 });

@@ -45,9 +45,9 @@ export class AlertDispatcher {
   private running: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: DispatcherOptions) {
-    this.byName = new Map(opts.channels.map((c) => [c.name, c]));
-    opts.store.migrate('alert_outbox', [
+  /** The dispatcher over the outbox in `opts.store`, whose table is migrated here. */
+  static async open(opts: DispatcherOptions): Promise<AlertDispatcher> {
+    await opts.store.migrate('alert_outbox', [
       {
         version: 1,
         name: 'alert outbox',
@@ -64,6 +64,11 @@ export class AlertDispatcher {
         CREATE INDEX alert_outbox_due ON alert_outbox (status, next_at);`,
       },
     ]);
+    return new AlertDispatcher(opts);
+  }
+
+  private constructor(private readonly opts: DispatcherOptions) {
+    this.byName = new Map(opts.channels.map((c) => [c.name, c]));
   }
 
   /** Channels an alert of `rule` goes to. */
@@ -72,13 +77,13 @@ export class AlertDispatcher {
   }
 
   /** Queues `msg` for the given channels (default: those routed for its rule); returns how many were new. */
-  enqueue(msg: Omit<AlertMessage, 'id'> & { id: string }, channels = this.routes(msg.rule)): number {
+  async enqueue(msg: Omit<AlertMessage, 'id'> & { id: string }, channels = this.routes(msg.rule)): Promise<number> {
     let added = 0;
     for (const ch of channels) {
       const message: AlertMessage = { ...msg, id: `${msg.id}:${ch.name}` };
-      const r = this.opts.store.run(
-        `INSERT OR IGNORE INTO alert_outbox (id, channel, status, attempts, next_at, last_error, created_at, message)
-         VALUES (?, ?, 'pending', 0, ?, NULL, ?, ?)`,
+      const r = await this.opts.store.run(
+        `INSERT INTO alert_outbox (id, channel, status, attempts, next_at, last_error, created_at, message)
+         VALUES (?, ?, 'pending', 0, ?, NULL, ?, ?) ON CONFLICT DO NOTHING`,
         [message.id, ch.name, this.opts.now(), this.opts.now(), JSON.stringify(message)],
       );
       added += r.changes;
@@ -106,23 +111,26 @@ export class AlertDispatcher {
     await this.running;
   }
 
-  list(status?: OutboxRow['status'], limit = 200): OutboxRow[] {
+  async list(status?: OutboxRow['status'], limit = 200): Promise<OutboxRow[]> {
     const rows = status
-      ? this.opts.store.all<Raw>('SELECT * FROM alert_outbox WHERE status = ? ORDER BY created_at DESC LIMIT ?', [
+      ? await this.opts.store.all<Raw>('SELECT * FROM alert_outbox WHERE status = ? ORDER BY created_at DESC LIMIT ?', [
           status,
           limit,
         ])
-      : this.opts.store.all<Raw>('SELECT * FROM alert_outbox ORDER BY created_at DESC LIMIT ?', [limit]);
+      : await this.opts.store.all<Raw>('SELECT * FROM alert_outbox ORDER BY created_at DESC LIMIT ?', [limit]);
     return rows.map(toRow);
   }
 
-  deadLetters(): number {
-    return this.opts.store.get<{ n: number }>("SELECT COUNT(*) AS n FROM alert_outbox WHERE status = 'dead'")?.n ?? 0;
+  async deadLetters(): Promise<number> {
+    const row = await this.opts.store.get<{ n: number | string }>(
+      "SELECT COUNT(*) AS n FROM alert_outbox WHERE status = 'dead'",
+    );
+    return Number(row?.n ?? 0);
   }
 
   /** Puts a dead letter back in the queue with a fresh set of attempts. */
-  retry(id: string): boolean {
-    const r = this.opts.store.run(
+  async retry(id: string): Promise<boolean> {
+    const r = await this.opts.store.run(
       "UPDATE alert_outbox SET status = 'pending', attempts = 0, next_at = ? WHERE id = ? AND status = 'dead'",
       [this.opts.now(), id],
     );
@@ -135,12 +143,11 @@ export class AlertDispatcher {
   }
 
   private async attemptDue(): Promise<void> {
-    const due = this.opts.store
-      .all<Raw>("SELECT * FROM alert_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT 50", [
-        this.opts.now(),
-      ])
-      .map(toRow);
-    await Promise.all(due.map((row) => this.attempt(row)));
+    const rows = await this.opts.store.all<Raw>(
+      "SELECT * FROM alert_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT 50",
+      [this.opts.now()],
+    );
+    await Promise.all(rows.map((row) => this.attempt(toRow(row))));
   }
 
   private async attempt(row: OutboxRow): Promise<void> {
@@ -157,7 +164,7 @@ export class AlertDispatcher {
       }
     }
     if (!error) {
-      this.opts.store.run(
+      await this.opts.store.run(
         "UPDATE alert_outbox SET status = 'delivered', attempts = ?, last_error = NULL WHERE id = ?",
         [attempts, row.id],
       );
@@ -167,13 +174,10 @@ export class AlertDispatcher {
     const dead = !error.retryable || attempts >= d.attempts;
     const jitter = 0.5 + (this.opts.random ?? Math.random)() / 2;
     const wait = Math.min(d.max_backoff, d.backoff * 2 ** (attempts - 1)) * jitter;
-    this.opts.store.run('UPDATE alert_outbox SET status = ?, attempts = ?, next_at = ?, last_error = ? WHERE id = ?', [
-      dead ? 'dead' : 'pending',
-      attempts,
-      Math.round(this.opts.now() + wait),
-      error.message.slice(0, 500),
-      row.id,
-    ]);
+    await this.opts.store.run(
+      'UPDATE alert_outbox SET status = ?, attempts = ?, next_at = ?, last_error = ? WHERE id = ?',
+      [dead ? 'dead' : 'pending', attempts, Math.round(this.opts.now() + wait), error.message.slice(0, 500), row.id],
+    );
     if (ch) this.opts.onOutcome?.(ch, dead ? 'dead_lettered' : 'retried');
   }
 }

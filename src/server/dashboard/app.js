@@ -580,9 +580,9 @@ async function start() {
     return;
   }
   refreshStatus().catch(() => {});
-  connect();
-  load('approvals');
-  load('incidents');
+  void connect();
+  void load('approvals');
+  void load('incidents');
   await show(location.hash.slice(1) || 'overview');
 }
 
@@ -594,4 +594,4 @@ $('#login-form').addEventListener('submit', async (ev) => {
 });
 for (const b of document.querySelectorAll('#nav button')) b.addEventListener('click', () => show(b.dataset.view));
 $('#signout').addEventListener('click', () => signOut(''));
-start();
+void start();

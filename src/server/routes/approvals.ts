@@ -29,7 +29,7 @@ export default async function approvalsRoutes(
   opts: { gatehouse: Gatehouse; operators?: OperatorDirectory },
 ): Promise<void> {
   const gh = opts.gatehouse;
-  const operators = opts.operators ?? new OperatorDirectory(gh.store, () => gh.clock.now());
+  const operators = opts.operators ?? (await OperatorDirectory.open(gh.store, () => gh.clock.now()));
   const preHandler = requireOperator(operators);
 
   app.get(
@@ -42,7 +42,7 @@ export default async function approvalsRoutes(
     },
     async (req) => {
       const q = read(ListQuery, req.query, 'query');
-      const list = gh.approvals.list({
+      const list = await gh.approvals.list({
         ...(q.status ? { status: q.status } : {}),
         ...(q.agent ? { agent: q.agent } : {}),
         limit: q.limit ? Number(q.limit) : 100,
@@ -52,7 +52,7 @@ export default async function approvalsRoutes(
   );
 
   app.get('/v1/approvals/:id', { preHandler, schema: { params: idParams } }, async (req) => {
-    return approvalView(gh.approvals.get(read(IdParams, req.params, 'params').id));
+    return approvalView(await gh.approvals.get(read(IdParams, req.params, 'params').id));
   });
 
   for (const verb of ['approve', 'deny'] as const) {
@@ -83,7 +83,7 @@ export default async function approvalsRoutes(
     },
     async (req) => {
       const body = read(DryRunBody, req.body, 'body');
-      return approvalView(gh.approvals.attachDryRun(read(IdParams, req.params, 'params').id, body));
+      return approvalView(await gh.approvals.attachDryRun(read(IdParams, req.params, 'params').id, body));
     },
   );
 
@@ -102,7 +102,8 @@ export default async function approvalsRoutes(
       try {
         return approvalView(await gh.approvals.wait(id, { timeoutMs: body.timeout_ms ?? 30_000 }));
       } catch (err) {
-        if ((err as { code?: string }).code === 'approval.wait_timeout') return approvalView(gh.approvals.get(id));
+        if ((err as { code?: string }).code === 'approval.wait_timeout')
+          return approvalView(await gh.approvals.get(id));
         throw err;
       }
     },

@@ -5,7 +5,7 @@ import { type AuditQuery, queryLog } from '../../audit/query.js';
 import { verifyLog } from '../../audit/verify.js';
 import { InputError } from '../../core/errors.js';
 import type { Gatehouse } from '../../gatehouse.js';
-import { publicKeyOf } from '../../store/keyring.js';
+import { publicKeysOf } from '../../store/keyring.js';
 import { type OperatorDirectory, requireOperator } from '../operators.js';
 import { jsonSchema, read } from '../schema.js';
 
@@ -71,6 +71,7 @@ export default async function auditRoutes(
 
   app.get('/v1/audit/verify', { preHandler }, async () => {
     await gh.audit.flush();
-    return verifyLog(dir, { keyFor: (kid) => publicKeyOf(gh.store, kid, 'audit') });
+    const keys = await publicKeysOf(gh.store, 'audit');
+    return verifyLog(dir, { keyFor: (kid) => keys.get(kid) });
   });
 }

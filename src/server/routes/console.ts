@@ -50,23 +50,23 @@ export default async function consoleRoutes(
     const reg = gh.identity.registry;
     const last = new Map<string, string>();
     for (const e of queryLog(dir, { type: 'decision', limit: 5000 })) if (e.agent) last.set(e.agent, e.ts);
-    return {
-      agents: reg.list().map((a) => {
-        const cert = gh.identity.ca.certificatesOf(a.id).find((c) => c.revokedAt === undefined);
-        return {
-          id: a.id,
-          status: reg.effectiveStatus(a),
-          statusReason: a.statusReason ?? null,
-          roles: a.roles,
-          key: a.key ? { alg: a.key.alg, origin: a.key.origin } : null,
-          nextRotationAt: a.nextRotationAt === undefined ? null : new Date(a.nextRotationAt).toISOString(),
-          expiresAt: a.expiresAt === undefined ? null : new Date(a.expiresAt).toISOString(),
-          certificateNotAfter: cert ? new Date(cert.notAfter).toISOString() : null,
-          quarantined: gh.responder.quarantined(a.id) !== undefined,
-          lastActivity: last.get(a.id) ?? null,
-        };
-      }),
-    };
+    const agents = [];
+    for (const a of await reg.list()) {
+      const cert = (await gh.identity.ca.certificatesOf(a.id)).find((c) => c.revokedAt === undefined);
+      agents.push({
+        id: a.id,
+        status: reg.effectiveStatus(a),
+        statusReason: a.statusReason ?? null,
+        roles: a.roles,
+        key: a.key ? { alg: a.key.alg, origin: a.key.origin } : null,
+        nextRotationAt: a.nextRotationAt === undefined ? null : new Date(a.nextRotationAt).toISOString(),
+        expiresAt: a.expiresAt === undefined ? null : new Date(a.expiresAt).toISOString(),
+        certificateNotAfter: cert ? new Date(cert.notAfter).toISOString() : null,
+        quarantined: (await gh.responder.quarantined(a.id)) !== undefined,
+        lastActivity: last.get(a.id) ?? null,
+      });
+    }
+    return { agents };
   });
 
   /** What a reviewer needs beyond the request: the last approved call of the same tool, and the session's labels. */
@@ -74,10 +74,10 @@ export default async function consoleRoutes(
     '/v1/console/approvals/:id/context',
     { preHandler, schema: { params: jsonSchema(ApprovalParams) } },
     async (req) => {
-      const a = gh.approvals.get(read(ApprovalParams, req.params, 'params').id);
+      const a = await gh.approvals.get(read(ApprovalParams, req.params, 'params').id);
       const previous = [
-        ...gh.approvals.list({ status: 'used', agent: a.agent, limit: 200 }),
-        ...gh.approvals.list({ status: 'approved', agent: a.agent, limit: 200 }),
+        ...(await gh.approvals.list({ status: 'used', agent: a.agent, limit: 200 })),
+        ...(await gh.approvals.list({ status: 'approved', agent: a.agent, limit: 200 })),
       ]
         .filter((p) => p.id !== a.id && p.tool === a.tool && p.createdAt < a.createdAt)
         .sort((x, y) => y.createdAt - x.createdAt)[0];
@@ -94,11 +94,11 @@ export default async function consoleRoutes(
 
   app.get('/v1/incidents', { preHandler, schema: { querystring: jsonSchema(IncidentQuery) } }, async (req) => {
     const q = read(IncidentQuery, req.query, 'query');
-    return { incidents: con.incidents.list(q.state ? { state: q.state } : {}) };
+    return { incidents: await con.incidents.list(q.state ? { state: q.state } : {}) };
   });
 
   app.get('/v1/incidents/:id', { preHandler, schema: { params: jsonSchema(IncidentParams) } }, async (req) => {
-    const inc = con.incidents.get(read(IncidentParams, req.params, 'params').id);
+    const inc = await con.incidents.get(read(IncidentParams, req.params, 'params').id);
     return { incident: inc, timeline: timelineOf(inc.agent, inc.createdAt) };
   });
 
@@ -106,7 +106,7 @@ export default async function consoleRoutes(
     '/v1/incidents/:id/markdown',
     { preHandler, schema: { params: jsonSchema(IncidentParams) } },
     async (req, reply) => {
-      const inc = con.incidents.get(read(IncidentParams, req.params, 'params').id);
+      const inc = await con.incidents.get(read(IncidentParams, req.params, 'params').id);
       return reply
         .type('text/markdown; charset=utf-8')
         .header('content-disposition', `attachment; filename="${inc.id}.md"`)
@@ -120,7 +120,7 @@ export default async function consoleRoutes(
     async (req) => {
       const { id } = read(IncidentParams, req.params, 'params');
       const change = read(IncidentPatch, req.body, 'body');
-      const inc = con.incidents.update(id, actor(req), change);
+      const inc = await con.incidents.update(id, actor(req), change);
       await gh.audit.append({
         type: 'incident.updated',
         agent: inc.agent,
@@ -138,7 +138,7 @@ export default async function consoleRoutes(
 
   app.get('/v1/alerts/deliveries', { preHandler, schema: { querystring: jsonSchema(DeliveryQuery) } }, async (req) => {
     const q = read(DeliveryQuery, req.query, 'query');
-    return { deliveries: con.dispatcher.list(q.status) };
+    return { deliveries: await con.dispatcher.list(q.status) };
   });
 
   app.post(
@@ -146,7 +146,7 @@ export default async function consoleRoutes(
     { preHandler, schema: { params: jsonSchema(DeliveryParams) } },
     async (req) => {
       const { id } = read(DeliveryParams, req.params, 'params');
-      if (!con.dispatcher.retry(id)) throw new NotFoundError(`dead-lettered delivery ${id}`);
+      if (!(await con.dispatcher.retry(id))) throw new NotFoundError(`dead-lettered delivery ${id}`);
       await gh.audit.append({ type: 'alert.delivery_retried', actor: actor(req), data: { delivery: id } });
       return { retried: true };
     },
@@ -162,11 +162,11 @@ export default async function consoleRoutes(
     if (!event || event.seq !== seq) throw new NotFoundError(`event ${seq}`);
     const leaves = events.map((e) => leafHash(e.hash));
     const root = rootOf(leaves);
-    const key = gh.keyring.ensure('audit');
+    const key = await gh.keyring.ensure('audit');
     const note = signNote(
       checkpointBody(leaves.length, root),
       'gatehouse',
-      gh.keyring.privateKey(key.kid),
+      await gh.keyring.privateKey(key.kid),
       key.publicKey,
     );
     return reply.header('content-disposition', `attachment; filename="gatehouse-proof-${seq}.json"`).send({

@@ -15,6 +15,6 @@ export default async function healthRoutes(app: FastifyInstance, opts: { gatehou
         },
       },
     },
-    async () => ({ status: 'ok', policyEpoch: gh.policyEpoch, auditSeq: gh.audit.head()?.seq ?? 0 }),
+    async () => ({ status: 'ok', policyEpoch: await gh.currentPolicyEpoch(), auditSeq: gh.audit.head()?.seq ?? 0 }),
   );
 }

@@ -119,7 +119,7 @@ export default async function identityRoutes(
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer (ghop_[A-Za-z0-9_-]{1,120})$/.exec(h.trim()) : null;
     if (m) {
-      const op = opts.operators?.authenticate(m[1]!);
+      const op = await opts.operators?.authenticate(m[1]!);
       if (!op) throw new IdentityError(IdentityCodes.noCredentials, 'operator token is not valid');
       return { actor: `operator:${op.name}`, admin: true, principal: undefined };
     }
@@ -258,7 +258,7 @@ export default async function identityRoutes(
 
   app.get('/v1/agents', async (req) => {
     await admin(req, 'agents:list');
-    return { agents: identity.registry.list().map((a: AgentRecord) => agentView(identity, a)) };
+    return { agents: (await identity.registry.list()).map((a: AgentRecord) => agentView(identity, a)) };
   });
 
   app.get('/v1/agents/:id', { schema: { params: idParams } }, async (req) => {
@@ -267,7 +267,7 @@ export default async function identityRoutes(
     if (p.principal?.agent !== id) requireAdmin(p);
     const a = identity.registry.get(id);
     if (!a) throw new NotFoundError(`agent ${id}`);
-    return { agent: agentView(identity, a), certificates: identity.ca.certificatesOf(id) };
+    return { agent: agentView(identity, a), certificates: await identity.ca.certificatesOf(id) };
   });
 
   app.post(

@@ -52,13 +52,13 @@ export default async function policyRoutes(
 ): Promise<void> {
   const gh = opts.gatehouse;
   const certOpts = credentialOptions(gh.config.identity);
-  const operators = opts.operators ?? new OperatorDirectory(gh.store, () => gh.clock.now());
+  const operators = opts.operators ?? (await OperatorDirectory.open(gh.store, () => gh.clock.now()));
   const preHandler = requireOperator(operators);
 
   app.get('/v1/policy', { preHandler }, async () => {
-    const p = gh.policy.policy;
+    const p = await gh.policy.compiled();
     return {
-      policyEpoch: gh.policyEpoch,
+      policyEpoch: await gh.currentPolicyEpoch(),
       rules: p.rules.length,
       roles: [...p.roles.values()].map((r) => ({ name: r.name, closure: r.closure })),
       tools: Object.keys(gh.config.tools),
@@ -82,7 +82,11 @@ export default async function policyRoutes(
     async (req) => {
       const { agent } = read(AgentParams, req.params, 'params');
       const roles = gh.identity.registry.get(agent)?.roles ?? [];
-      return { agent, tools: gh.policy.visibleTools(agent, [...roles]), policyEpoch: gh.policyEpoch };
+      return {
+        agent,
+        tools: await gh.policy.visibleTools(agent, [...roles]),
+        policyEpoch: await gh.currentPolicyEpoch(),
+      };
     },
   );
 
@@ -96,11 +100,11 @@ export default async function policyRoutes(
     },
     async (req) => {
       const q = read(GrantsQuery, req.query, 'query');
-      const list = gh.policy.grants.list({
+      const list = await gh.policy.grants.list({
         ...(q.agent ? { agent: q.agent } : {}),
         ...(q.all === 'true' ? { all: true } : {}),
       });
-      return { grants: list.map(grantView), policyEpoch: gh.policyEpoch };
+      return { grants: list.map(grantView), policyEpoch: await gh.currentPolicyEpoch() };
     },
   );
 
@@ -125,7 +129,7 @@ export default async function policyRoutes(
         ...(b.reason ? { reason: b.reason } : {}),
         by: `operator:${req.operator!.name}`,
       });
-      return reply.code(201).send({ ...grantView(g), policyEpoch: gh.policyEpoch });
+      return reply.code(201).send({ ...grantView(g), policyEpoch: await gh.currentPolicyEpoch() });
     },
   );
 
@@ -156,7 +160,7 @@ export default async function policyRoutes(
         // An agent delegates as itself; an operator names the holder of a configuration grant with `from`.
         ...(caller.agent ? { byAgent: caller.agent } : b.from ? { byAgent: b.from } : {}),
       });
-      return reply.code(201).send({ ...grantView(g), policyEpoch: gh.policyEpoch });
+      return reply.code(201).send({ ...grantView(g), policyEpoch: await gh.currentPolicyEpoch() });
     },
   );
 
@@ -173,7 +177,7 @@ export default async function policyRoutes(
       const { id } = read(GrantParams, req.params, 'params');
       const { reason } = read(RevokeQuery, req.query, 'query');
       const revoked = await gh.policy.grants.revoke(id, `operator:${req.operator!.name}`, reason);
-      return { revoked, policyEpoch: gh.policyEpoch };
+      return { revoked, policyEpoch: await gh.currentPolicyEpoch() };
     },
   );
 
@@ -185,7 +189,7 @@ export default async function policyRoutes(
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer (ghop_\S+)$/.exec(h.trim()) : null;
     if (m) {
-      const op: Operator | undefined = operators.authenticate(m[1]!);
+      const op: Operator | undefined = await operators.authenticate(m[1]!);
       if (op) return { actor: `operator:${op.name}` };
     }
     const credentials = credentialsFrom(req, certOpts);

@@ -15,8 +15,8 @@ export default async function responseRoutes(
 ): Promise<void> {
   const gh = opts.gatehouse;
   const preHandler = requireOperator(opts.operators);
-  app.get('/v1/monitor/baselines', { preHandler }, async () => ({ baselines: gh.monitor.baselineSnapshot() }));
-  app.get('/v1/response/quarantine', { preHandler }, async () => ({ quarantined: gh.responder.list() }));
+  app.get('/v1/monitor/baselines', { preHandler }, async () => ({ baselines: await gh.monitor.baselineSnapshot() }));
+  app.get('/v1/response/quarantine', { preHandler }, async () => ({ quarantined: await gh.responder.list() }));
   app.post('/v1/response/quarantine', { preHandler, schema: { body: jsonSchema(QuarantineBody) } }, async (req) => {
     const { agent, reason } = read(QuarantineBody, req.body, 'body');
     return gh.responder.quarantine(agent, reason, `operator:${req.operator!.name}`);
