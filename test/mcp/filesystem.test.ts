@@ -128,7 +128,8 @@ describe('gatehouse mcp in front of @modelcontextprotocol/server-filesystem', ()
     expect(mine.some((e) => e.type === 'mcp.tools.listed')).toBe(true);
     const decisions = mine.filter((e) => e.type === 'decision');
     const kinds = new Set(decisions.map((e) => (e.action as { kind: string }).kind));
-    expect(kinds).toEqual(new Set(['tool_call', 'tool_result']));
+    // Each upstream tool's listing is a decision too (tool_listing), in the same session.
+    expect(kinds).toEqual(new Set(['tool_listing', 'tool_call', 'tool_result']));
     expect(decisions.some((e) => e.decision === 'deny')).toBe(true);
     expect(mine.filter((e) => e.type === 'mcp.call').length).toBeGreaterThanOrEqual(7);
   });
