@@ -13,10 +13,7 @@ import {
   EmptyResultSchema,
   ErrorCode,
   GetPromptRequestSchema,
-  type GetPromptResult,
-  GetPromptResultSchema,
   ListPromptsRequestSchema,
-  ListPromptsResultSchema,
   ListResourcesRequestSchema,
   ListResourcesResultSchema,
   ListResourceTemplatesRequestSchema,
@@ -25,10 +22,7 @@ import {
   ListToolsRequestSchema,
   McpError,
   type Notification,
-  type Prompt,
   ReadResourceRequestSchema,
-  type ReadResourceResult,
-  ReadResourceResultSchema,
   type ServerCapabilities,
   type ServerNotification,
   type ServerResult,
@@ -45,11 +39,12 @@ import { GatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { screenText } from '../screen/index.js';
 import { ApprovalWait, type HandlerExtra } from './approval-wait.js';
-import { SEPARATOR, ToolCatalog } from './catalog.js';
-import { ContentFilter, codes, decisive, refusal } from './content-filter.js';
-import { bareMessage, RpcError } from './errors.js';
+import { ToolCatalog } from './catalog.js';
+import { ContentFilter, decisive, refusal } from './content-filter.js';
+import { bareMessage, RpcError, upstreamError } from './errors.js';
 import type { ProxyIdentity } from './identity.js';
 import { ToolPins } from './pinning.js';
+import { Reads } from './reads.js';
 import { Routes } from './routing.js';
 import type { Malformed } from './transport.js';
 import { PROXY_INFO, Upstream } from './upstream.js';
@@ -105,6 +100,7 @@ export class McpProxy {
   private readonly catalog: ToolCatalog;
   private readonly routes: Routes;
   private readonly approvalWait: ApprovalWait;
+  private readonly reads: Reads;
   private closed = false;
 
   private constructor(
@@ -130,6 +126,13 @@ export class McpProxy {
       log: this.log,
     });
     this.routes = new Routes(upstreams);
+    this.reads = new Reads({
+      upstreams,
+      routes: this.routes,
+      cfg: this.cfg,
+      decider: this,
+      audit: (type, data, reasons) => this.audit(type, data, reasons),
+    });
     const sc = this.gh.config.screening;
     this.screenText =
       opts.screenText ??
@@ -280,10 +283,10 @@ export class McpProxy {
     const caps = this.capabilities();
     if (caps.resources) {
       this.on(ListResourcesRequestSchema, (req, extra) =>
-        this.mergeLists('resources/list', req.params, extra, ListResourcesResultSchema, 'resources'),
+        this.reads.mergeLists('resources/list', req.params, extra, ListResourcesResultSchema, 'resources'),
       );
       this.on(ListResourceTemplatesRequestSchema, (req, extra) =>
-        this.mergeLists(
+        this.reads.mergeLists(
           'resources/templates/list',
           req.params,
           extra,
@@ -291,7 +294,7 @@ export class McpProxy {
           'resourceTemplates',
         ),
       );
-      this.on(ReadResourceRequestSchema, (req, extra) => this.readResource(req.params, extra));
+      this.on(ReadResourceRequestSchema, (req, extra) => this.reads.readResource(req.params, extra));
       if (caps.resources.subscribe) {
         this.on(SubscribeRequestSchema, (req, extra) =>
           this.routes
@@ -316,8 +319,8 @@ export class McpProxy {
       }
     }
     if (caps.prompts) {
-      this.on(ListPromptsRequestSchema, (req, extra) => this.listPrompts(req.params, extra));
-      this.on(GetPromptRequestSchema, (req, extra) => this.getPrompt(req.params, extra));
+      this.on(ListPromptsRequestSchema, (req, extra) => this.reads.listPrompts(req.params, extra));
+      this.on(GetPromptRequestSchema, (req, extra) => this.reads.getPrompt(req.params, extra));
     }
     if (caps.logging) {
       this.on(SetLevelRequestSchema, async (req, extra) => {
@@ -532,165 +535,6 @@ export class McpProxy {
     } as CallToolResult;
   }
 
-  // ---- resources and prompts ---------------------------------------------------------------------------
-
-  private async mergeLists<K extends 'resources' | 'resourceTemplates'>(
-    method: 'resources/list' | 'resources/templates/list',
-    params: { cursor?: string | undefined } | undefined,
-    extra: HandlerExtra,
-    schema: typeof ListResourcesResultSchema | typeof ListResourceTemplatesResultSchema,
-    key: K,
-  ): Promise<ServerResult> {
-    // Cursors are per upstream: `<server>:<upstream cursor>` when several servers answer.
-    const { target, cursor } = this.routes.splitCursor(params?.cursor);
-    const ups = this.upstreams.filter((u) => u.ready && u.capabilities().resources && (!target || u.name === target));
-    const items: unknown[] = [];
-    let nextCursor: string | undefined;
-    for (const u of ups) {
-      const r = (await u
-        .live()
-        .request({ method, params: cursor ? { cursor } : {} }, schema, u.options({ signal: extra.signal }))) as Record<
-        string,
-        unknown
-      >;
-      const list = (r[key] as { uri?: string; uriTemplate?: string }[]) ?? [];
-      for (const it of list) {
-        this.routes.noteResource(u, it);
-        items.push(it);
-      }
-      if (typeof r.nextCursor === 'string' && !nextCursor) nextCursor = this.routes.joinCursor(u, r.nextCursor);
-    }
-    await this.audit('mcp.resources.listed', { method, count: items.length });
-    // The items are the upstream's own, validated by its result schema.
-    return schema.parse({ [key]: items, ...(nextCursor ? { nextCursor } : {}) });
-  }
-
-  /**
-   * Reading a resource or getting a prompt is an action of its own (default deny): `mcp.resource:<server>` with
-   * `{ uri }` and `mcp.prompt:<server>` with `{ name, arguments }`, so a policy can allow a server's tools without
-   * handing out everything the server can read. A review is not waited for here (resource reads carry no progress
-   * token): the client is told which approval to ask for, and the same request succeeds once it is approved.
-   */
-  private async authorizeRead(tool: string, args: Record<string, unknown>): Promise<void> {
-    const d = await this.decide({ kind: 'tool_call', agent: this.agent, session: this.session, tool, args });
-    if (d.effect === 'allow') return;
-    const reasons = decisive(d);
-    await this.audit('mcp.read.blocked', { tool, decision: d.id, outcome: d.effect }, reasons);
-    const held = d.effect === 'review' && d.approvalRequest;
-    throw new RpcError(
-      ErrorCode.InvalidRequest,
-      held
-        ? `Gatehouse holds this ${tool} until approval ${d.approvalRequest} is granted (gatehouse approvals approve ${d.approvalRequest}); then send the same request again`
-        : `Gatehouse denied this ${tool}: ${reasons.map((r) => `${r.code}: ${r.message}`).join('; ')}`,
-      {
-        gatehouse: {
-          effect: d.effect,
-          reasons: reasons.map((r) => r.code),
-          decision: d.id,
-          ...(held ? { approvalRequest: d.approvalRequest } : {}),
-        },
-      },
-    );
-  }
-
-  private async readResource(params: { uri: string }, extra: HandlerExtra): Promise<ReadResourceResult> {
-    const u = this.routes.resource(params.uri);
-    await this.authorizeRead(`mcp.resource:${u.name}`, { uri: params.uri });
-    let r: ReadResourceResult;
-    try {
-      r = (await u
-        .live()
-        .request(
-          { method: 'resources/read', params },
-          ReadResourceResultSchema,
-          u.options({ signal: extra.signal }),
-        )) as ReadResourceResult;
-    } catch (err) {
-      throw upstreamError(err, u.name);
-    }
-    const f = new ContentFilter(this, `${u.name}.resources/read`);
-    const contents: ReadResourceResult['contents'] = [];
-    for (const c of r.contents) {
-      if ('text' in c && typeof c.text === 'string') contents.push({ ...c, text: await f.text(c.text) });
-      else contents.push(c);
-    }
-    await this.audit('mcp.resource.read', {
-      server: u.name,
-      uri: params.uri.slice(0, 512),
-      decisions: f.decisions,
-      blocked: f.blocked,
-    });
-    if (f.blocked)
-      throw new RpcError(ErrorCode.InvalidRequest, `Gatehouse blocked this resource: ${codes(f.blockReasons)}`, {
-        gatehouse: f.meta(),
-      });
-    return { ...r, contents, _meta: { ...r._meta, gatehouse: f.meta() } };
-  }
-
-  private async listPrompts(
-    params: { cursor?: string | undefined } | undefined,
-    extra: HandlerExtra,
-  ): Promise<{ prompts: Prompt[]; nextCursor?: string }> {
-    const prefix = this.routes.prefixed(this.cfg.tool_prefix);
-    const { target, cursor } = this.routes.splitCursor(params?.cursor);
-    const prompts: Prompt[] = [];
-    let nextCursor: string | undefined;
-    for (const u of this.upstreams.filter(
-      (x) => x.ready && x.capabilities().prompts && (!target || x.name === target),
-    )) {
-      const r = await u
-        .live()
-        .request(
-          { method: 'prompts/list', params: cursor ? { cursor } : {} },
-          ListPromptsResultSchema,
-          u.options({ signal: extra.signal }),
-        );
-      for (const p of r.prompts) {
-        const exposed = prefix ? `${u.name}${SEPARATOR}${p.name}` : p.name;
-        if (this.routes.notePrompt(exposed, u, p.name)) prompts.push({ ...p, name: exposed });
-      }
-      if (r.nextCursor && !nextCursor) nextCursor = this.routes.joinCursor(u, r.nextCursor);
-    }
-    await this.audit('mcp.prompts.listed', { count: prompts.length });
-    return { prompts, ...(nextCursor ? { nextCursor } : {}) };
-  }
-
-  private async getPrompt(
-    params: { name: string; arguments?: Record<string, string> | undefined },
-    extra: HandlerExtra,
-  ): Promise<GetPromptResult> {
-    const { upstream: u, local } = this.routes.prompt(params.name);
-    await this.authorizeRead(`mcp.prompt:${u.name}`, { name: local, arguments: params.arguments ?? {} });
-    let r: GetPromptResult;
-    try {
-      r = (await u
-        .live()
-        .request(
-          { method: 'prompts/get', params: { ...params, name: local } },
-          GetPromptResultSchema,
-          u.options({ signal: extra.signal }),
-        )) as GetPromptResult;
-    } catch (err) {
-      throw upstreamError(err, u.name);
-    }
-    const f = new ContentFilter(this, `${u.name}.prompts/get`);
-    const description = r.description !== undefined ? await f.text(r.description) : undefined;
-    const messages: GetPromptResult['messages'] = [];
-    for (const m of r.messages)
-      messages.push({ ...m, content: await f.block(m.content) } as GetPromptResult['messages'][number]);
-    await this.audit('mcp.prompt.get', { server: u.name, prompt: local, decisions: f.decisions, blocked: f.blocked });
-    if (f.blocked)
-      throw new RpcError(ErrorCode.InvalidRequest, `Gatehouse blocked this prompt: ${codes(f.blockReasons)}`, {
-        gatehouse: f.meta(),
-      });
-    return {
-      ...r,
-      ...(description !== undefined ? { description } : {}),
-      messages,
-      _meta: { ...r._meta, gatehouse: f.meta() },
-    };
-  }
-
   // ---- server-to-client traffic ----------------------------------------------------------------------
 
   forwardNotification(u: Upstream, n: Notification): void {
@@ -756,17 +600,6 @@ export class McpProxy {
       this.log(`audit: ${(err as Error).message}`);
     }
   }
-}
-
-function upstreamError(err: unknown, server: string): RpcError {
-  if (err instanceof RpcError) return err;
-  if (err instanceof McpError) {
-    if (err.code === ErrorCode.ConnectionClosed) {
-      return new RpcError(ErrorCode.ConnectionClosed, `upstream MCP server ${server} closed the connection`);
-    }
-    return new RpcError(err.code, bareMessage(err), err.data);
-  }
-  return new RpcError(ErrorCode.InternalError, `upstream MCP server ${server}: ${(err as Error).message}`);
 }
 
 /**
