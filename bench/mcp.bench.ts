@@ -11,6 +11,7 @@ const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const SERVER = fileURLToPath(new URL('../test/mcp/fixtures/changing-server.mjs', import.meta.url));
 const N = 2000;
 const WARMUP = 300;
+const LISTS = 300;
 
 async function connect(
   command: string,
@@ -108,6 +109,13 @@ limits:
       name: 'echo',
       arguments: { text: 'The quarterly report is attached; totals are in the second table.' },
     };
+    // The first listing decides every tool (tool_listing decisions); later ones reuse the decisions.
+    let t0 = performance.now();
+    await direct.listTools();
+    const firstDirect = (performance.now() - t0) * 1000;
+    t0 = performance.now();
+    const firstList = await proxied.listTools();
+    const firstProxied = (performance.now() - t0) * 1000;
     const first = await proxied.callTool(args);
     if (first.isError) throw new Error(`the proxied call was refused: ${JSON.stringify(first.content)}`);
     for (let i = 0; i < WARMUP; i++) {
@@ -126,6 +134,16 @@ limits:
       b.push((performance.now() - t) * 1000);
     }
     const cpu1 = cpuMicros(proxyPid);
+    const la: number[] = [];
+    const lb: number[] = [];
+    for (let i = 0; i < LISTS; i++) {
+      let t = performance.now();
+      await direct.listTools();
+      la.push((performance.now() - t) * 1000);
+      t = performance.now();
+      await proxied.listTools();
+      lb.push((performance.now() - t) * 1000);
+    }
     const sa = [...a].sort((x, y) => x - y);
     const sb = [...b].sort((x, y) => x - y);
     const added = {
@@ -145,6 +163,19 @@ limits:
         ratio: round(percentile(sb, 50) / percentile(sa, 50)),
         note: 'ratio = proxied p50 / direct p50',
       },
+      {
+        bench: 'mcp',
+        case: `first tools/list through the proxy (${firstList.tools.length} shown of the server's tools)`,
+        n: 1,
+        p50: round(firstProxied),
+        note: `one tool_listing decision per tool; direct: ${round(firstDirect)} µs`,
+      },
+      row('tools/list direct', la, 'peer: the same server without Gatehouse'),
+      row(
+        'tools/list through gatehouse mcp (decisions reused)',
+        lb,
+        'listing decisions kept per (listing, policy epoch)',
+      ),
       ...(cpu0 !== undefined && cpu1 !== undefined
         ? [
             {
