@@ -3,11 +3,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolRequestSchema,
-  type CallToolResult,
-  CallToolResultSchema,
   CompleteRequestSchema,
   CompleteResultSchema,
-  type ContentBlock,
   type ElicitRequestFormParams,
   type ElicitResult,
   EmptyResultSchema,
@@ -28,7 +25,6 @@ import {
   type ServerResult,
   SetLevelRequestSchema,
   SubscribeRequestSchema,
-  type Tool,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -40,12 +36,12 @@ import type { Gatehouse } from '../gatehouse.js';
 import { screenText } from '../screen/index.js';
 import { ApprovalWait, type HandlerExtra } from './approval-wait.js';
 import { ToolCatalog } from './catalog.js';
-import { ContentFilter, decisive, refusal } from './content-filter.js';
-import { bareMessage, RpcError, upstreamError } from './errors.js';
+import { bareMessage, RpcError } from './errors.js';
 import type { ProxyIdentity } from './identity.js';
 import { ToolPins } from './pinning.js';
 import { Reads } from './reads.js';
 import { Routes } from './routing.js';
+import { ToolCalls } from './tools.js';
 import type { Malformed } from './transport.js';
 import { PROXY_INFO, Upstream } from './upstream.js';
 
@@ -101,6 +97,7 @@ export class McpProxy {
   private readonly routes: Routes;
   private readonly approvalWait: ApprovalWait;
   private readonly reads: Reads;
+  private readonly tools: ToolCalls;
   private closed = false;
 
   private constructor(
@@ -148,6 +145,14 @@ export class McpProxy {
       agent: this.agent,
       log: this.log,
       audit: (type, data) => this.audit(type, data),
+    });
+    this.tools = new ToolCalls({
+      catalog: this.catalog,
+      approvalWait: this.approvalWait,
+      cfg: this.cfg,
+      decider: this,
+      credentials: this.gh.credentials,
+      audit: (type, data, reasons) => this.audit(type, data, reasons),
     });
     this.registerHandlers();
   }
@@ -278,8 +283,8 @@ export class McpProxy {
   }
 
   private registerHandlers(): void {
-    this.on(ListToolsRequestSchema, () => this.listTools());
-    this.on(CallToolRequestSchema, (req, extra) => this.callTool(req.params, extra));
+    this.on(ListToolsRequestSchema, () => this.tools.list());
+    this.on(CallToolRequestSchema, (req, extra) => this.tools.call(req.params, extra));
     const caps = this.capabilities();
     if (caps.resources) {
       this.on(ListResourcesRequestSchema, (req, extra) =>
@@ -383,156 +388,6 @@ export class McpProxy {
         throw err instanceof McpError ? new RpcError(err.code, bareMessage(err), err.data) : err;
       });
     });
-  }
-
-  // ---- tools ------------------------------------------------------------------------------------------
-
-  private async listTools(): Promise<{ tools: Tool[] }> {
-    const catalog = await this.catalog.load(true);
-    const shown = catalog.entries.filter((e) => !e.hidden);
-    // By the first reason of the decision that hid them (`mcp.tool.not_visible`, `mcp.pin.violation`, …).
-    const hidden: Record<string, number> = {};
-    for (const e of catalog.entries) {
-      const code = e.hidden?.reasons[0]?.code;
-      if (code) hidden[code] = (hidden[code] ?? 0) + 1;
-    }
-    await this.audit('mcp.tools.listed', {
-      shown: shown.length,
-      hidden,
-      tools: shown.map((e) => e.name),
-    });
-    return { tools: shown.map((e) => ({ ...e.tool, name: e.exposed })) };
-  }
-
-  private async callTool(
-    params: {
-      name: string;
-      arguments?: Record<string, unknown> | undefined;
-      _meta?: Record<string, unknown> | undefined;
-    },
-    extra: HandlerExtra,
-  ): Promise<CallToolResult> {
-    const started = performance.now();
-    let entry = (await this.catalog.load(false)).byExposed.get(params.name);
-    // A client may call without listing, or after the server announced changes: look at the current definitions.
-    if (!entry || !this.catalog.cached) entry = (await this.catalog.load(true)).byExposed.get(params.name);
-    if (!entry) {
-      await this.audit('mcp.call.unknown_tool', { tool: params.name.slice(0, 256) });
-      throw new RpcError(ErrorCode.InvalidParams, `unknown tool: ${params.name.slice(0, 256)}`);
-    }
-    // A tool hidden because the agent may not call it is decided as a call, which names the policy's reason;
-    // one hidden for what it is (shadowed, changed, poisoned, or undecidable) is refused by its listing decision.
-    if (entry.hidden && entry.hidden.stage !== 'authorize') {
-      await this.audit('mcp.call.blocked', { tool: entry.name, decision: entry.hidden.decision }, entry.hidden.reasons);
-      return refusal(entry.hidden.reasons, 'deny', [entry.hidden.decision]);
-    }
-    const args = params.arguments ?? {};
-    const action: ActionInput = { kind: 'tool_call', agent: this.agent, session: this.session, tool: entry.name, args };
-    let d = await this.decide(action);
-    if (d.effect === 'review') {
-      const outcome = await this.approvalWait.wait(
-        d,
-        entry.name,
-        args,
-        extra,
-        params._meta?.progressToken as string | number | undefined,
-      );
-      if (outcome !== 'approved') {
-        const reason: Reason =
-          outcome === 'timeout'
-            ? {
-                code: 'approval.timeout',
-                message: `no approval for ${d.approvalRequest} within ${this.cfg.approval_timeout} ms; the call is denied`,
-                ruleId: d.approvalRequest,
-              }
-            : outcome === 'cancelled'
-              ? { code: 'approval.cancelled', message: 'the client cancelled the call while it waited for approval' }
-              : {
-                  code: 'approval.denied',
-                  message: `approval ${d.approvalRequest} was ${outcome}`,
-                  ruleId: d.approvalRequest,
-                };
-        await this.audit('mcp.call', { tool: entry.name, decision: d.id, outcome }, [reason]);
-        return refusal([...decisive(d), reason], 'deny');
-      }
-      d = await this.decide(action);
-    }
-    if (d.effect !== 'allow') {
-      await this.audit('mcp.call', { tool: entry.name, decision: d.id, outcome: d.effect }, d.reasons);
-      return refusal(decisive(d), d.effect);
-    }
-    let toServer: Record<string, unknown>;
-    try {
-      toServer = (
-        await this.gh.credentials.resolve(d.action.args ?? {}, {
-          agent: this.agent,
-          tool: entry.name,
-          session: this.session,
-          target: 'args',
-        })
-      ).value;
-    } catch (err) {
-      const reason: Reason = {
-        code: err instanceof GatehouseError ? err.code : 'credentials.error',
-        message: (err as Error).message,
-      };
-      await this.audit('mcp.call', { tool: entry.name, decision: d.id, outcome: 'deny' }, [reason]);
-      return refusal([reason], 'deny');
-    }
-    const progressToken = params._meta?.progressToken as string | number | undefined;
-    let result: CallToolResult;
-    try {
-      result = (await entry.upstream.live().request(
-        {
-          method: 'tools/call',
-          params: { name: entry.tool.name, arguments: toServer, ...(params._meta ? { _meta: params._meta } : {}) },
-        },
-        CallToolResultSchema,
-        entry.upstream.options({
-          signal: extra.signal,
-          resetTimeoutOnProgress: true,
-          ...(progressToken !== undefined
-            ? {
-                onprogress: (p) =>
-                  void extra
-                    .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
-                    .catch(() => {}),
-              }
-            : {}),
-        }),
-      )) as CallToolResult;
-    } catch (err) {
-      const e = upstreamError(err, entry.upstream.name);
-      await this.audit('mcp.call', { tool: entry.name, decision: d.id, outcome: 'upstream_error', code: e.code }, [
-        { code: 'mcp.upstream.error', message: e.message },
-      ]);
-      throw e;
-    }
-    const filtered = await this.filterToolResult(result, entry.name);
-    await this.audit('mcp.call', {
-      tool: entry.name,
-      decision: d.id,
-      outcome: filtered.isError ? 'error_result' : 'ok',
-      ms: Math.round((performance.now() - started) * 1000) / 1000,
-    });
-    return filtered;
-  }
-
-  /** Screens and redacts every text a tool returns; a blocked result becomes an error result naming why. */
-  private async filterToolResult(result: CallToolResult, tool: string): Promise<CallToolResult> {
-    const f = new ContentFilter(this, tool);
-    const content: ContentBlock[] = [];
-    for (const block of result.content ?? []) content.push(await f.block(block));
-    let structured = result.structuredContent;
-    if (structured !== undefined) structured = await f.structured(structured);
-    if (f.blocked) return refusal(f.blockReasons, 'deny', f.decisions);
-    const notice = f.notice();
-    return {
-      ...result,
-      content: notice ? [...content, notice] : content,
-      ...(structured !== undefined ? { structuredContent: structured } : {}),
-      _meta: { ...result._meta, gatehouse: f.meta() },
-    } as CallToolResult;
   }
 
   // ---- server-to-client traffic ----------------------------------------------------------------------
