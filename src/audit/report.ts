@@ -73,7 +73,13 @@ const EVIDENCE: Record<EvidenceKind, { title: string; matches: (e: AuditEvent) =
   },
   tool_integrity: {
     title: 'Tool definition integrity: MCP pins, rug pulls, poisoned or shadowed tools',
-    matches: (e) => e.type.startsWith('mcp.pin.') || e.type === 'mcp.tool.poisoned' || e.type === 'mcp.tool.shadowed',
+    // Pin bookkeeping, and the tool_listing decisions that judged a change, poisoning or shadowing (the MCP
+    // proxy's decisions go through decide() and are recorded as decisions).
+    matches: (e) =>
+      e.type.startsWith('mcp.pin.') ||
+      (e.type === 'decision' &&
+        (e.action as { kind?: unknown } | undefined)?.kind === 'tool_listing' &&
+        (e.reasons ?? []).some((r) => /^mcp\.(pin|tool\.poisoned|tool\.shadowed|shadowing)\b/.test(r.code))),
   },
   log_integrity: { title: 'Tamper-evident log: hash chain and signed checkpoint verified', matches: () => false },
   time_source: {

@@ -49,9 +49,22 @@ describe('compliance report evidence', () => {
   });
 
   it('maps operator accounts and MCP pin events, and marks clock synchronization as partial', () => {
-    const r = report('iso27001', [{ type: 'operator.added', actor: 'host' }, { type: 'mcp.pin.violation' }]);
+    const listing = (code: string) => ({
+      type: 'decision',
+      action: { kind: 'tool_listing', tool: 'fix.calc' },
+      decision: 'deny' as const,
+      reasons: [{ code, message: '' }],
+    });
+    const r = report('iso27001', [
+      { type: 'operator.added', actor: 'host' },
+      { type: 'mcp.pin.accepted' },
+      listing('mcp.pin.violation'),
+      listing('mcp.tool.poisoned'),
+      listing('mcp.tool.not_visible'),
+    ]);
     expect(kind(r, 'A.8.2', 'operator_access').events).toBe(1);
-    expect(kind(r, 'A.8.32', 'tool_integrity').events).toBe(1);
+    // The pin acceptance and the two listing decisions on the tool's integrity; visibility is not integrity.
+    expect(kind(r, 'A.8.32', 'tool_integrity').events).toBe(3);
     expect(control(r, 'A.8.17').partial).toMatch(/NTP/);
     expect(control(r, 'A.5.16').partial).toBeUndefined();
   });
