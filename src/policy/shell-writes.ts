@@ -441,37 +441,58 @@ function isStream(p: string): boolean {
 
 const MAX_CWDS = 8;
 
-/** `p` from directory `from` (absolute `p` as it is), normalised. */
-function under(from: string, p: string): string {
-  return posix.normalize(p.startsWith('/') ? p : posix.join(from, p));
+/** `p` from directory `from` (absolute `p` as it is), with `..` kept: the kernel resolves it after symlinks. */
+function at(from: string, p: string): string {
+  return p.startsWith('/') || from === '.' ? p : `${from}/${p}`;
 }
+
+/** `.` segments and repeated slashes dropped, `..` kept (`a/./b//../c` is `a/b/../c`). */
+function tidy(p: string): string {
+  const segs = p.split('/').filter((s, i) => s !== '.' && (s !== '' || i === 0));
+  return segs.length === 0 ? '.' : segs.length === 1 && segs[0] === '' ? '/' : segs.join('/');
+}
+
+/** A `cd` operand POSIX looks up in `CDPATH` (inherited, so unknown here): not `/…`, `.`, `..`, `./…`, `../…`. */
+function searchesCdpath(dir: string): boolean {
+  return !/^(\/|\.\.?(\/|$))/.test(dir);
+}
+
+type Cwds = { dirs: string[] } | { unknown: string };
 
 /**
  * Directories relative paths may be relative to (`.` is the workspace): every `cd` is assumed to take effect
- * wherever it is (in a subshell or not), so a relative target must be allowed from each. Null when a `cd` goes
- * somewhere only known at run time (`cd`, `cd -`, `cd ~`, `cd $X`, `pushd`, `popd`).
+ * wherever it is (in a subshell or not), so a relative target must be allowed from each. `cd` resolves `..`
+ * lexically (`-L`) but physically with `-P` and when the lexical directory does not exist (bash retries the
+ * operand as written), so an operand with `..` yields both. Unknown when a `cd` goes somewhere only known at run
+ * time (`cd`, `cd -`, `cd ~`, `cd $X`, `pushd`, `popd`, a name looked up in `CDPATH`).
  */
-function cwds(a: CommandAnalysis): string[] | null {
+function cwds(a: CommandAnalysis): Cwds {
   let set = ['.'];
   for (const c of a.commands) {
-    if (c.name === 'pushd' || c.name === 'popd') return null;
+    if (c.name === 'pushd' || c.name === 'popd') return { unknown: `${c.name} changes to a directory stack entry` };
     if (c.name !== 'cd') continue;
     const s = scan(c.args, {});
     const dir = s.operands[0];
     if (s.dynamic || !dir || dir.value === null || dir.expands || dir.value === '-' || dir.value.startsWith('~'))
-      return null;
+      return { unknown: `${show(c)} changes to a directory only known at run time` };
+    if (searchesCdpath(dir.value))
+      return { unknown: `${show(c)} may change to a directory in an inherited CDPATH (write cd ./${dir.value})` };
     const next = new Set(set);
-    for (const cwd of set) next.add(under(cwd, dir.value));
+    for (const cwd of set) {
+      const raw = tidy(at(cwd, dir.value));
+      next.add(posix.normalize(raw));
+      next.add(raw);
+    }
     set = [...next];
-    if (set.length > MAX_CWDS) return null;
+    if (set.length > MAX_CWDS) return { unknown: `more than ${MAX_CWDS} directories the command may run in` };
   }
-  return set;
+  return { dirs: set };
 }
 
 type Resolved = { paths: string[] } | { unresolved: string };
 
-/** The paths a target may name, or why it cannot be known. */
-function resolveTarget(t: WriteTarget, dirs: string[] | null, cwdUnknown: boolean): Resolved {
+/** The paths a target may name (`..` kept), or why it cannot be known. */
+function resolveTarget(t: WriteTarget, dirs: Cwds, cwdUnknown: boolean): Resolved {
   if (t.unresolved) return { unresolved: t.unresolved };
   const w = t.word;
   if (w.findMatch) return { paths: [] }; // find's `{}`: a match below the start paths, which are checked
@@ -489,17 +510,22 @@ function resolveTarget(t: WriteTarget, dirs: string[] | null, cwdUnknown: boolea
   }
   if (v.startsWith('~')) return { unresolved: `${t.by} target ${v} starts with ~, a home directory` };
   if (v === '') return { unresolved: `${t.by} target is empty` };
-  if (v.startsWith('/')) return { paths: [posix.normalize(v)] };
-  if (cwdUnknown || dirs === null)
-    return { unresolved: `${t.by} target ${v} is relative to a directory only known at run time` };
+  if (v.startsWith('/')) return { paths: [tidy(v)] };
+  if ('unknown' in dirs) return { unresolved: `${t.by} target ${v} is relative, and ${dirs.unknown}` };
+  if (cwdUnknown) return { unresolved: `${t.by} target ${v} is relative to a directory only known at run time` };
   const bases: string[] = [];
   for (const b of t.bases ?? [lit('.')]) {
     if (b.value === null || b.expands) return { unresolved: `${t.by} target ${v} is relative to a run-time directory` };
     bases.push(b.value);
   }
   const paths = new Set<string>();
-  for (const d of dirs) for (const b of bases) paths.add(under(under(d, b), v));
+  for (const d of dirs.dirs) for (const b of bases) paths.add(tidy(at(at(d, b), v)));
   return { paths: [...paths] };
+}
+
+/** A stream (`/dev/null`) as written: with a `..` the name may be a file elsewhere, so it is checked. */
+function writesStream(p: string): boolean {
+  return !p.split('/').includes('..') && isStream(posix.normalize(p));
 }
 
 function reason(code: string, message: string, evidence: string, ruleId?: string): Reason {
@@ -546,7 +572,7 @@ export function writeFindings(a: CommandAnalysis, rule: PathRule, arg: string): 
       continue;
     }
     for (const p of r.paths) {
-      if (isStream(p)) continue;
+      if (writesStream(p)) continue;
       const res = checkPath(p, rule, `${arg}: ${target.by} target`);
       for (const x of res.reasons) {
         const kind = x.code.startsWith('args.path.') ? x.code.slice(10) : 'escape';
@@ -560,11 +586,12 @@ export function writeFindings(a: CommandAnalysis, rule: PathRule, arg: string): 
 /** Built-in rule: a write to a device (`> /dev/sda`, `dd of=//dev/sda`, `tee /dev/nvme0n1`) destroys data. */
 export function deviceWrites(a: CommandAnalysis): Reason[] {
   const out: Reason[] = [];
-  const dirs = cwds(a) ?? ['.'];
+  const known = cwds(a);
+  const dirs: Cwds = 'dirs' in known ? known : { dirs: ['.'] };
   for (const { target, evidence, cwdUnknown } of allWrites(a)) {
     const r = resolveTarget(target, dirs, cwdUnknown);
     if (!('paths' in r)) continue;
-    const dev = r.paths.find((p) => p.startsWith('/dev/') && !isStream(p));
+    const dev = r.paths.map((p) => posix.normalize(p)).find((p) => p.startsWith('/dev/') && !isStream(p));
     if (dev) out.push(reason('disk_write', `${target.by} writes to the device ${dev}`, evidence, 'builtin.disk_write'));
   }
   return out;
