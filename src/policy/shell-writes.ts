@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import type { Reason } from '../core/decision.js';
 import { checkPath, type PathRule } from './paths.js';
 import type { CommandAnalysis, SimpleCommand, Word } from './shell.js';
+import { sedWrites } from './shell-sed.js';
 
 /**
  * What a parsed shell command writes to: redirection targets (`>`, `>>`, `2>`, `&>`, `>|`, `<>`, `>& file`) and
@@ -172,6 +173,67 @@ const TAR_ARG = 'fCTXbgKNVLFIH';
 const TAR_LONG = ['directory', 'file', 'files-from', 'exclude-from', 'exclude', 'transform', 'owner', 'group', 'mode'];
 const MKFS = new Set(['mke2fs', 'mkswap', 'mkdosfs', 'mkntfs', 'wipefs', 'mkfs']);
 
+const COMPRESSORS = new Set([
+  'gzip',
+  'gunzip',
+  'pigz',
+  'unpigz',
+  'bzip2',
+  'bunzip2',
+  'pbzip2',
+  'xz',
+  'unxz',
+  'lzma',
+  'unlzma',
+  'lzip',
+  'zstd',
+  'unzstd',
+  'lz4',
+  'compress',
+  'uncompress',
+]);
+
+/** What a wrapper program writes through its own options: `time -o F`, `strace -o F`, `flock LOCK`, nohup.out. */
+function wrapperWrites(
+  name: string,
+  args: readonly Word[],
+  add: (w: Word, by: string) => void,
+  unknown: (by: string, why: string) => void,
+): void {
+  switch (name) {
+    case 'time':
+      for (const w of values(scan(args, { short: 'fo', long: ['format', 'output'] }), '-o', '--output'))
+        add(w, 'time -o');
+      break;
+    case 'strace':
+    case 'ltrace': {
+      const s = scan(args, { short: name === 'strace' ? 'abeEIoOpPsSuUX' : 'aeFlnopsuwxAD', long: ['output'] });
+      for (const w of values(s, '-o', '--output')) {
+        // `-o '|cmd'` / `-o '!cmd'` pipes the trace into a command.
+        if (w.value !== null && /^[|!]/.test(w.value)) unknown(`${name} -o`, `${name} -o ${w.value} runs a command`);
+        else add(w, `${name} -o`);
+      }
+      break;
+    }
+    case 'valgrind':
+      for (const w of values(scan(args, {}), '--log-file', '--xml-file')) {
+        // `%q{VAR}` in the name is an environment variable's value.
+        if (w.value !== null && w.value.includes('%q')) unknown('valgrind', 'valgrind --log-file names a variable');
+        else add(w, 'valgrind --log-file');
+      }
+      break;
+    case 'flock': {
+      const lock = scan(args, { short: 'wE', long: ['timeout', 'conflict-exit-code'] }).operands[0];
+      if (lock) add(lock, 'flock');
+      break;
+    }
+    case 'nohup':
+      // nohup.out in the current directory when standard output is a terminal.
+      add(lit('nohup.out'), 'nohup');
+      break;
+  }
+}
+
 /** The files and directories a command writes through its arguments (redirections are not arguments). */
 export function commandWrites(c: SimpleCommand): WriteTarget[] {
   const name = c.name;
@@ -182,6 +244,7 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
   const dynamic = (s: Scan) => {
     if (s.dynamic) unknown(name, `a word only known at run time may be an option of ${name} naming what it writes`);
   };
+  for (const w of c.wrapperArgs ?? []) wrapperWrites(w.name, w.args, add, unknown);
   const args = c.args;
   switch (name) {
     case 'tee': {
@@ -257,15 +320,17 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
         // mv removes its sources.
         for (const o of ops) if (!dests.includes(o)) add(o, 'mv');
       }
-      if (name === 'ln') {
-        // A link's text is what it points to; a symbolic one is resolved from the link's directory.
-        const symbolic = has(s, '-s', '--symbolic');
+      // `ln` and `cp -s`/`cp -l` make links: a link's text (the source) is what writing through it reaches.
+      const symbolic = name === 'ln' ? has(s, '-s', '--symbolic') : name === 'cp' && has(s, '-s', '--symbolic-link');
+      if (name === 'ln' || symbolic || (name === 'cp' && has(s, '-l', '--link'))) {
+        // A symbolic link's text is resolved from the link's directory.
+        const by = `${name}${symbolic ? ' -s' : name === 'cp' ? ' -l' : ''}`;
         const linkDirs: Word[] = [];
         for (const d of dests) {
           linkDirs.push(d);
           if (d.value !== null && target.length === 0) linkDirs.push(lit(posix.dirname(d.value), d));
         }
-        for (const o of ops) if (!dests.includes(o)) add(o, symbolic ? 'ln -s' : 'ln', symbolic ? linkDirs : undefined);
+        for (const o of ops) if (!dests.includes(o)) add(o, by, symbolic ? linkDirs : undefined);
       }
       break;
     }
@@ -322,10 +387,23 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
       const s = scan(args, { short: 'efl', optional: 'i', long: ['expression', 'file', 'line-length'] });
       // `sed $OPTS …` may be `sed -i …`.
       dynamic(s);
-      const inPlace = values(s, '-i', '--in-place');
-      if (inPlace.length === 0 && !has(s, '--in-place')) break;
       const scripted = has(s, '-e', '--expression', '-f', '--file');
       const files = scripted ? s.operands : s.operands.slice(1);
+      // The script's `w FILE` commands write; --sandbox makes sed refuse them.
+      if (!has(s, '--sandbox')) {
+        if (has(s, '-f', '--file')) unknown('sed -f', 'sed -f reads a script whose w commands the rules cannot see');
+        for (const w of scripted ? values(s, '-e', '--expression') : s.operands.slice(0, 1)) {
+          if (w.value === null) {
+            unknown('sed', 'a sed script only known at run time may write files (w)');
+            continue;
+          }
+          const r = sedWrites(w.value);
+          if ('unknown' in r) unknown('sed', `the sed script has ${r.unknown}, so what it writes (w) is unknown`);
+          else for (const f of r.files) add(lit(f), 'sed w');
+        }
+      }
+      const inPlace = values(s, '-i', '--in-place');
+      if (inPlace.length === 0 && !has(s, '--in-place')) break;
       const suffix = inPlace.find((w) => w.value !== '');
       for (const f of files) {
         add(f, 'sed -i');
@@ -363,6 +441,12 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
       if (has(s, '-x', '--extract', '--get') && dirs.length === 0) add(lit('.'), 'tar -x');
       if (has(s, '-c', '--create', '-r', '--append', '-u', '--update', '-A', '--catenate', '--concatenate', '--delete'))
         for (const f of values(s, '-f', '--file')) if (!STDOUT(f)) add(f, 'tar -f');
+      if (has(s, '--remove-files')) {
+        // The members it archives are deleted, relative to the current directory or a -C directory.
+        if (has(s, '-T', '--files-from'))
+          unknown('tar --remove-files', 'tar -T names the files it deletes at run time');
+        for (const o of s.operands) add(o, 'tar --remove-files', [lit('.'), ...dirs]);
+      }
       break;
     }
     case 'chmod':
@@ -419,7 +503,61 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
       }
       break;
     }
+    case 'link': {
+      // link FILE1 FILE2: FILE2 is a hard link to FILE1, so writing FILE2 writes FILE1.
+      const s = scan(args, {});
+      dynamic(s);
+      for (const o of s.operands) add(o, 'link');
+      break;
+    }
+    case 'mkfifo':
+    case 'mknod': {
+      const s = scan(args, { short: 'mZ', long: ['mode', 'context'] });
+      dynamic(s);
+      for (const o of name === 'mknod' ? s.operands.slice(0, 1) : s.operands) add(o, name);
+      break;
+    }
+    case 'mktemp': {
+      // `--tmpdir` takes its directory only after `=`; without -p/--tmpdir a template with a `/` is relative.
+      const s = scan(args, { short: 'p', long: ['suffix'] });
+      dynamic(s);
+      const dirs = values(s, '-p', '--tmpdir');
+      for (const d of dirs) add(d, 'mktemp -p');
+      if (dirs.length === 0 && !has(s, '-t', '--tmpdir', '-u', '--dry-run'))
+        for (const o of s.operands) add(o, 'mktemp');
+      break;
+    }
+    case 'script': {
+      const s = scan(args, {
+        short: 'cEmoBIOT',
+        optional: 't',
+        long: ['command', 'echo', 'logging-format', 'output-limit', 'log-io', 'log-in', 'log-out', 'log-timing'],
+      });
+      dynamic(s);
+      for (const w of values(s, '-B', '--log-io', '-I', '--log-in', '-O', '--log-out', '-T', '--log-timing'))
+        add(w, 'script');
+      for (const w of values(s, '-t', '--timing')) if (w.value !== '') add(w, 'script -t');
+      add(s.operands[0] ?? lit('typescript'), 'script');
+      break;
+    }
+    case 'scp': {
+      const s = scan(args, { short: 'cFiJloPSDX', long: [] });
+      dynamic(s);
+      const dest = s.operands[s.operands.length - 1];
+      // `host:path` and `scp://` destinations are remote; a local one is written.
+      if (s.operands.length > 1 && dest && !(dest.value !== null && /^[^/]*:/.test(dest.value))) add(dest, 'scp');
+      break;
+    }
     default:
+      if (COMPRESSORS.has(name)) {
+        // Each file is replaced by its (de)compressed neighbour, unless written to standard output or only read.
+        const s = scan(args, { short: 'SFCTMoD', long: ['suffix', 'format', 'check', 'threads', 'memlimit'] });
+        dynamic(s);
+        for (const w of values(s, '-o')) if (!STDOUT(w)) add(w, `${name} -o`);
+        if (!has(s, '-c', '--stdout', '--to-stdout', '-l', '--list', '-t', '--test'))
+          for (const o of s.operands) if (!STDOUT(o)) add(o, name);
+        break;
+      }
       if (name.startsWith('mkfs.') || MKFS.has(name)) {
         for (const a of args) if (a.value === null || !a.value.startsWith('-')) add(a, name);
       }
@@ -593,6 +731,72 @@ export function deviceWrites(a: CommandAnalysis): Reason[] {
     if (!('paths' in r)) continue;
     const dev = r.paths.map((p) => posix.normalize(p)).find((p) => p.startsWith('/dev/') && !isStream(p));
     if (dev) out.push(reason('disk_write', `${target.by} writes to the device ${dev}`, evidence, 'builtin.disk_write'));
+  }
+  return out;
+}
+
+/**
+ * What a mode grants, when dangerous: setuid, setgid or sticky bits, or write access for others. Numeric modes of
+ * any length (`00777`, `04755`), `=4755`, and symbolic clauses with several operations (`o+r+w`) or copied
+ * permissions (`o=u`). A mode chmod would reject is reported too (it cannot be told harmless).
+ */
+export function modeRisk(mode: string, umask = false): string | undefined {
+  const octal = (n: number) =>
+    !umask && (n & 0o7000) !== 0
+      ? 'sets the setuid, setgid or sticky bit'
+      : (umask ? (n & 0o002) === 0 : (n & 0o002) !== 0)
+        ? 'lets others write'
+        : undefined;
+  if (/^[0-7]+$/.test(mode)) return octal(Number.parseInt(mode, 8));
+  for (const clause of mode.split(',')) {
+    let i = 0;
+    let who = '';
+    while (i < clause.length && 'ugoa'.includes(clause[i]!)) who += clause[i++];
+    if (i === clause.length) return `has the mode ${mode}, which does not parse`;
+    const others = who === '' ? umask : /[oa]/.test(who);
+    while (i < clause.length) {
+      const op = clause[i++]!;
+      if (!'-+='.includes(op)) return `has the mode ${mode}, which does not parse`;
+      let perms = '';
+      while (i < clause.length && 'rwxXstugo01234567'.includes(clause[i]!)) perms += clause[i++];
+      if (op === '-') continue;
+      if (/^[0-7]+$/.test(perms)) {
+        const r = who === '' && !umask ? octal(Number.parseInt(perms, 8)) : `has the mode ${mode}`;
+        if (r) return r;
+      } else if (!umask && /[st]/.test(perms)) return 'sets the setuid, setgid or sticky bit';
+      // `o=u` copies the owner's permissions, write included.
+      else if (others && (perms.includes('w') || /[ug]/.test(perms))) return 'lets others write';
+    }
+  }
+  return undefined;
+}
+
+/** Built-in rule: modes that let others write or set setuid/setgid/sticky bits (chmod, install/mkdir -m, umask). */
+export function modeFindings(a: CommandAnalysis): Reason[] {
+  const out: Reason[] = [];
+  for (const c of a.commands) {
+    const name = c.name;
+    let modes: Word[] = [];
+    if (name === 'chmod') {
+      if (c.args.some((w) => w.value?.startsWith('--reference'))) {
+        out.push(
+          reason('chmod_world', 'chmod --reference copies a mode the rules cannot see', show(c), 'builtin.chmod_world'),
+        );
+        continue;
+      }
+      // The mode is the first word that is not an option (`-R`, `--verbose`); `-w` is a mode, not an option.
+      const at = c.args.findIndex((w) => w.value === null || !/^(--.+|-[cfvRHLP]+)$/.test(w.value));
+      const mode = c.args[at]?.value === '--' ? c.args[at + 1] : c.args[at];
+      modes = mode ? [mode] : [];
+    } else if (name === 'install' || name === 'mkdir' || name === 'mkfifo' || name === 'mknod') {
+      modes = values(scan(c.args, { short: name === 'install' ? 'mogSt' : 'mZ', long: ['mode'] }), '-m', '--mode');
+    } else if (name === 'umask') {
+      modes = scan(c.args, {}).operands.slice(0, 1);
+    }
+    for (const m of modes) {
+      const why = m.value === null ? 'has a mode only known at run time' : modeRisk(m.value, name === 'umask');
+      if (why) out.push(reason('chmod_world', `${name} ${why}`, show(c), 'builtin.chmod_world'));
+    }
   }
   return out;
 }
