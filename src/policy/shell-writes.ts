@@ -218,7 +218,7 @@ function wrapperWrites(
     case 'valgrind':
       for (const w of values(scan(args, {}), '--log-file', '--xml-file')) {
         // `%q{VAR}` in the name is an environment variable's value.
-        if (w.value !== null && w.value.includes('%q')) unknown('valgrind', 'valgrind --log-file names a variable');
+        if (w.value?.includes('%q')) unknown('valgrind', 'valgrind --log-file names a variable');
         else add(w, 'valgrind --log-file');
       }
       break;

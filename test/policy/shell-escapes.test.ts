@@ -72,9 +72,9 @@ const escapes: [string, string, string, string][] = [
 ];
 
 describe('shell: write escapes are closed, their neighbours stay allowed', () => {
-  describe.each(escapes)('%s', (_what, escape, code, neighbour) => {
-    it(`denies ${JSON.stringify(escape)} (${code})`, () => {
-      expect(writes(escape)).toContain(code);
+  describe.each(escapes)('%s', (_what, attack, code, neighbour) => {
+    it(`denies ${JSON.stringify(attack)} (${code})`, () => {
+      expect(writes(attack)).toContain(code);
     });
     it(`allows ${JSON.stringify(neighbour)}`, () => {
       expect(writes(neighbour)).toEqual([]);
