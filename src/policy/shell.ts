@@ -4,7 +4,7 @@ import RE2 from 're2';
 import type { Reason } from '../core/decision.js';
 import type { PathRule } from './paths.js';
 import { matchSegment } from './resources.js';
-import { deviceWrites, modeFindings, writeFindings } from './shell-writes.js';
+import { deviceWrites, modeFindings, rmRootFindings, writeFindings } from './shell-writes.js';
 
 /**
  * Shell command rules. Commands are parsed with mvdan/sh (the `mvdan-sh` GopherJS build, a real POSIX/bash
@@ -223,26 +223,6 @@ const SED_EXEC = new RE2(String.raw`(^|[;{}
 0-9$/!,\s])\s*e(\s|;|}|$)|/[gIipmM0-9]*e[gIipmM0-9]*\s*(;|}|$)`);
 
 const PRIVILEGE = new Set(['sudo', 'su', 'doas', 'pkexec', 'runuser', 'setpriv', 'sudoedit']);
-const SYSTEM_DIRS = new Set([
-  '/',
-  '/bin',
-  '/boot',
-  '/dev',
-  '/etc',
-  '/home',
-  '/lib',
-  '/lib32',
-  '/lib64',
-  '/opt',
-  '/proc',
-  '/root',
-  '/sbin',
-  '/srv',
-  '/sys',
-  '/usr',
-  '/var',
-  '~',
-]);
 
 /** Wrapper programs and how many leading option-like words (plus option arguments) they take before the command. */
 const WRAPPERS: Record<string, { optsWithArg?: Set<string>; fixedArgs?: number; assigns?: boolean }> = {
@@ -848,7 +828,9 @@ function parseArgs(name: string, args: Word[]): Parsed {
     }
     if (options && v?.startsWith('--') && v.length > 2) {
       const long = v.slice(2).split('=')[0]!;
-      const short = longs[long];
+      // getopt takes any unambiguous prefix of a long option (`--rec` is `--recursive`).
+      const hits = Object.keys(longs).filter((l) => l.startsWith(long));
+      const short = Object.hasOwn(longs, long) ? longs[long] : hits.length === 1 ? longs[hits[0]!] : undefined;
       flags.add(short ? (eq[short] ?? short) : `--${long}`);
       continue;
     }
@@ -909,32 +891,6 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
     if (INTERPRETERS.has(name) && (c.stdinDownloads || c.args.some((x) => x.downloads))) {
       out.push(deny('download_exec', 'runs code fetched from the network', ev, 'builtin.download_exec'));
     }
-    if (name === 'rm') {
-      const { flags, operands } = parseArgs('rm', c.args);
-      if (flags.has('--no-preserve-root')) out.push(deny('rm_root', 'rm --no-preserve-root', ev, 'builtin.rm_root'));
-      if (flags.has('r')) {
-        for (const o of operands) {
-          if (o.value === null) {
-            const base = o.prefix === '' ? '' : normPath(o.prefix);
-            if (base === '' || SYSTEM_DIRS.has(base) || base === '/') {
-              out.push(deny('rm_root', 'recursive rm of a target only known at run time', ev, 'builtin.rm_root'));
-            }
-            continue;
-          }
-          const p = normPath(o.value);
-          const g = globBase(o.value);
-          if (SYSTEM_DIRS.has(p) || (g !== undefined && SYSTEM_DIRS.has(g) && (g === '/' || g === '~'))) {
-            out.push(deny('rm_root', `recursive rm of ${o.value}`, ev, 'builtin.rm_root'));
-          }
-        }
-      }
-    }
-    if (name === 'find' && c.args.some((x) => x.value === '-delete')) {
-      const start = c.args[0];
-      if (!start || start.value === null || SYSTEM_DIRS.has(normPath(start.value))) {
-        out.push(deny('rm_root', 'find -delete from a system directory', ev, 'builtin.rm_root'));
-      }
-    }
     if (name === 'dd' && c.args.some((x) => x.value?.startsWith('of=/dev/'))) {
       out.push(deny('disk_write', 'dd writes to a device', ev, 'builtin.disk_write'));
     }
@@ -947,7 +903,7 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
         (r) => r.ruleId === 'builtin.download_exec',
       ),
     );
-  out.push(...deviceWrites(a), ...modeFindings(a));
+  out.push(...rmRootFindings(a), ...deviceWrites(a), ...modeFindings(a));
   // Download piped into an interpreter, in any stage order with stages in between.
   for (const pipe of a.pipelines) {
     let downloaded = false;
