@@ -926,4 +926,3 @@ export function rmRootFindings(a: CommandAnalysis): Reason[] {
   }
   return out;
 }
-

@@ -33,7 +33,7 @@ describe('built-in rm_root, without path rules', () => {
     'rm -rf /var/',
     'rm -rf "$HOME"',
     'rm -rf "$HOME/"',
-    'rm -rf ${HOME:?}/*',
+    `rm -rf ${'$'}{HOME:?}/*`,
     'rm -rf "build/$X"',
     'rm $FLAGS /',
     'rm --rec --force /',
