@@ -125,15 +125,23 @@ export function resourceOfPath(raw: string, rule: PathRule): string | undefined 
   return rel === '' ? 'workspace' : `workspace/${rel}`;
 }
 
-/** `p` with the sandbox's workspace mount (`/workspace/…`, any run of slashes) replaced by the workspace. */
-function inMount(p: string, rule: PathRule): string {
+/**
+ * The absolute host path `value` names: relative to the workspace, with the sandbox's workspace mount
+ * (`/workspace/…`, any run of slashes) replaced by the workspace. `..` is kept (see physicalOf).
+ */
+export function hostPath(value: string, rule: PathRule): string {
+  const p = isAbsolute(value) ? value : `${rule.lexicalRoots[0]!}/${value}`;
   if (!rule.mount) return p;
   const q = p.replace(/\/{2,}/g, '/');
   const m = rule.mount;
   return q === m || q.startsWith(`${m}/`) ? rule.lexicalRoots[0]! + q.slice(m.length) : p;
 }
 
-export function checkPath(raw: string, rule: PathRule, arg: string): PathResult {
+/**
+ * `nofollow`: the last component is not followed if it is a link (what `rm`, `unlink` and `mv` do to a link: they
+ * remove or rename the link itself, whatever it points to).
+ */
+export function checkPath(raw: string, rule: PathRule, arg: string, nofollow = false): PathResult {
   // NFC: an NFD spelling of a denied name is the denied name (and is one on normalising file systems).
   const value = raw.normalize('NFC');
   if (value === '' || value.includes('\u0000'))
@@ -143,7 +151,7 @@ export function checkPath(raw: string, rule: PathRule, arg: string): PathResult 
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
     return { ok: false, reasons: [reason('invalid', `${arg} is a URL, not a path`, value)] };
   const workspace = rule.roots[0]!;
-  const abs = inMount(isAbsolute(value) ? value : `${rule.lexicalRoots[0]!}/${value}`, rule);
+  const abs = hostPath(value, rule);
   const lexical = resolve(abs);
   const lexRoot = rule.lexicalRoots.some((r) => within(r, lexical)) || rule.roots.some((r) => within(r, lexical));
   if (!lexRoot) {
@@ -152,7 +160,9 @@ export function checkPath(raw: string, rule: PathRule, arg: string): PathResult 
       reasons: [reason('escape', `${arg} resolves to ${lexical}, outside the allowed roots`, value)],
     };
   }
-  const real = physicalOf(abs);
+  const name = basename(abs);
+  const real =
+    nofollow && name !== '' && name !== '.' && name !== '..' ? join(physicalOf(dirname(abs)), name) : physicalOf(abs);
   const root = rule.roots.find((r) => within(r, real));
   if (!root) {
     return {

@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import type { Reason } from '../core/decision.js';
-import { checkPath, type PathRule } from './paths.js';
+import { checkPath, hostPath, type PathRule } from './paths.js';
 import type { CommandAnalysis, SimpleCommand, Word } from './shell.js';
+import { expandGlob } from './shell-glob.js';
 import { sedWrites } from './shell-sed.js';
 
 /**
@@ -20,6 +21,8 @@ export interface WriteTarget {
   bases?: Word[];
   /** The command makes what it writes unknowable (`curl -K`, `find -L … -delete`): why. */
   unresolved?: string;
+  /** It removes or renames the target itself (`rm`, `mv` sources): a link there is not followed. */
+  nofollow?: boolean;
 }
 
 const DYN: Word = { value: null, prefix: '', downloads: false };
@@ -239,7 +242,8 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
   const name = c.name;
   if (name === null) return [];
   const out: WriteTarget[] = [];
-  const add = (word: Word, by: string, bases?: Word[]) => out.push({ word, by, ...(bases ? { bases } : {}) });
+  const add = (word: Word, by: string, bases?: Word[], nofollow = false) =>
+    out.push({ word, by, ...(bases ? { bases } : {}), ...(nofollow ? { nofollow } : {}) });
   const unknown = (by: string, why: string) => out.push({ word: DYN, by, unresolved: why });
   const dynamic = (s: Scan) => {
     if (s.dynamic) unknown(name, `a word only known at run time may be an option of ${name} naming what it writes`);
@@ -318,7 +322,7 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
       for (const d of dests) add(d, name);
       if (name === 'mv') {
         // mv removes its sources.
-        for (const o of ops) if (!dests.includes(o)) add(o, 'mv');
+        for (const o of ops) if (!dests.includes(o)) add(o, 'mv', undefined, true);
       }
       // `ln` and `cp -s`/`cp -l` make links: a link's text (the source) is what writing through it reaches.
       const symbolic = name === 'ln' ? has(s, '-s', '--symbolic') : name === 'cp' && has(s, '-s', '--symbolic-link');
@@ -380,7 +384,8 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
                 : {};
       const s = scan(args, spec);
       dynamic(s);
-      for (const o of s.operands) add(o, name);
+      const removes = name === 'rm' || name === 'rmdir' || name === 'unlink';
+      for (const o of s.operands) add(o, name, undefined, removes);
       break;
     }
     case 'sed': {
@@ -445,7 +450,7 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
         // The members it archives are deleted, relative to the current directory or a -C directory.
         if (has(s, '-T', '--files-from'))
           unknown('tar --remove-files', 'tar -T names the files it deletes at run time');
-        for (const o of s.operands) add(o, 'tar --remove-files', [lit('.'), ...dirs]);
+        for (const o of s.operands) add(o, 'tar --remove-files', [lit('.'), ...dirs], true);
       }
       break;
     }
@@ -494,7 +499,9 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
       );
       if (writes) {
         if (follow) unknown('find -L', 'find -L follows links out of the directories it deletes or runs commands in');
-        for (const st of starts.length > 0 ? starts : [lit('.')]) add(st, 'find');
+        // find does not follow a start that is a link (without -H/-L).
+        const nofollow = !args.slice(0, i).some((w) => w.value === '-H');
+        for (const st of starts.length > 0 ? starts : [lit('.')]) add(st, 'find', undefined, nofollow);
       }
       for (let k = i; k < args.length; k++) {
         const v = args[k]!.value;
@@ -627,15 +634,20 @@ function cwds(a: CommandAnalysis): Cwds {
   return { dirs: set };
 }
 
-type Resolved = { paths: string[] } | { unresolved: string };
+/** `globs`: the glob patterns among the targets (cwd-joined), whose base directories are in `paths`. */
+type Resolved = { paths: string[]; globs?: string[]; nofollow: boolean } | { unresolved: string };
+
+/** Whether a path's last component is a name (`a`, `d/a`), not `.`, `..` or a trailing `/` that follows a link. */
+const NAMED = (v: string) => !/(^|\/)\.{0,2}$/.test(v);
 
 /** The paths a target may name (`..` kept), or why it cannot be known. */
 function resolveTarget(t: WriteTarget, dirs: Cwds, cwdUnknown: boolean): Resolved {
   if (t.unresolved) return { unresolved: t.unresolved };
   const w = t.word;
-  if (w.findMatch) return { paths: [] }; // find's `{}`: a match below the start paths, which are checked
+  if (w.findMatch) return { paths: [], nofollow: false }; // find's `{}`: a match below the start paths, which are checked
   if (w.value === null) return { unresolved: `${t.by} writes to a target only known at run time` };
   let v = w.value;
+  let glob: string | undefined;
   if (w.expands) {
     if (v.includes('{')) return { unresolved: `${t.by} target ${v} has brace expansion` };
     const segs = v.split('/');
@@ -643,12 +655,14 @@ function resolveTarget(t: WriteTarget, dirs: Cwds, cwdUnknown: boolean): Resolve
     if (g >= 0) {
       if (segs.slice(g).some((s) => s === '..' || (s.startsWith('.') && s !== '.')))
         return { unresolved: `${t.by} target ${v} is a glob that may match ..` };
+      glob = v;
       v = segs.slice(0, g).join('/') || (v.startsWith('/') ? '/' : '.');
     }
   }
   if (v.startsWith('~')) return { unresolved: `${t.by} target ${v} starts with ~, a home directory` };
   if (v === '') return { unresolved: `${t.by} target is empty` };
-  if (v.startsWith('/')) return { paths: [tidy(v)] };
+  const nofollow = t.nofollow === true && NAMED(w.value);
+  if (v.startsWith('/')) return { paths: [tidy(v)], ...(glob ? { globs: [tidy(glob)] } : {}), nofollow };
   if ('unknown' in dirs) return { unresolved: `${t.by} target ${v} is relative, and ${dirs.unknown}` };
   if (cwdUnknown) return { unresolved: `${t.by} target ${v} is relative to a directory only known at run time` };
   const bases: string[] = [];
@@ -657,8 +671,13 @@ function resolveTarget(t: WriteTarget, dirs: Cwds, cwdUnknown: boolean): Resolve
     bases.push(b.value);
   }
   const paths = new Set<string>();
-  for (const d of dirs.dirs) for (const b of bases) paths.add(tidy(at(at(d, b), v)));
-  return { paths: [...paths] };
+  const globs = new Set<string>();
+  for (const d of dirs.dirs)
+    for (const b of bases) {
+      paths.add(tidy(at(at(d, b), v)));
+      if (glob) globs.add(tidy(at(at(d, b), glob)));
+    }
+  return { paths: [...paths], ...(glob ? { globs: [...globs] } : {}), nofollow };
 }
 
 /** A stream (`/dev/null`) as written: with a `..` the name may be a file elsewhere, so it is checked. */
@@ -709,9 +728,22 @@ export function writeFindings(a: CommandAnalysis, rule: PathRule, arg: string): 
       out.push(reason('write_unresolved', `${arg}: ${r.unresolved}`, evidence));
       continue;
     }
-    for (const p of r.paths) {
+    const matches: string[] = [];
+    for (const g of r.globs ?? []) {
+      // The sandbox's /tmp is its own, empty: what the host's holds is not what the glob will match.
+      if (rule.mount && /^\/tmp(\/|$)/.test(posix.normalize(g))) continue;
+      const m = expandGlob(hostPath(g, rule));
+      if (m) matches.push(...m);
+      else
+        out.push(
+          reason('write_unresolved', `${arg}: ${target.by} target ${g} matches too many files to check`, evidence),
+        );
+    }
+    // A glob's base is a directory it lists (followed); its matches are what the command removes or writes.
+    const base = r.globs ? r.paths.map((p) => [p, false] as const) : r.paths.map((p) => [p, r.nofollow] as const);
+    for (const [p, nofollow] of [...base, ...matches.map((m) => [m, r.nofollow] as const)]) {
       if (writesStream(p)) continue;
-      const res = checkPath(p, rule, `${arg}: ${target.by} target`);
+      const res = checkPath(p, rule, `${arg}: ${target.by} target`, nofollow);
       for (const x of res.reasons) {
         const kind = x.code.startsWith('args.path.') ? x.code.slice(10) : 'escape';
         out.push(reason(kind === 'invalid' ? 'write_unresolved' : `write_${kind}`, x.message, evidence));

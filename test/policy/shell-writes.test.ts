@@ -93,7 +93,7 @@ const forms: [string, string, string, string][] = [
   ['ln -s relative to the link', 'ln -s ../a sub/l', 'cd ./sub && ln -s ../x ../l', 'ln -s ../x -t $D'],
   ['ln hard link', 'ln a b', 'ln /etc/shadow s', 'ln $A b'],
   ['chmod -R', 'chmod -R 755 build', 'chmod -R 777 /etc', 'chmod -R 755 $D'],
-  ['chmod -R glob', 'chmod -R 755 ./*', 'chmod -R 755 /etc/*', 'chmod -R 755 .*'],
+  ['chmod -R glob', 'chmod -R 755 sub/*', 'chmod -R 755 /etc/*', 'chmod -R 755 .*'],
   ['chmod', 'chmod 644 a.txt', 'chmod 644 /etc/shadow', 'chmod 644 "$F"'],
   ['chmod -R -L', 'chmod -R -w sub', 'chmod -R u+w /home', 'chmod -R -L 777 sub'],
   ['chown -R', 'chown -R me:me build', 'chown -R me:me /home', 'chown -R me $(pwd)/..'],
