@@ -83,3 +83,28 @@ export function expandGlob(abs: string): string[] | undefined {
   }
   return frontier;
 }
+
+/** Every link below the directory `abs` (links not entered), or undefined past MAX_GLOB_ENTRIES entries. */
+export function linksUnder(abs: string): string[] | undefined {
+  const found: string[] = [];
+  const stack = [abs];
+  let visited = 0;
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    visited += names.length;
+    if (visited > MAX_GLOB_ENTRIES) return undefined;
+    for (const n of names) {
+      const p = `${d}/${n}`;
+      const st = lstatSync(p, { throwIfNoEntry: false });
+      if (st?.isSymbolicLink()) found.push(p);
+      else if (st?.isDirectory()) stack.push(p);
+    }
+  }
+  return found;
+}

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { Reason } from '../core/decision.js';
 import { checkPath, hostPath, type PathRule } from './paths.js';
 import type { CommandAnalysis, SimpleCommand, Word } from './shell.js';
-import { expandGlob } from './shell-glob.js';
+import { expandGlob, linksUnder } from './shell-glob.js';
 import { sedWrites } from './shell-sed.js';
 
 /**
@@ -23,6 +23,36 @@ export interface WriteTarget {
   unresolved?: string;
   /** It removes or renames the target itself (`rm`, `mv` sources): a link there is not followed. */
   nofollow?: boolean;
+  /** Every link below the target is written through (`find DIR -exec chmod … {} +`): each is checked. */
+  links?: boolean;
+}
+
+const EXEC = new Set(['-exec', '-execdir', '-ok', '-okdir']);
+/** Wrappers a `find -exec` command may start with: what they run is looked through elsewhere, not here. */
+const EXEC_WRAPPERS = new Set([
+  'env',
+  'nice',
+  'nohup',
+  'timeout',
+  'stdbuf',
+  'command',
+  'sudo',
+  'doas',
+  'xargs',
+  'time',
+]);
+
+/** The commands of `-exec`/`-execdir`/`-ok`/`-okdir … ;|+` in a find expression, `{}` as find's match. */
+function execs(expr: readonly Word[]): Word[][] {
+  const out: Word[][] = [];
+  for (let k = 0; k < expr.length; k++) {
+    if (!EXEC.has(expr[k]!.value ?? '')) continue;
+    let j = k + 1;
+    while (j < expr.length && expr[j]!.value !== ';' && expr[j]!.value !== '+') j++;
+    out.push(expr.slice(k + 1, j).map((w) => (w.value === '{}' ? { ...DYN, findMatch: true } : w)));
+    k = j;
+  }
+  return out;
 }
 
 const DYN: Word = { value: null, prefix: '', downloads: false };
@@ -499,9 +529,28 @@ export function commandWrites(c: SimpleCommand): WriteTarget[] {
       );
       if (writes) {
         if (follow) unknown('find -L', 'find -L follows links out of the directories it deletes or runs commands in');
-        // find does not follow a start that is a link (without -H/-L).
-        const nofollow = !args.slice(0, i).some((w) => w.value === '-H');
-        for (const st of starts.length > 0 ? starts : [lit('.')]) add(st, 'find', undefined, nofollow);
+        // A command run on a match that is a link (`chmod {}`, `sed -i … {}`) writes what the link points to; one
+        // that only reads `{}` or removes it (`cp {} dir`, `rm {}`) does not, and `-type f`/`-type d` match no link.
+        const linkSafe = execs(args.slice(i)).every((inner) => {
+          const p = inner[0]?.value;
+          if (p === null || p === undefined || EXEC_WRAPPERS.has(posix.basename(p))) return false;
+          const c2: SimpleCommand = {
+            program: p,
+            name: posix.basename(p),
+            args: inner.slice(1),
+            pipeline: -1,
+            stage: -1,
+            wrappers: [],
+          };
+          return !commandWrites(c2).some((t) => t.word.findMatch && !t.nofollow);
+        });
+        const typed = expr.some((v, k) => v === '-type' && /^[fd](,[fd])*$/.test(expr[k + 1] ?? ''));
+        // find does not follow a start that is a link (without -H/-L), and deletes the link itself.
+        const nofollow = linkSafe && !args.slice(0, i).some((w) => w.value === '-H');
+        for (const st of starts.length > 0 ? starts : [lit('.')]) {
+          add(st, 'find', undefined, nofollow);
+          if (!linkSafe && !typed) out.push({ word: st, by: 'find -exec', links: true });
+        }
       }
       for (let k = i; k < args.length; k++) {
         const v = args[k]!.value;
@@ -635,7 +684,7 @@ function cwds(a: CommandAnalysis): Cwds {
 }
 
 /** `globs`: the glob patterns among the targets (cwd-joined), whose base directories are in `paths`. */
-type Resolved = { paths: string[]; globs?: string[]; nofollow: boolean } | { unresolved: string };
+type Resolved = { paths: string[]; globs?: string[]; nofollow: boolean; links?: boolean } | { unresolved: string };
 
 /** Whether a path's last component is a name (`a`, `d/a`), not `.`, `..` or a trailing `/` that follows a link. */
 const NAMED = (v: string) => !/(^|\/)\.{0,2}$/.test(v);
@@ -662,7 +711,8 @@ function resolveTarget(t: WriteTarget, dirs: Cwds, cwdUnknown: boolean): Resolve
   if (v.startsWith('~')) return { unresolved: `${t.by} target ${v} starts with ~, a home directory` };
   if (v === '') return { unresolved: `${t.by} target is empty` };
   const nofollow = t.nofollow === true && NAMED(w.value);
-  if (v.startsWith('/')) return { paths: [tidy(v)], ...(glob ? { globs: [tidy(glob)] } : {}), nofollow };
+  const links = t.links ? { links: true } : {};
+  if (v.startsWith('/')) return { paths: [tidy(v)], ...(glob ? { globs: [tidy(glob)] } : {}), nofollow, ...links };
   if ('unknown' in dirs) return { unresolved: `${t.by} target ${v} is relative, and ${dirs.unknown}` };
   if (cwdUnknown) return { unresolved: `${t.by} target ${v} is relative to a directory only known at run time` };
   const bases: string[] = [];
@@ -677,7 +727,7 @@ function resolveTarget(t: WriteTarget, dirs: Cwds, cwdUnknown: boolean): Resolve
       paths.add(tidy(at(at(d, b), v)));
       if (glob) globs.add(tidy(at(at(d, b), glob)));
     }
-  return { paths: [...paths], ...(glob ? { globs: [...globs] } : {}), nofollow };
+  return { paths: [...paths], ...(glob ? { globs: [...globs] } : {}), nofollow, ...links };
 }
 
 /** A stream (`/dev/null`) as written: with a `..` the name may be a file elsewhere, so it is checked. */
@@ -723,7 +773,7 @@ export function writeFindings(a: CommandAnalysis, rule: PathRule, arg: string): 
   const out: Reason[] = [];
   const dirs = cwds(a);
   for (const { target, evidence, cwdUnknown } of allWrites(a)) {
-    const r = resolveTarget(target, dirs, cwdUnknown);
+    let r = resolveTarget(target, dirs, cwdUnknown);
     if ('unresolved' in r) {
       out.push(reason('write_unresolved', `${arg}: ${r.unresolved}`, evidence));
       continue;
@@ -738,6 +788,21 @@ export function writeFindings(a: CommandAnalysis, rule: PathRule, arg: string): 
         out.push(
           reason('write_unresolved', `${arg}: ${target.by} target ${g} matches too many files to check`, evidence),
         );
+    }
+    if (r.links) {
+      for (const p of r.paths) {
+        const found = linksUnder(hostPath(p, rule));
+        if (found) matches.push(...found);
+        else
+          out.push(
+            reason(
+              'write_unresolved',
+              `${arg}: ${target.by} runs on links below ${p}, too many entries to check`,
+              evidence,
+            ),
+          );
+      }
+      r = { ...r, paths: [] };
     }
     // A glob's base is a directory it lists (followed); its matches are what the command removes or writes.
     const base = r.globs ? r.paths.map((p) => [p, false] as const) : r.paths.map((p) => [p, r.nofollow] as const);

@@ -41,6 +41,13 @@ describe('shell: glob write targets are checked by their matches', () => {
     ['rm -rf links/*/', LINK],
     ['sed -i s/a/b/ **/passwd', LINK],
     ['chmod 644 /etc/*', 'args.command.write_escape'],
+    // The trailing slash follows the link.
+    ['rm -rf out/', LINK],
+    ['find out/ -delete', LINK],
+    // find -exec runs the command on every match, links below the start included.
+    ['find . -exec chmod 644 {} +', LINK],
+    ["find . -name '*' -exec sed -i s/a/b/ {} \\;", LINK],
+    ['find links -exec touch {} +', LINK],
   ])('denies %j (%s)', (cmd, code) => {
     expect(codes(cmd)).toContain(code);
   });
@@ -56,6 +63,12 @@ describe('shell: glob write targets are checked by their matches', () => {
     'rm -rf ./*',
     'mv links/* docs/',
     'touch docs/new-*.md',
+    'rm -rf out',
+    'find out -delete',
+    'find . -type f -exec chmod 644 {} +',
+    'find . -name x -exec rm {} +',
+    'find . -exec grep -l a {} +',
+    'find docs src -exec chmod 644 {} +',
   ])('allows %j', (cmd) => {
     expect(codes(cmd)).toEqual([]);
   });
