@@ -1,5 +1,8 @@
 import RE2 from 're2';
 import { InputError } from '../core/errors.js';
+import { addressing } from './address.js';
+import { matchFrames, type Token, tokenize } from './frames.js';
+import type { Lexeme } from './lexicon.js';
 import { type NormalizeOptions, normalize, type View } from './normalize.js';
 import { Prefilter } from './prefilter.js';
 import { RULES, type Rule } from './rules/index.js';
@@ -24,6 +27,21 @@ const MAX_HITS_PER_RULE = 16;
 const CHUNK_CHARS = 8 * 1024;
 const CHUNK_OVERLAP = 1024;
 const EVIDENCE_CHARS = 80;
+/** What a finding that is talked about rather than aimed at the model still weighs, as a share of its rule's weight. */
+const UNADDRESSED_SHARE = 0.3;
+/** The highest score a text gets when every finding in its best window is talked about rather than aimed. */
+const UNADDRESSED_CAP = 1.5;
+/** Categories that are instructions and so can be quoted instead of given; structural signals always count. */
+const INSTRUCTIVE: ReadonlySet<Category> = new Set([
+  'override',
+  'extraction',
+  'jailbreak',
+  'exfiltration',
+  'tool_manipulation',
+  'pressure',
+  'output_forcing',
+  'impersonation',
+]);
 
 /** How much an obfuscation or structural signal weighs on its own. */
 const SIGNALS = {
@@ -38,6 +56,12 @@ const SIGNALS = {
 
 /** Views whose hits mean the text was disguised: finding instructions there is a signal of its own. */
 const DISGUISED: ReadonlySet<ViewName> = new Set(['decoded', 'rot13', 'hidden', 'collapsed', 'deleet', 'skeleton']);
+
+/** A view's whole text and its tokens, for frames and for judging every hit in it (positions are view offsets). */
+interface ViewContext {
+  text: string;
+  tokens: readonly Token[];
+}
 
 /** The canonical view's text and its hits per chunk start, for views that share most chunks. */
 interface ChunkHits {
@@ -83,6 +107,19 @@ function spokenAbout(text: string, index: number): boolean {
   return NEGATED.test(before) || REPORTED.test(before) || QUOTED.test(before);
 }
 
+/** Marks an instructive finding as aimed at the model or not; one that is only talked about weighs less. */
+function judged(f: Finding, ctx: ViewContext, start: number, end: number): Finding {
+  if (!INSTRUCTIVE.has(f.category)) return f;
+  const a = addressing(ctx.text, ctx.tokens, start, end, f.rule, f.category === 'impersonation');
+  if (a.addressed) return { ...f, addressed: true, addressedReason: a.reason };
+  return {
+    ...f,
+    score: Math.round(f.score * UNADDRESSED_SHARE * 10) / 10,
+    addressed: false,
+    addressedReason: a.reason,
+  };
+}
+
 function evidence(s: string): string {
   const t = s.replace(/\s+/g, ' ').trim();
   return t.length > EVIDENCE_CHARS ? `${t.slice(0, EVIDENCE_CHARS - 1)}…` : t;
@@ -122,13 +159,17 @@ export class Screener {
       truncated = true;
     }
     const { views, flags } = normalize(input, opts);
+    // Token classes per distinct word, shared by every view and the addressing check of this call.
+    const lexicon = new Map<string, Lexeme>();
     let best = { score: 0, findings: [] as Finding[] };
     const all = new Map<string, Finding>();
     let disguised: Finding | undefined;
     let canonicalScore = 0;
     const base: ChunkHits = { text: views[0]!.text, chunks: new Map() };
     for (const view of views) {
-      const hits = this.match(view, base);
+      const tokens = tokenize(view.text, lexicon);
+      const ctx: ViewContext = { text: view.text, tokens };
+      const hits = [...this.match(view, ctx, base), ...this.frames(view, ctx)];
       const w = bestWindow(hits);
       if (view.name === 'canonical') canonicalScore = w.score;
       if (w.score > best.score) best = w;
@@ -141,8 +182,14 @@ export class Screener {
       }
     }
     const signals = this.signals(flags, disguised);
-    const score = combine([...best.findings, ...signals]);
+    const aimed = best.findings.find((f) => f.addressed !== false);
+    // Instructions only quoted or discussed are labelled, never blocked on: they raise the score at most to the cap.
+    const score = Math.max(
+      combine([...best.findings.filter((f) => f.addressed !== false), ...signals]),
+      Math.min(UNADDRESSED_CAP, combine(best.findings)),
+    );
     const findings = [...signals, ...all.values()].sort((a, b) => b.score - a.score).slice(0, 32);
+    const quoted = best.findings.find((f) => f.addressed === false) ?? findings.find((f) => f.addressed === false);
     return {
       score,
       action: actionFor(score, { blockAt, reviewAt }),
@@ -150,7 +197,30 @@ export class Screener {
       flags,
       views: views.map((v) => v.name),
       truncated,
+      addressed: aimed !== undefined,
+      addressedReason: aimed?.addressedReason ?? quoted?.addressedReason ?? 'no instruction found',
     };
+  }
+
+  /** Frame hits (frames.ts) of one view, each judged for whether it is aimed at the model. */
+  private frames(view: View, ctx: ViewContext): Hit[] {
+    return matchFrames(view.text, ctx.tokens).map((f) => ({
+      index: f.start,
+      finding: judged(
+        {
+          rule: f.rule,
+          category: f.category,
+          score: f.weight,
+          message: f.message,
+          evidence: evidence(view.text.slice(f.start, f.end)),
+          view: view.name,
+          explanation: f.explanation,
+        },
+        ctx,
+        f.start,
+        f.end,
+      ),
+    }));
   }
 
   /**
@@ -158,9 +228,9 @@ export class Screener {
    * of the same length reuse the hits of every chunk it leaves unchanged: skeleton and de-leet views
    * map one code unit to one, so on long text most of their chunks equal the canonical ones.
    */
-  private match(view: View, base?: ChunkHits): Hit[] {
+  private match(view: View, ctx: ViewContext, base?: ChunkHits): Hit[] {
     const text = view.text;
-    if (text.length <= CHUNK_CHARS) return this.matchChunk(view.name, text, 0);
+    if (text.length <= CHUNK_CHARS) return this.matchChunk(view.name, text, 0, ctx);
     // Long text is matched in overlapping chunks: RE2's DFA cache stays warm on short inputs instead of
     // falling back to its slower NFA on megabytes of varied text. The overlap exceeds any rule's reach.
     const hits: Hit[] = [];
@@ -172,7 +242,7 @@ export class Screener {
       const got =
         same && base!.text.slice(start, start + CHUNK_CHARS) === chunk
           ? same.map((h) => ({ index: h.index, finding: { ...h.finding, view: view.name } }))
-          : this.matchChunk(view.name, chunk, start);
+          : this.matchChunk(view.name, chunk, start, ctx);
       if (view.name === 'canonical') base?.chunks.set(start, got);
       for (const h of got) {
         const key = `${h.finding.rule}@${h.index}`;
@@ -186,7 +256,7 @@ export class Screener {
     return hits;
   }
 
-  private matchChunk(name: ViewName, text: string, offset: number): Hit[] {
+  private matchChunk(name: ViewName, text: string, offset: number, ctx: ViewContext): Hit[] {
     const compiled = name === 'collapsed' ? this.spaced : this.normal;
     const hits: Hit[] = [];
     let bytes: Buffer | undefined;
@@ -198,7 +268,7 @@ export class Screener {
         // The rule cannot match across a line feed: search only the lines that hold its literals.
         for (const [start, end] of cand.lines) {
           if (found.n >= MAX_HITS_PER_RULE) break;
-          this.locate(c, name, text, text.slice(start, end), start, offset, hits, found);
+          this.locate(c, name, text, text.slice(start, end), start, offset, hits, found, ctx);
         }
         continue;
       }
@@ -207,7 +277,7 @@ export class Screener {
       bytes ??= Buffer.from(text, 'utf8');
       re.lastIndex = 0;
       if (!re.test(bytes)) continue;
-      this.locate(c, name, text, text, 0, offset, hits, found);
+      this.locate(c, name, text, text, 0, offset, hits, found, ctx);
     }
     return hits;
   }
@@ -225,22 +295,29 @@ export class Screener {
     offset: number,
     hits: Hit[],
     found: { n: number },
+    ctx: ViewContext,
   ): void {
     const re = c.locate;
     re.lastIndex = 0;
     for (let m = re.exec(part); m !== null && found.n < MAX_HITS_PER_RULE; m = re.exec(part), found.n++) {
       if (m[0].length === 0) re.lastIndex++;
       if (c.rule.guarded && spokenAbout(text, start + m.index)) continue;
+      const at = start + m.index;
       hits.push({
-        index: offset + start + m.index,
-        finding: {
-          rule: c.rule.id,
-          category: c.rule.category,
-          score: c.rule.weight,
-          message: c.rule.message,
-          evidence: evidence(m[0]),
-          view: name,
-        },
+        index: offset + at,
+        finding: judged(
+          {
+            rule: c.rule.id,
+            category: c.rule.category,
+            score: c.rule.weight,
+            message: c.rule.message,
+            evidence: evidence(m[0]),
+            view: name,
+          },
+          ctx,
+          offset + at,
+          offset + at + m[0].length,
+        ),
       });
     }
   }
