@@ -1,7 +1,7 @@
 /**
  * Measures injection screening on a labelled JSONL file ({text, label, source, group}).
  *
- *   npm run eval:screen -- PATH [--config gatehouse.yaml] [--leave-source-out [--rules-only]] [--no-obfuscation] [--limit N]
+ *   npm run eval:screen -- PATH [--config gatehouse.yaml] [--leave-source-out [--rules-only]] [--frames] [--no-obfuscation] [--limit N]
  *
  * Prints per group TPR or FPR at the configured thresholds and TPR at 1 % FPR from a score sweep,
  * then the obfuscation suite: each transform applied to the detected attacks, with the share still
@@ -52,7 +52,8 @@ try {
 }
 
 const screener = new Screener();
-const opts = { blockAt, reviewAt };
+/** --frames: also run the opt-in frame matcher and addressed judgment (ScreenOptions.frames). */
+const opts = { blockAt, reviewAt, frames: args.includes('--frames') };
 const t0 = performance.now();
 const seen: Observed[] = rows.map((r) => observe(screener, r.text, opts));
 const ms = performance.now() - t0;

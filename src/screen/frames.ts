@@ -1,4 +1,5 @@
-import { FORWARD, fromLaterInput, type Lexeme, lookup, W } from './lexicon.js';
+import { FORWARD, fromLaterInput, type Lexeme, lookup, lookupShort, pack, W } from './lexicon.js';
+import { foldText } from './prefilter.js';
 import type { Category } from './types.js';
 
 /**
@@ -35,25 +36,43 @@ export interface FrameHit {
 const MAX_TOKENS = 400_000;
 const LETTER = /[\p{L}\p{N}]/u;
 
-/** Letters, digits and underscore; ASCII is decided by code, anything else by one Unicode test. */
+/** Word characters by code unit: 1 yes, 2 not known yet (decided once by a Unicode test, then stored). */
+const WORD = new Uint8Array(0x10000);
+for (let c = 0; c < 128; c++)
+  WORD[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 ? 1 : 0;
+for (let c = 128; c < 0x10000; c++) WORD[c] = c >= 0xd800 && c <= 0xdfff ? 0 : 2;
+
+/** Letters, digits and underscore. Surrogate halves (astral characters) are not word characters. */
 function wordChar(text: string, k: number): boolean {
   const c = text.charCodeAt(k);
-  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-  return LETTER.test(text[k]!);
+  const v = WORD[c]!;
+  if (v !== 2) return v === 1;
+  const yes = LETTER.test(String.fromCharCode(c));
+  WORD[c] = yes ? 1 : 0;
+  return yes;
+}
+
+function ascii(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (s.charCodeAt(i) >= 128) return false;
+  return true;
 }
 
 const APOSTROPHE = (c: number) => c === 39 || c === 0x2019;
 
 /**
- * Words with inner apostrophes ("don't" → "dont"). A hand-written scan, one step per character:
- * regex tokenising with per-token string work cost several times more on megabyte inputs.
+ * Words with inner apostrophes ("don't" → "dont"). A hand-written scan, one step per character, over
+ * the text folded once (one code unit to one, so positions are kept); word classes come from the
+ * shared lexicon cache, so a word seen before costs one map lookup.
  */
-export function tokenize(text: string, cache: Map<string, Lexeme>): Token[] {
+export function tokenize(text: string, cache?: Map<string, Lexeme>, from = 0, to = text.length): Token[] {
+  const low = from === 0 && to === text.length ? foldText(text) : ' '.repeat(from) + foldText(text.slice(from, to));
   const out: Token[] = [];
-  const n = text.length;
+  const n = to;
   let brk = false;
   let newlines = 0;
-  let k = 0;
+  let k = from;
+  // A range starting inside a word starts after it.
+  while (k > 0 && k < n && wordChar(text, k) && wordChar(text, k - 1)) k++;
   while (k < n && out.length < MAX_TOKENS) {
     if (!wordChar(text, k)) {
       const c = text.charCodeAt(k);
@@ -75,9 +94,10 @@ export function tokenize(text: string, cache: Map<string, Lexeme>): Token[] {
       }
       break;
     }
-    let w = text.slice(start, k).toLowerCase();
+    let w = low.slice(start, k);
     if (quoted) w = w.replace(/['’]/g, '');
-    out.push({ w, start, end: k, lex: lookup(w, cache), brk });
+    const short = !quoted && k - start <= 4 && !cache && ascii(low, start, k);
+    out.push({ w, start, end: k, lex: short ? lookupShort(pack(low, start, k)) : lookup(w, cache), brk });
     brk = false;
     newlines = 0;
   }
@@ -261,8 +281,17 @@ function words(tokens: readonly Token[], from: number, to: number): string {
   return parts.join(' ');
 }
 
-/** The matched frames of one text. At most `limit` hits per frame keep pathological input bounded. */
-export function matchFrames(text: string, tokens: readonly Token[], limit = 16): FrameHit[] {
+/**
+ * The matched frames of one text whose first token lies in tokens[from, to) (look-ahead and look-back
+ * may read past that range). At most `limit` hits per frame keep pathological input bounded.
+ */
+export function matchFrames(
+  text: string,
+  tokens: readonly Token[],
+  limit = 16,
+  from = 0,
+  to = tokens.length,
+): FrameHit[] {
   const out: FrameHit[] = [];
   const count = new Map<string, number>();
   const push = (
@@ -290,9 +319,14 @@ export function matchFrames(text: string, tokens: readonly Token[], limit = 16):
     });
   };
   let lastSecret = -1_000;
-  for (let i = 0; i < tokens.length; i++) {
+  for (let i = Math.max(0, from - 80); i < to; i++) {
     const t = tokens[i]!;
     const bits = t.lex.bits;
+    // Tokens before the range only note a secret named earlier (for the secret game below).
+    if (i < from) {
+      if (bits & W.secret && !spokenAbout(tokens, i)) lastSecret = i;
+      continue;
+    }
     if (bits & W.secret && !spokenAbout(tokens, i)) lastSecret = i;
     if (bits === 0) continue;
 
@@ -382,10 +416,13 @@ export function matchFrames(text: string, tokens: readonly Token[], limit = 16):
         let sweeping = false;
         for (let k = Math.max(0, i - 3); k <= Math.min(tokens.length - 1, j + 3); k++)
           if (has(tokens[k], W.sweeping)) sweeping = true;
+        // One plain order ("delete the file") is an ordinary request in an email; it only labels. A sweeping
+        // one, or a second order in the same text ("unlock the door and disable the alarm"), counts more.
+        const again = (count.get('frame.act_on_behalf') ?? 0) > 0;
         push(
-          'frame.act_on_behalf',
+          again && !sweeping ? 'frame.act_on_behalf_more' : 'frame.act_on_behalf',
           'tool_manipulation',
-          sweeping ? 4 : 2,
+          sweeping ? 3.5 : 1.5,
           sweeping ? 'orders a sweeping or irreversible action' : 'orders a consequential action',
           i,
           j,
@@ -433,7 +470,7 @@ export function matchFrames(text: string, tokens: readonly Token[], limit = 16):
         );
     }
 
-    if (bits & W.persona && !spokenAbout(tokens, i)) {
+    if (bits & W.persona && imperative(tokens, i) && !spokenAbout(tokens, i)) {
       const j = findAhead(
         tokens,
         i,
@@ -444,7 +481,7 @@ export function matchFrames(text: string, tokens: readonly Token[], limit = 16):
         push(
           'frame.persona_unbound',
           'jailbreak',
-          3,
+          1.5,
           'asks the model to play an unrestricted persona',
           i,
           j,

@@ -541,38 +541,97 @@ export interface Lexeme {
 const NONE: Lexeme = { bits: 0 };
 
 /**
+ * A token one edit from a key word w starts with w[0] or w[1] (an edit after the first letter, or the
+ * first letter deleted or swapped), or has w[0] or w[1] second (a letter inserted in front, or the
+ * first letter substituted). A token failing both tests skips the edit search.
+ */
+const FIRST = new Set<string>();
+const SECOND = new Set<string>();
+for (const ws of deletions.values())
+  for (const w of ws) {
+    FIRST.add(w[0]!);
+    FIRST.add(w[1]!);
+    SECOND.add(w[0]!);
+    SECOND.add(w[1]!);
+  }
+
+/** Exact words of up to four ASCII letters by packed code (no string hashing: most tokens are short). */
+const SHORT = new Map<number, Lexeme>();
+for (const [w, bits] of exact) if (w.length <= 4 && /^[\x00-\x7f]+$/.test(w)) SHORT.set(pack(w, 0, w.length), { bits });
+
+/** Up to four ASCII code units of `s` from `start` packed into one number (with the length, so "a" ≠ "a\0"). */
+export function pack(s: string, start: number, end: number): number {
+  let k = end - start;
+  for (let i = start; i < end; i++) k = k * 128 + s.charCodeAt(i);
+  return k;
+}
+
+/**
+ * Classes of a token of at most four ASCII characters, lowercased, given its packed code: too short
+ * for typo matching, so an exact look-up is the whole answer.
+ */
+export function lookupShort(code: number): Lexeme {
+  return SHORT.get(code) ?? NONE;
+}
+
+/**
+ * Classes per token, shared by every call: the lexicon is fixed, so a word's classes never change.
+ * Bounded: when full it is cleared, so memory stays flat whatever text is screened.
+ */
+const SHARED = new Map<string, Lexeme>();
+const SHARED_MAX = 100_000;
+
+/**
  * Classes of one lowercased token. Exact words first; otherwise fuzzy key words within one edit.
  * Misspelt matches keep only the fuzzy classes, so "tests" never becomes "test"-about by typo.
+ * `cache` is an optional extra cache (tests pass their own); the shared one is always used.
  */
-export function lookup(token: string, cache: Map<string, Lexeme>): Lexeme {
+export function lookup(token: string, cache: Map<string, Lexeme> = SHARED): Lexeme {
   const cached = cache.get(token);
   if (cached) return cached;
   const hit = exact.get(token);
   let found: Lexeme = hit !== undefined ? { bits: hit } : NONE;
-  if (hit === undefined && token.length >= FUZZY_MIN - 1 && token.length <= FUZZY_MAX && !REAL_WORDS.has(token))
+  if (
+    hit === undefined &&
+    token.length >= FUZZY_MIN - 1 &&
+    token.length <= FUZZY_MAX &&
+    (FIRST.has(token[0]!) || SECOND.has(token[1]!)) &&
+    !REAL_WORDS.has(token)
+  )
     found = fuzzy(token);
-  if (cache.size < 50_000) cache.set(token, found);
+  if (cache.size >= SHARED_MAX) cache.clear();
+  cache.set(token, found);
   return found;
 }
 
+/** The key word `w` as the reading of `token`, or undefined (an inflection is another word, not a typo). */
+function consider(token: string, w: string): Lexeme | undefined {
+  const inflected = token.length === w.length + 1 && token.startsWith(w);
+  if (inflected || w.length < FUZZY_MIN || !withinOne(token, w)) return undefined;
+  const bits = exact.get(w)! & FUZZY_CLASSES;
+  return bits ? { bits, corrected: w } : undefined;
+}
+
 function fuzzy(token: string): Lexeme {
-  let found: Lexeme = NONE;
-  const consider = (w: string) => {
-    // An inflection ("deleted", "removes") is another word, not a typo of the key word.
-    const inflected = token.length === w.length + 1 && token.startsWith(w);
-    if (found.bits === 0 && !inflected && w.length >= FUZZY_MIN && withinOne(token, w)) {
-      const bits = exact.get(w)! & FUZZY_CLASSES;
-      if (bits) found = { bits, corrected: w };
-    }
-  };
   // A deleted letter: the token is itself a deletion form of a key word.
-  for (const w of deletions.get(token) ?? []) consider(w);
-  for (let i = 0; i < token.length && found.bits === 0; i++) {
+  for (const w of deletions.get(token) ?? []) {
+    const f = consider(token, w);
+    if (f) return f;
+  }
+  for (let i = 0; i < token.length; i++) {
     const d = token.slice(0, i) + token.slice(i + 1);
     // An inserted letter: removing it gives the key word.
-    if (exact.has(d)) consider(d);
+    if (exact.has(d)) {
+      const f = consider(token, d);
+      if (f) return f;
+    }
     // A substituted or swapped letter: both lose a letter to the same form.
-    for (const w of deletions.get(d) ?? []) consider(w);
+    const ws = deletions.get(d);
+    if (ws)
+      for (const w of ws) {
+        const f = consider(token, w);
+        if (f) return f;
+      }
   }
-  return found;
+  return NONE;
 }

@@ -160,6 +160,7 @@ export const overrideRules: Rule[] = [
   },
   {
     id: 'override.instructions_void',
+    guarded: true,
     category: 'override',
     weight: 5,
     message: 'declares earlier instructions void',
@@ -189,6 +190,7 @@ export const overrideRules: Rule[] = [
   },
   {
     id: 'override.above_was_test',
+    guarded: true,
     category: 'override',
     weight: 4,
     message: 'claims the preceding text was only a test or example',
