@@ -1,14 +1,15 @@
 /**
  * Measures injection screening on a labelled JSONL file ({text, label, source, group}).
  *
- *   npm run eval:screen -- PATH [--config gatehouse.yaml] [--leave-source-out] [--no-obfuscation] [--limit N]
+ *   npm run eval:screen -- PATH [--config gatehouse.yaml] [--leave-source-out [--rules-only]] [--frames] [--no-obfuscation] [--limit N]
  *
  * Prints per group TPR or FPR at the configured thresholds and TPR at 1 % FPR from a score sweep,
  * then the obfuscation suite: each transform applied to the detected attacks, with the share still
  * detected. With --leave-source-out the learned model (src/screen/model.ts) is trained on all sources
  * but one and scored on the held-out one, for every source in turn and again for every source family,
  * and the combined rule + model score is reported from those held-out scores (an in-distribution
- * figure is printed too, labelled as not a result), with a rule-features-only ablation.
+ * figure is printed too, labelled as not a result), with a rule-features-only ablation. --rules-only
+ * stops after the rules' per-source table (no model is trained), which is the reported figure for rules.
  * Evaluation data is read from the path given and never copied into the project.
  */
 import { loadConfigFile } from '../src/config/load.js';
@@ -51,7 +52,8 @@ try {
 }
 
 const screener = new Screener();
-const opts = { blockAt, reviewAt };
+/** --frames: also run the opt-in frame matcher and addressed judgment (ScreenOptions.frames). */
+const opts = { blockAt, reviewAt, frames: args.includes('--frames') };
 const t0 = performance.now();
 const seen: Observed[] = rows.map((r) => observe(screener, r.text, opts));
 const ms = performance.now() - t0;
@@ -205,7 +207,10 @@ if (args.includes('--leave-source-out')) {
     '\nRULES ONLY, per held-out source (rules are fixed; only the operating point is fitted, on the other sources):',
   );
   perUnit(ruleScored, (r) => r.source);
-
+  console.log('\nRULES ONLY, per held-out source family:');
+  perUnit(ruleScored, (r) => family(r.source));
+}
+if (args.includes('--leave-source-out') && !args.includes('--rules-only')) {
   const untrained = [...UNTRAINED_GROUPS].join(', ');
   console.log(
     `\nIN-DISTRIBUTION, NOT A RESULT (optimistic: the model is trained on every row it scores; ${untrained} never ` +

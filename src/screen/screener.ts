@@ -1,5 +1,7 @@
 import RE2 from 're2';
 import { InputError } from '../core/errors.js';
+import { addressing } from './address.js';
+import { matchFrames, type Token, tokenize } from './frames.js';
 import { type NormalizeOptions, normalize, type View } from './normalize.js';
 import { Prefilter } from './prefilter.js';
 import { RULES, type Rule } from './rules/index.js';
@@ -13,6 +15,12 @@ export interface ScreenOptions extends NormalizeOptions {
   reviewAt?: number;
   /** Longest input screened in full, in characters; longer input is screened head and tail and marked truncated. */
   maxChars?: number;
+  /**
+   * Run the frame matcher (frames.ts: verb-class × target-class frames, one-typo key words) and judge
+   * every instruction for whether it is aimed at the model (address.ts). Off by default: it roughly
+   * doubles the cost of 1 MB adversarial input and has not yet shown a held-out gain (docs/screening.md).
+   */
+  frames?: boolean;
 }
 
 interface CompiledRule {
@@ -24,6 +32,21 @@ const MAX_HITS_PER_RULE = 16;
 const CHUNK_CHARS = 8 * 1024;
 const CHUNK_OVERLAP = 1024;
 const EVIDENCE_CHARS = 80;
+/** What a finding that is talked about rather than aimed at the model still weighs, as a share of its rule's weight. */
+const UNADDRESSED_SHARE = 0.3;
+/** The highest score a text gets when every finding in its best window is talked about rather than aimed. */
+const UNADDRESSED_CAP = 1.5;
+/** Categories that are instructions and so can be quoted instead of given; structural signals always count. */
+const INSTRUCTIVE: ReadonlySet<Category> = new Set([
+  'override',
+  'extraction',
+  'jailbreak',
+  'exfiltration',
+  'tool_manipulation',
+  'pressure',
+  'output_forcing',
+  'impersonation',
+]);
 
 /** How much an obfuscation or structural signal weighs on its own. */
 const SIGNALS = {
@@ -38,6 +61,66 @@ const SIGNALS = {
 
 /** Views whose hits mean the text was disguised: finding instructions there is a signal of its own. */
 const DISGUISED: ReadonlySet<ViewName> = new Set(['decoded', 'rot13', 'hidden', 'collapsed', 'deleet', 'skeleton']);
+
+/**
+ * A view's whole text and its tokens, for frames and for judging every hit in it (positions are view
+ * offsets). Tokens are built on first use; `from`/`to` index the tokens of the part of the view that
+ * differs from the canonical view, the only part whose frames are new.
+ */
+interface ViewContext {
+  text: string;
+  tokens: () => readonly Token[];
+  from: () => number;
+  to: () => number;
+}
+
+/** Characters kept on each side of the part of a view that differs from the canonical one: beyond every frame's reach. */
+const SPAN_MARGIN = 600;
+
+/**
+ * The context of one view. The canonical view is tokenised whole. Other views mostly repeat it
+ * (a decoded segment, a few de-leeted words): only the span between their common prefix and suffix
+ * with the canonical text (plus a margin) is tokenised, and the canonical tokens stand for the rest,
+ * shifted where the view's length differs. So a view costs what it changes, not its length.
+ */
+function context(view: View, canonical: ViewContext | undefined): ViewContext {
+  const text = view.text;
+  let cache: { tokens: Token[]; from: number; to: number } | undefined;
+  const build = () => {
+    if (cache) return cache;
+    if (!canonical) {
+      const tokens = tokenize(text);
+      cache = { tokens, from: 0, to: tokens.length };
+      return cache;
+    }
+    const base = canonical.text;
+    const max = Math.min(base.length, text.length);
+    let p = 0;
+    while (p < max && base.charCodeAt(p) === text.charCodeAt(p)) p++;
+    let s = 0;
+    while (s < max - p && base.charCodeAt(base.length - 1 - s) === text.charCodeAt(text.length - 1 - s)) s++;
+    const a = Math.max(0, p - SPAN_MARGIN);
+    const b = Math.min(text.length, text.length - s + SPAN_MARGIN);
+    const delta = text.length - base.length;
+    const all = canonical.tokens();
+    const head: Token[] = [];
+    for (const t of all) {
+      if (t.end > a) break;
+      head.push(t);
+    }
+    const mid = tokenize(text, undefined, a, b);
+    const tail: Token[] = [];
+    for (let k = all.length - 1; k >= 0; k--) {
+      const t = all[k]!;
+      if (t.start + delta < b) break;
+      tail.push(delta === 0 ? t : { ...t, start: t.start + delta, end: t.end + delta });
+    }
+    tail.reverse();
+    cache = { tokens: [...head, ...mid, ...tail], from: head.length, to: head.length + mid.length };
+    return cache;
+  };
+  return { text, tokens: () => build().tokens, from: () => build().from, to: () => build().to };
+}
 
 /** The canonical view's text and its hits per chunk start, for views that share most chunks. */
 interface ChunkHits {
@@ -69,18 +152,76 @@ function compile(rules: readonly Rule[], boundaries: boolean): Compiled {
   return { rules: compiled, prefilter: new Prefilter(sources) };
 }
 
-// Guards run on at most GUARD_CHARS characters before a match, so even backtracking patterns stay bounded.
+// Guards run on at most GUARD_CHARS characters before a match (CLAUSE_CHARS for the clause-level
+// ones), so even backtracking patterns stay bounded: constant work per match.
 const GUARD_CHARS = 80;
+const CLAUSE_CHARS = 240;
 const NEGATED =
   /\b(?:not|never|no|cannot|can't|won't|don't|doesn't|shouldn't|mustn't|nor|without|refuse to|forbidden to|prohibited from|under no circumstances)\W+(?:(?!(?:hesitate|forget|fail|mind|delay|wait|worry|stop)\b)\w+\W+){0,2}$/i;
 const REPORTED =
-  /\b(?:user|users|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|he|she|input|messages?|prompts?|requests?)\W+(?:\w+\W+){0,2}(?:asks?|asked|asking|tells?|told|telling|says?|said|saying|tries|tried|trying|wants?|wanted|requests?|requested|attempts?|attempted|instructs?|instructed|commands?|commanded|demands?|demanded|contains?|includes?|types?|writes?|enters?)\W+(?:\w+\W+){0,3}$/i;
+  /\b(?:user|users|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|he|she|input|messages?|prompts?|requests?)\W+(?:\w+\W+){0,2}(?:asks?|asked|asking|tells?|told|telling|says?|said|saying|try|tries|tried|trying|wants?|wanted|requests?|requested|attempts?|attempted|instructs?|instructed|commands?|commanded|demands?|demanded|contains?|includes?|types?|writes?|enters?)\W+(?:\w+\W+){0,3}$/i;
 const QUOTED = /\b(?:like|such as|e\.g\.|for example|phrases?|words?|says?|said)\W{0,3}["'“‘]$/i;
+/**
+ * Clause level: the match is one item of a list of acts that a third party attempts or asks for
+ * ("if someone asks you to repeat your instructions, to print the text above, or to …"), an act
+ * named as a noun ("requests to reveal hidden instructions"), or an item of a clause that opens
+ * with a negation ("never print your prompt, never pretend …"). A clause ends at . ! ? ; or a line break.
+ */
+const REPORTED_CLAUSE =
+  /\b(?:user|users|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|input|messages?|requests?)\b.*?\b(?:asks?|asked|asking|tells?|told|telling|says?|saying|try|tries|tried|trying|wants?|requests?|requested|attempts?|attempted|claims?|claiming|make you|get you|trick you|convince you)\b/i;
+const NOMINAL = /\b(?:requests?|attempts?|tries|efforts?|tricks?|asked)\W+to\W+(?:\w+\W+){0,1}$/i;
+const NEGATED_CLAUSE =
+  /^\W*(?:\d[.)]\s*)?(?:you\W+(?:must|should|will|shall)\W+)?(?:never|do not|don't|must not|mustn't|should not|under no circumstances)\W+(?!(?:hesitate|forget|fail|mind|delay|wait|worry|stop|be afraid)\b)/i;
+const CONDITION_CLAUSE =
+  /\b(?:if|when|whenever|unless|should)\W+(?:\w+\W+){0,3}(?:asked|asks|someone|anyone|anybody|user|users|they|people|somebody|attackers?|input|message|request|attempts?|tries|try)\b/i;
+const CLAUSE_END = /[.!?;\n]/g;
 
-/** True when the text before a match speaks about the phrase (negates or reports it) rather than speaking it. */
-function spokenAbout(text: string, index: number): boolean {
+/** The clause a match sits in, up to the match: from the last . ! ? ; or line break within CLAUSE_CHARS. */
+function clauseBefore(text: string, index: number): string {
+  const from = Math.max(0, index - CLAUSE_CHARS);
+  const window = text.slice(from, index);
+  let cut = 0;
+  CLAUSE_END.lastIndex = 0;
+  for (let m = CLAUSE_END.exec(window); m !== null; m = CLAUSE_END.exec(window)) {
+    // A list number ("2. Never …") is not a clause end.
+    if (!(m[0] === '.' && /\d/.test(window[m.index - 1] ?? ''))) cut = m.index + 1;
+  }
+  return window.slice(cut);
+}
+
+/**
+ * Why the text before a match speaks about the phrase (negates, reports, conditions or quotes it)
+ * rather than speaking it, or undefined when it speaks it.
+ */
+export function spokenAbout(text: string, index: number): string | undefined {
   const before = text.slice(Math.max(0, index - GUARD_CHARS), index);
-  return NEGATED.test(before) || REPORTED.test(before) || QUOTED.test(before);
+  if (NEGATED.test(before)) return 'negated: a rule against the act';
+  if (REPORTED.test(before)) return 'reported: what someone else asks for';
+  if (QUOTED.test(before)) return 'quoted as a phrase';
+  const clause = clauseBefore(text, index);
+  if (NOMINAL.test(clause)) return 'named as an attempt, not asked for';
+  if (CONDITION_CLAUSE.test(clause)) return 'a condition on what someone else asks (a defence)';
+  if (REPORTED_CLAUSE.test(clause)) return 'listed among what someone else attempts (a defence)';
+  if (NEGATED_CLAUSE.test(clause)) return 'listed under a negation: a rule against the act';
+  return undefined;
+}
+
+/** A finding spoken about rather than spoken: kept, with the reason, at a share of its weight. */
+function unaddressed(f: Finding, reason: string): Finding {
+  return { ...f, score: Math.round(f.score * UNADDRESSED_SHARE * 10) / 10, addressed: false, addressedReason: reason };
+}
+
+/** Marks an instructive finding as aimed at the model or not; one that is only talked about weighs less. */
+function judged(f: Finding, ctx: ViewContext, start: number, end: number): Finding {
+  if (!INSTRUCTIVE.has(f.category)) return f;
+  const a = addressing(ctx.text, ctx.tokens(), start, end, f.rule, f.category === 'impersonation');
+  if (a.addressed) return { ...f, addressed: true, addressedReason: a.reason };
+  return {
+    ...f,
+    score: Math.round(f.score * UNADDRESSED_SHARE * 10) / 10,
+    addressed: false,
+    addressedReason: a.reason,
+  };
 }
 
 function evidence(s: string): string {
@@ -122,13 +263,22 @@ export class Screener {
       truncated = true;
     }
     const { views, flags } = normalize(input, opts);
+    const useFrames = opts.frames ?? false;
     let best = { score: 0, findings: [] as Finding[] };
     const all = new Map<string, Finding>();
     let disguised: Finding | undefined;
     let canonicalScore = 0;
     const base: ChunkHits = { text: views[0]!.text, chunks: new Map() };
+    let canonical: ViewContext | undefined;
     for (const view of views) {
-      const hits = this.match(view, base);
+      const ctx = context(view, canonical);
+      canonical ??= ctx;
+      const matched = this.match(view, useFrames ? ctx : undefined, base);
+      // ROT13 of ordinary text is noise: its frames are read only when a rule found instructions in it.
+      const hits =
+        !useFrames || (view.name === 'rot13' && matched.length === 0)
+          ? matched
+          : [...matched, ...this.frames(view, ctx)];
       const w = bestWindow(hits);
       if (view.name === 'canonical') canonicalScore = w.score;
       if (w.score > best.score) best = w;
@@ -141,8 +291,14 @@ export class Screener {
       }
     }
     const signals = this.signals(flags, disguised);
-    const score = combine([...best.findings, ...signals]);
+    const aimed = best.findings.find((f) => f.addressed !== false);
+    // Instructions only quoted or discussed are labelled, never blocked on: they raise the score at most to the cap.
+    const score = Math.max(
+      combine([...best.findings.filter((f) => f.addressed !== false), ...signals]),
+      Math.min(UNADDRESSED_CAP, combine(best.findings)),
+    );
     const findings = [...signals, ...all.values()].sort((a, b) => b.score - a.score).slice(0, 32);
+    const quoted = best.findings.find((f) => f.addressed === false) ?? findings.find((f) => f.addressed === false);
     return {
       score,
       action: actionFor(score, { blockAt, reviewAt }),
@@ -150,7 +306,31 @@ export class Screener {
       flags,
       views: views.map((v) => v.name),
       truncated,
+      addressed: aimed !== undefined,
+      addressedReason: aimed?.addressedReason ?? quoted?.addressedReason ?? 'no instruction found',
     };
+  }
+
+  /** Frame hits (frames.ts) of one view, each judged for whether it is aimed at the model. */
+  private frames(view: View, ctx: ViewContext): Hit[] {
+    const found = matchFrames(view.text, ctx.tokens(), 16, ctx.from(), ctx.to());
+    // Frames are guarded like phrase rules (forged role markers are structural and always count).
+    return found.map((f) => {
+      const about = f.category === 'impersonation' ? undefined : spokenAbout(view.text, f.start);
+      const finding: Finding = {
+        rule: f.rule,
+        category: f.category,
+        score: f.weight,
+        message: f.message,
+        evidence: evidence(view.text.slice(f.start, f.end)),
+        view: view.name,
+        explanation: f.explanation,
+      };
+      return {
+        index: f.start,
+        finding: about ? unaddressed(finding, about) : judged(finding, ctx, f.start, f.end),
+      };
+    });
   }
 
   /**
@@ -158,9 +338,9 @@ export class Screener {
    * of the same length reuse the hits of every chunk it leaves unchanged: skeleton and de-leet views
    * map one code unit to one, so on long text most of their chunks equal the canonical ones.
    */
-  private match(view: View, base?: ChunkHits): Hit[] {
+  private match(view: View, ctx: ViewContext | undefined, base?: ChunkHits): Hit[] {
     const text = view.text;
-    if (text.length <= CHUNK_CHARS) return this.matchChunk(view.name, text, 0);
+    if (text.length <= CHUNK_CHARS) return this.matchChunk(view.name, text, 0, ctx);
     // Long text is matched in overlapping chunks: RE2's DFA cache stays warm on short inputs instead of
     // falling back to its slower NFA on megabytes of varied text. The overlap exceeds any rule's reach.
     const hits: Hit[] = [];
@@ -172,7 +352,7 @@ export class Screener {
       const got =
         same && base!.text.slice(start, start + CHUNK_CHARS) === chunk
           ? same.map((h) => ({ index: h.index, finding: { ...h.finding, view: view.name } }))
-          : this.matchChunk(view.name, chunk, start);
+          : this.matchChunk(view.name, chunk, start, ctx);
       if (view.name === 'canonical') base?.chunks.set(start, got);
       for (const h of got) {
         const key = `${h.finding.rule}@${h.index}`;
@@ -186,7 +366,7 @@ export class Screener {
     return hits;
   }
 
-  private matchChunk(name: ViewName, text: string, offset: number): Hit[] {
+  private matchChunk(name: ViewName, text: string, offset: number, ctx: ViewContext | undefined): Hit[] {
     const compiled = name === 'collapsed' ? this.spaced : this.normal;
     const hits: Hit[] = [];
     let bytes: Buffer | undefined;
@@ -198,7 +378,7 @@ export class Screener {
         // The rule cannot match across a line feed: search only the lines that hold its literals.
         for (const [start, end] of cand.lines) {
           if (found.n >= MAX_HITS_PER_RULE) break;
-          this.locate(c, name, text, text.slice(start, end), start, offset, hits, found);
+          this.locate(c, name, text, text.slice(start, end), start, offset, hits, found, ctx);
         }
         continue;
       }
@@ -207,7 +387,7 @@ export class Screener {
       bytes ??= Buffer.from(text, 'utf8');
       re.lastIndex = 0;
       if (!re.test(bytes)) continue;
-      this.locate(c, name, text, text, 0, offset, hits, found);
+      this.locate(c, name, text, text, 0, offset, hits, found, ctx);
     }
     return hits;
   }
@@ -225,22 +405,25 @@ export class Screener {
     offset: number,
     hits: Hit[],
     found: { n: number },
+    ctx: ViewContext | undefined,
   ): void {
     const re = c.locate;
     re.lastIndex = 0;
     for (let m = re.exec(part); m !== null && found.n < MAX_HITS_PER_RULE; m = re.exec(part), found.n++) {
       if (m[0].length === 0) re.lastIndex++;
-      if (c.rule.guarded && spokenAbout(text, start + m.index)) continue;
+      const at = start + m.index;
+      const about = c.rule.guarded ? spokenAbout(text, at) : undefined;
+      const f: Finding = {
+        rule: c.rule.id,
+        category: c.rule.category,
+        score: c.rule.weight,
+        message: c.rule.message,
+        evidence: evidence(m[0]),
+        view: name,
+      };
       hits.push({
-        index: offset + start + m.index,
-        finding: {
-          rule: c.rule.id,
-          category: c.rule.category,
-          score: c.rule.weight,
-          message: c.rule.message,
-          evidence: evidence(m[0]),
-          view: name,
-        },
+        index: offset + at,
+        finding: about ? unaddressed(f, about) : ctx ? judged(f, ctx, offset + at, offset + at + m[0].length) : f,
       });
     }
   }
