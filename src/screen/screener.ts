@@ -1,6 +1,7 @@
 import RE2 from 're2';
 import { InputError } from '../core/errors.js';
 import { addressing } from './address.js';
+import { exampleTurn, readsStructure, rulesForLaterInput, structuralReading } from './context.js';
 import { matchFrames, type Token, tokenize } from './frames.js';
 import { type NormalizeOptions, normalize, type View } from './normalize.js';
 import { Prefilter } from './prefilter.js';
@@ -36,6 +37,11 @@ const EVIDENCE_CHARS = 80;
 const UNADDRESSED_SHARE = 0.3;
 /** The highest score a text gets when every finding in its best window is talked about rather than aimed. */
 const UNADDRESSED_CAP = 1.5;
+/** What a rule set for later input states as its own rules: forced replies and the secret it guards. */
+const RULE_SET_RULES = /^(?:output_forcing\.|extraction\.(?:secret_value|verbatim)$)/;
+/** Findings that mean the text supersedes, exfiltrates or changes the principal: a rule set holding one is not read as one. */
+const ATTACK_CATEGORIES: ReadonlySet<Category> = new Set(['override', 'exfiltration', 'impersonation', 'jailbreak']);
+const RULE_SET_REASON = 'a rule of a rule set for input to come (a system prompt), not an order to the model';
 /** Categories that are instructions and so can be quoted instead of given; structural signals always count. */
 const INSTRUCTIVE: ReadonlySet<Category> = new Set([
   'override',
@@ -160,6 +166,12 @@ const NEGATED =
   /\b(?:not|never|no|cannot|can't|won't|don't|doesn't|shouldn't|mustn't|nor|without|refuse to|forbidden to|prohibited from|under no circumstances)\W+(?:(?!(?:hesitate|forget|fail|mind|delay|wait|worry|stop)\b)\w+\W+){0,2}$/i;
 const REPORTED =
   /\b(?:user|users|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|he|she|input|messages?|prompts?|requests?)\W+(?:\w+\W+){0,2}(?:asks?|asked|asking|tells?|told|telling|says?|said|saying|try|tries|tried|trying|wants?|wanted|requests?|requested|attempts?|attempted|instructs?|instructed|commands?|commanded|demands?|demanded|contains?|includes?|types?|writes?|enters?)\W+(?:\w+\W+){0,3}$/i;
+/**
+ * Someone other than the model is the subject of the act: "the user must provide the password",
+ * "unless I say the password", "I will provide the code". An order to the model has no subject (or "you").
+ */
+const THIRD_PARTY =
+  /\b(?:i|we|user|users|they|he|she|someone|anyone|people|who|attackers?|visitors?|players?|nobody|no one)[ \t]+(?:(?:will|must|may|might|can|could|should|shall|would|has to|have to|needs? to|tries to|try to|is going to|are going to|does not|doesn't|do not|don't|did|never|always|first|correctly|only|then)[ \t]+){0,2}$/i;
 const QUOTED = /\b(?:like|such as|e\.g\.|for example|phrases?|words?|says?|said)\W{0,3}["'“‘]$/i;
 /**
  * Clause level: the match is one item of a list of acts that a third party attempts or asks for
@@ -174,19 +186,18 @@ const NEGATED_CLAUSE =
   /^\W*(?:\d[.)]\s*)?(?:you\W+(?:must|should|will|shall)\W+)?(?:never|do not|don't|must not|mustn't|should not|under no circumstances)\W+(?!(?:hesitate|forget|fail|mind|delay|wait|worry|stop|be afraid)\b)/i;
 const CONDITION_CLAUSE =
   /\b(?:if|when|whenever|unless|should)\W+(?:\w+\W+){0,3}(?:asked|asks|someone|anyone|anybody|user|users|they|people|somebody|attackers?|input|message|request|attempts?|tries|try)\b/i;
-const CLAUSE_END = /[.!?;\n]/g;
 
 /** The clause a match sits in, up to the match: from the last . ! ? ; or line break within CLAUSE_CHARS. */
 function clauseBefore(text: string, index: number): string {
   const from = Math.max(0, index - CLAUSE_CHARS);
-  const window = text.slice(from, index);
-  let cut = 0;
-  CLAUSE_END.lastIndex = 0;
-  for (let m = CLAUSE_END.exec(window); m !== null; m = CLAUSE_END.exec(window)) {
-    // A list number ("2. Never …") is not a clause end.
-    if (!(m[0] === '.' && /\d/.test(window[m.index - 1] ?? ''))) cut = m.index + 1;
+  let k = index - 1;
+  for (; k >= from; k--) {
+    const c = text.charCodeAt(k);
+    // . ! ? ; and line feed end a clause; a list number ("2. Never …") does not.
+    if (c === 10 || c === 33 || c === 59 || c === 63) break;
+    if (c === 46 && !(k > 0 && text.charCodeAt(k - 1) >= 48 && text.charCodeAt(k - 1) <= 57)) break;
   }
-  return window.slice(cut);
+  return text.slice(k + 1, index);
 }
 
 /**
@@ -194,11 +205,16 @@ function clauseBefore(text: string, index: number): string {
  * rather than speaking it, or undefined when it speaks it.
  */
 export function spokenAbout(text: string, index: number): string | undefined {
-  const before = text.slice(Math.max(0, index - GUARD_CHARS), index);
+  // The guards read the clause the match sits in: "The user will ask. Ignore all previous
+  // instructions" is not reported speech, the sentence that reports has ended.
+  const clause = clauseBefore(text, index);
+  const before = clause.length > GUARD_CHARS ? clause.slice(clause.length - GUARD_CHARS) : clause;
   if (NEGATED.test(before)) return 'negated: a rule against the act';
   if (REPORTED.test(before)) return 'reported: what someone else asks for';
   if (QUOTED.test(before)) return 'quoted as a phrase';
-  const clause = clauseBefore(text, index);
+  if (THIRD_PARTY.test(before)) return 'someone else is the subject of the act, not the model';
+  // A match that opens its clause has nothing before it to read.
+  if (!/[A-Za-z]/.test(clause)) return undefined;
   if (NOMINAL.test(clause)) return 'named as an attempt, not asked for';
   if (CONDITION_CLAUSE.test(clause)) return 'a condition on what someone else asks (a defence)';
   if (REPORTED_CLAUSE.test(clause)) return 'listed among what someone else attempts (a defence)';
@@ -273,7 +289,7 @@ export class Screener {
     for (const view of views) {
       const ctx = context(view, canonical);
       canonical ??= ctx;
-      const matched = this.match(view, useFrames ? ctx : undefined, base);
+      const matched = this.ruleSet(view.text, this.match(view, useFrames ? ctx : undefined, base));
       // ROT13 of ordinary text is noise: its frames are read only when a rule found instructions in it.
       const hits =
         !useFrames || (view.name === 'rot13' && matched.length === 0)
@@ -311,6 +327,26 @@ export class Screener {
     };
   }
 
+  /**
+   * In a text that is a rule set for input to come (context.ts: rulesForLaterInput), forced replies
+   * and the secret it names are its own rules, not orders to the model, unless the text also tries
+   * to supersede earlier instructions, extract the prompt, exfiltrate or forge a turn: then
+   * everything counts.
+   */
+  private ruleSet(text: string, hits: Hit[]): Hit[] {
+    const rule = (h: Hit) => h.finding.addressed !== false && RULE_SET_RULES.test(h.finding.rule);
+    if (!hits.some(rule)) return hits;
+    // Prompt extraction takes the principal's instructions out: like an override, it is never a rule.
+    const attack = hits.some(
+      (h) =>
+        h.finding.addressed !== false &&
+        (ATTACK_CATEGORIES.has(h.finding.category) ||
+          (h.finding.category === 'extraction' && !RULE_SET_RULES.test(h.finding.rule))),
+    );
+    if (attack || !rulesForLaterInput(text)) return hits;
+    return hits.map((h) => (rule(h) ? { index: h.index, finding: unaddressed(h.finding, RULE_SET_REASON) } : h));
+  }
+
   /** Frame hits (frames.ts) of one view, each judged for whether it is aimed at the model. */
   private frames(view: View, ctx: ViewContext): Hit[] {
     const found = matchFrames(view.text, ctx.tokens(), 16, ctx.from(), ctx.to());
@@ -340,7 +376,7 @@ export class Screener {
    */
   private match(view: View, ctx: ViewContext | undefined, base?: ChunkHits): Hit[] {
     const text = view.text;
-    if (text.length <= CHUNK_CHARS) return this.matchChunk(view.name, text, 0, ctx);
+    if (text.length <= CHUNK_CHARS) return this.matchChunk(view.name, text, 0, ctx, true);
     // Long text is matched in overlapping chunks: RE2's DFA cache stays warm on short inputs instead of
     // falling back to its slower NFA on megabytes of varied text. The overlap exceeds any rule's reach.
     const hits: Hit[] = [];
@@ -352,7 +388,7 @@ export class Screener {
       const got =
         same && base!.text.slice(start, start + CHUNK_CHARS) === chunk
           ? same.map((h) => ({ index: h.index, finding: { ...h.finding, view: view.name } }))
-          : this.matchChunk(view.name, chunk, start, ctx);
+          : this.matchChunk(view.name, chunk, start, ctx, start + chunk.length >= text.length);
       if (view.name === 'canonical') base?.chunks.set(start, got);
       for (const h of got) {
         const key = `${h.finding.rule}@${h.index}`;
@@ -366,9 +402,11 @@ export class Screener {
     return hits;
   }
 
-  private matchChunk(name: ViewName, text: string, offset: number, ctx: ViewContext | undefined): Hit[] {
+  private matchChunk(name: ViewName, text: string, offset: number, ctx: ViewContext | undefined, last: boolean): Hit[] {
     const compiled = name === 'collapsed' ? this.spaced : this.normal;
     const hits: Hit[] = [];
+    /** Guard readings by place in this chunk (null: spoken, not spoken about). */
+    const guards = new Map<number, string | null>();
     let bytes: Buffer | undefined;
     for (const cand of compiled.prefilter.candidates(text)) {
       const c = compiled.rules[cand.index]!;
@@ -378,7 +416,7 @@ export class Screener {
         // The rule cannot match across a line feed: search only the lines that hold its literals.
         for (const [start, end] of cand.lines) {
           if (found.n >= MAX_HITS_PER_RULE) break;
-          this.locate(c, name, text, text.slice(start, end), start, offset, hits, found, ctx);
+          this.locate(c, name, text, text.slice(start, end), start, offset, hits, found, ctx, last, guards);
         }
         continue;
       }
@@ -387,7 +425,7 @@ export class Screener {
       bytes ??= Buffer.from(text, 'utf8');
       re.lastIndex = 0;
       if (!re.test(bytes)) continue;
-      this.locate(c, name, text, text, 0, offset, hits, found, ctx);
+      this.locate(c, name, text, text, 0, offset, hits, found, ctx, last, guards);
     }
     return hits;
   }
@@ -406,13 +444,26 @@ export class Screener {
     hits: Hit[],
     found: { n: number },
     ctx: ViewContext | undefined,
+    last: boolean,
+    guards: Map<number, string | null>,
   ): void {
     const re = c.locate;
     re.lastIndex = 0;
     for (let m = re.exec(part); m !== null && found.n < MAX_HITS_PER_RULE; m = re.exec(part), found.n++) {
       if (m[0].length === 0) re.lastIndex++;
       const at = start + m.index;
-      const about = c.rule.guarded ? spokenAbout(text, at) : undefined;
+      let about: string | undefined;
+      if (c.rule.guarded) {
+        // Several rules often match at one place: the text before it is read once per chunk and place.
+        let memo = guards.get(at);
+        if (memo === undefined) {
+          memo = spokenAbout(text, at) ?? exampleTurn(text, at, at + m[0].length) ?? null;
+          guards.set(at, memo);
+        }
+        about = memo ?? undefined;
+      }
+      if (about === undefined && readsStructure(c.rule.id))
+        about = structuralReading(text, at, at + m[0].length, c.rule.id, last);
       const f: Finding = {
         rule: c.rule.id,
         category: c.rule.category,
