@@ -36,9 +36,12 @@ const ANSWER_LABEL = new RE2(
   'i',
 );
 
-/** Text right after an override that names later input as what to set aside: "… in the user's message". */
+/**
+ * Text right after an override that names later input as what to set aside: "… in the user's message",
+ * "… within it", "… provided below in the input", "… telling you to say 'Access Granted'".
+ */
 const FORWARD_AFTER = new RE2(
-  '^\\W{0,3}(?:that\\W+(?:\\w+\\W+){0,2}?)?(?:in|within|inside|from|contained in|included in|given in|after|below|following|of|embedded in|found in|that follow|that come|coming)\\W+(?:\\w+\\W+){0,3}?(?:user|users|input|inputs|section|message|messages|text|prompt|query|queries|request|requests|them|anyone|people|attempt|attempts|below|following|next|entry|data|content|tool|document)\\b',
+  '^\\W{0,3}(?:(?:that|which)\\W+(?:\\w+\\W+){0,2}?)?(?:(?:provided|given|written|contained|included|found|placed|appearing|embedded)\\W+)?(?:(?:in|within|inside|from|after|below|following|of|into)\\W+(?:\\w+\\W+){0,3}?(?:user|users|input|inputs|section|message|messages|text|query|queries|request|requests|them|it|anyone|people|attempt|attempts|below|following|next|entry|data|content|tool|document|stranger|visitor|hashtags|delimiters|tags|quotes)\\b|(?:telling|asking|trying|that ask|that tell|that try|that attempt)\\b)',
   'i',
 );
 /** Words inside the override itself that point at later input: "ignore any further instructions". */
@@ -48,7 +51,7 @@ const FORWARD_INNER = new RE2(
 );
 /** Words that point back at earlier text: an override that holds one supersedes what came before. */
 const EARLIER_INNER =
-  /\b(?:previous|prior|above|preceding|earlier|before|original|initial|system|all (?:the )?(?:instructions|rules))\b/i;
+  /\b(?:previous|prior|above|preceding|earlier|before|original|initial|system|developers?|creators?)\b/i;
 
 /** A marker that opens a section for data or input to come. */
 const OPENS_DATA = new RE2(

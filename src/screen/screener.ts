@@ -167,6 +167,13 @@ const NEGATED =
 const REPORTED =
   /\b(?:user|users|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|he|she|input|messages?|prompts?|requests?)\W+(?:\w+\W+){0,2}(?:asks?|asked|asking|tells?|told|telling|says?|said|saying|try|tries|tried|trying|wants?|wanted|requests?|requested|attempts?|attempted|instructs?|instructed|commands?|commanded|demands?|demanded|contains?|includes?|types?|writes?|enters?)\W+(?:\w+\W+){0,3}$/i;
 /**
+ * The words every guard below needs at least one of (each guard's leading alternatives, or the
+ * subjects and negations it is built on). A literal alternation: linear, and cheaper than the guards.
+ */
+const GUARD_CUES =
+  /\b(?:not|never|no|cannot|can't|won't|don't|doesn't|shouldn't|mustn't|nor|without|refuse|forbidden|prohibited|under|do|must|should|users?|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|he|she|input|messages?|prompts?|requests?|like|such|e\.g|for|phrases?|words?|says?|said|attempts?|tries|efforts?|tricks?|asked|asks|if|when|whenever|unless|i|we|who|visitors?|players?|nobody)\b/i;
+
+/**
  * Someone other than the model is the subject of the act: "the user must provide the password",
  * "unless I say the password", "I will provide the code". An order to the model has no subject (or "you").
  */
@@ -208,6 +215,8 @@ export function spokenAbout(text: string, index: number): string | undefined {
   // The guards read the clause the match sits in: "The user will ask. Ignore all previous
   // instructions" is not reported speech, the sentence that reports has ended.
   const clause = clauseBefore(text, index);
+  // Every guard needs one of its cue words in the clause: one literal test spares the eight patterns.
+  if (!GUARD_CUES.test(clause)) return undefined;
   const before = clause.length > GUARD_CHARS ? clause.slice(clause.length - GUARD_CHARS) : clause;
   if (NEGATED.test(before)) return 'negated: a rule against the act';
   if (REPORTED.test(before)) return 'reported: what someone else asks for';
