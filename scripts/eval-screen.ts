@@ -1,14 +1,17 @@
 /**
  * Measures injection screening on a labelled JSONL file ({text, label, source, group}).
  *
- *   npm run eval:screen -- PATH [--config gatehouse.yaml] [--leave-source-out] [--no-obfuscation] [--limit N]
+ *   npm run eval:screen -- PATH [--config gatehouse.yaml] [--leave-source-out [--rules-only]] [--frames] [--no-obfuscation] [--limit N] [--half inspect|blind]
  *
  * Prints per group TPR or FPR at the configured thresholds and TPR at 1 % FPR from a score sweep,
  * then the obfuscation suite: each transform applied to the detected attacks, with the share still
  * detected. With --leave-source-out the learned model (src/screen/model.ts) is trained on all sources
  * but one and scored on the held-out one, for every source in turn and again for every source family,
  * and the combined rule + model score is reported from those held-out scores (an in-distribution
- * figure is printed too, labelled as not a result), with a rule-features-only ablation.
+ * figure is printed too, labelled as not a result), with a rule-features-only ablation. --rules-only
+ * stops after the rules' per-source table (no model is trained), which is the reported figure for rules.
+ * --half keeps one half of every source, split by a hash of the text: `inspect` is the half a rule
+ * change may be looked at and debugged on, `blind` the half that is only ever scored (report it).
  * Evaluation data is read from the path given and never copied into the project.
  */
 import { loadConfigFile } from '../src/config/load.js';
@@ -28,7 +31,9 @@ import {
 } from './train-screen.js';
 
 const args = process.argv.slice(2);
-const path = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--config' && args[i - 1] !== '--limit');
+const path = args.find(
+  (a, i) => !a.startsWith('--') && args[i - 1] !== '--config' && args[i - 1] !== '--limit' && args[i - 1] !== '--half',
+);
 if (!path) {
   console.error('usage: eval-screen PATH [--config FILE] [--leave-source-out] [--no-obfuscation] [--limit N]');
   process.exit(2);
@@ -42,16 +47,32 @@ const { block_at: blockAt, review_at: reviewAt } = screening;
 const CALIBRATION = ['benign_documents', 'hard_negative_notinject', 'benign_instructions'];
 const TARGET_ATTACKS = ['direct_hijack_extraction', 'jailbreak_in_the_wild', 'jailbreak_dan'];
 
+const half = args.includes('--half') ? args[args.indexOf('--half') + 1] : undefined;
+if (half !== undefined && half !== 'inspect' && half !== 'blind') {
+  console.error('--half takes inspect or blind');
+  process.exit(2);
+}
+/** FNV-1a of the text: which half of the split a row falls in (even: inspect, odd: blind). */
+function halfOf(text: string): 'inspect' | 'blind' {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h & 1 ? 'blind' : 'inspect';
+}
+
 let rows: Row[];
 try {
-  rows = readRows(path).slice(0, limit);
+  rows = readRows(path)
+    .filter((r) => half === undefined || halfOf(r.text) === half)
+    .slice(0, limit);
 } catch (e) {
   console.error((e as Error).message);
   process.exit(2);
 }
+if (half) console.log(`half: ${half} (${rows.length} rows; split by FNV-1a of the text)`);
 
 const screener = new Screener();
-const opts = { blockAt, reviewAt };
+/** --frames: also run the opt-in frame matcher and addressed judgment (ScreenOptions.frames). */
+const opts = { blockAt, reviewAt, frames: args.includes('--frames') };
 const t0 = performance.now();
 const seen: Observed[] = rows.map((r) => observe(screener, r.text, opts));
 const ms = performance.now() - t0;
@@ -205,7 +226,10 @@ if (args.includes('--leave-source-out')) {
     '\nRULES ONLY, per held-out source (rules are fixed; only the operating point is fitted, on the other sources):',
   );
   perUnit(ruleScored, (r) => r.source);
-
+  console.log('\nRULES ONLY, per held-out source family:');
+  perUnit(ruleScored, (r) => family(r.source));
+}
+if (args.includes('--leave-source-out') && !args.includes('--rules-only')) {
   const untrained = [...UNTRAINED_GROUPS].join(', ');
   console.log(
     `\nIN-DISTRIBUTION, NOT A RESULT (optimistic: the model is trained on every row it scores; ${untrained} never ` +

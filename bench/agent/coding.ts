@@ -5,7 +5,7 @@ export const codingTools: Tools = {
   'fs.read': { risk: 'low', reads: 'private', output: 'untrusted' },
   'fs.write': { risk: 'low' },
   'fs.delete': { risk: 'medium', destructive: true, destinations: { path: 'path' } },
-  'shell.exec': { risk: 'medium', sink: 'internal', destinations: { command: 'command' } },
+  'shell.exec': { risk: 'medium', sink: 'internal', args: { command: {} }, destinations: { command: 'command' } },
   'issues.read': { risk: 'low', reads: 'public', output: 'untrusted', trusted_fields: ['author'] },
   'git.push': { risk: 'medium', sink: 'external', destinations: { remote: 'url' } },
   'web.fetch': { risk: 'low', reads: 'public', output: 'untrusted', sink: 'external', destinations: { url: 'url' } },

@@ -1,6 +1,9 @@
+import { domainToUnicode } from 'node:url';
+
 /**
  * Look-alike destinations: an address or host that is not a known one but reads like it (one or two edits
- * away, or the same once confusable characters are mapped: Cyrillic а, digit 0 for o, rn for m).
+ * away, or the same once confusable characters are mapped: Cyrillic а, digit 0 for o, rn for m). Punycode
+ * labels (`xn--…`) are decoded first, so `xn--pple-43d.com` is compared as the `аpple.com` it displays as.
  */
 const CONFUSABLE: Record<string, string> = {
   а: 'a',
@@ -66,18 +69,37 @@ export function editDistance(a: string, b: string, max: number): number {
   return prev[b.length]!;
 }
 
-/** The known value `v` imitates, if any. Short values need an exact skeleton match: two edits make anything. */
-export function imitates(v: string, known: Iterable<string>): string | undefined {
-  if (v.length > 256) return undefined;
+const PUNYCODE_LABEL = /(?:^|\.)xn--/i;
+
+/**
+ * A host, or an address's domain, as it displays: `xn--` labels decoded (IDNA, node:url). Lower-cased when
+ * it holds punycode; left as it is when it holds none or does not decode.
+ */
+export function displayForm(v: string): string {
+  const at = v.lastIndexOf('@');
+  const domain = at < 0 ? v : v.slice(at + 1);
+  if (!PUNYCODE_LABEL.test(domain)) return v;
+  const shown = domainToUnicode(domain.toLowerCase());
+  if (shown === '') return v;
+  return at < 0 ? shown : `${v.slice(0, at)}@${shown}`;
+}
+
+/** The known value `value` imitates, if any (compared as both display). Short values need an exact skeleton match: two edits make anything. */
+export function imitates(value: string, known: Iterable<string>): string | undefined {
+  if (value.length > 256) return undefined;
+  const v = displayForm(value);
   const sv = skeleton(v);
-  for (const k of known) {
-    if (k === v || k.length > 256) continue;
-    if (skeleton(k) === sv) return k;
+  for (const entry of known) {
+    if (entry === value || entry.length > 256) continue;
+    // The same destination spelt as punycode or as Unicode is that destination, not a look-alike of it.
+    const k = displayForm(entry);
+    if (k === v) continue;
+    if (skeleton(k) === sv) return entry;
     const [vl, vd] = split(v);
     const [kl, kd] = split(k);
     // Same mailbox at a domain a letter or two off, or a host a letter or two off.
     const max = kd.length >= 8 ? 2 : kd.length >= 5 ? 1 : 0;
-    if (max > 0 && vl === kl && vd !== kd && editDistance(vd, kd, max) <= max) return k;
+    if (max > 0 && vl === kl && vd !== kd && editDistance(vd, kd, max) <= max) return entry;
   }
   return undefined;
 }

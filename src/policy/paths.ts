@@ -17,6 +17,11 @@ export interface PathRule {
   deny?: (p: string) => boolean;
   allowAbs?: (p: string) => boolean;
   denyAbs?: (p: string) => boolean;
+  /**
+   * Where the sandbox mounts the workspace (`/workspace`): a path there names the same file in the workspace.
+   * Set for the write targets of sandboxed commands only, whose absolute paths are the sandbox's.
+   */
+  mount?: string;
 }
 
 export interface PathResult {
@@ -26,6 +31,25 @@ export interface PathResult {
   resource?: string;
   /** The real absolute path. */
   real?: string;
+}
+
+/**
+ * Real path of the absolute path `p` as the kernel opens it: a `..` after a symlink leaves the link's target,
+ * not the link's directory (`link/../x` with `link -> /etc/ssl` is `/etc/x`), so segments are resolved in order.
+ */
+function physicalOf(p: string): string {
+  if (!p.split('/').includes('..')) return realOf(resolve(p));
+  let cur = '/';
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') cur = dirname(cur);
+    else {
+      cur = join(cur, seg);
+      // A name that does not exist yet can only be made a directory (a link is itself a checked write).
+      if (existsSync(cur)) cur = realpathSync.native(cur);
+    }
+  }
+  return cur;
 }
 
 /** Real path of `p`, following symlinks in the longest existing prefix. */
@@ -95,13 +119,29 @@ export function resourceOfPath(raw: string, rule: PathRule): string | undefined 
   if (value === '' || value.includes('\u0000')) return undefined;
   if (value.startsWith('~')) return value.replaceAll('\\', '/');
   const workspace = rule.roots[0]!;
-  const real = realOf(isAbsolute(value) ? resolve(value) : resolve(rule.lexicalRoots[0]!, value));
+  const real = physicalOf(isAbsolute(value) ? value : `${rule.lexicalRoots[0]!}/${value}`);
   if (!within(workspace, real)) return real;
   const rel = relative(workspace, real).split(sep).join('/');
   return rel === '' ? 'workspace' : `workspace/${rel}`;
 }
 
-export function checkPath(raw: string, rule: PathRule, arg: string): PathResult {
+/**
+ * The absolute host path `value` names: relative to the workspace, with the sandbox's workspace mount
+ * (`/workspace/…`, any run of slashes) replaced by the workspace. `..` is kept (see physicalOf).
+ */
+export function hostPath(value: string, rule: PathRule): string {
+  const p = isAbsolute(value) ? value : `${rule.lexicalRoots[0]!}/${value}`;
+  if (!rule.mount) return p;
+  const q = p.replace(/\/{2,}/g, '/');
+  const m = rule.mount;
+  return q === m || q.startsWith(`${m}/`) ? rule.lexicalRoots[0]! + q.slice(m.length) : p;
+}
+
+/**
+ * `nofollow`: the last component is not followed if it is a link (what `rm`, `unlink` and `mv` do to a link: they
+ * remove or rename the link itself, whatever it points to).
+ */
+export function checkPath(raw: string, rule: PathRule, arg: string, nofollow = false): PathResult {
   // NFC: an NFD spelling of a denied name is the denied name (and is one on normalising file systems).
   const value = raw.normalize('NFC');
   if (value === '' || value.includes('\u0000'))
@@ -111,7 +151,8 @@ export function checkPath(raw: string, rule: PathRule, arg: string): PathResult 
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
     return { ok: false, reasons: [reason('invalid', `${arg} is a URL, not a path`, value)] };
   const workspace = rule.roots[0]!;
-  const lexical = isAbsolute(value) ? resolve(value) : resolve(rule.lexicalRoots[0]!, value);
+  const abs = hostPath(value, rule);
+  const lexical = resolve(abs);
   const lexRoot = rule.lexicalRoots.some((r) => within(r, lexical)) || rule.roots.some((r) => within(r, lexical));
   if (!lexRoot) {
     return {
@@ -119,7 +160,9 @@ export function checkPath(raw: string, rule: PathRule, arg: string): PathResult 
       reasons: [reason('escape', `${arg} resolves to ${lexical}, outside the allowed roots`, value)],
     };
   }
-  const real = realOf(lexical);
+  const name = basename(abs);
+  const real =
+    nofollow && name !== '' && name !== '.' && name !== '..' ? join(physicalOf(dirname(abs)), name) : physicalOf(abs);
   const root = rule.roots.find((r) => within(r, real));
   if (!root) {
     return {

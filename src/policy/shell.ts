@@ -4,7 +4,7 @@ import RE2 from 're2';
 import type { Reason } from '../core/decision.js';
 import type { PathRule } from './paths.js';
 import { matchSegment } from './resources.js';
-import { deviceWrites, writeFindings } from './shell-writes.js';
+import { deviceWrites, modeFindings, rmRootFindings, writeFindings } from './shell-writes.js';
 
 /**
  * Shell command rules. Commands are parsed with mvdan/sh (the `mvdan-sh` GopherJS build, a real POSIX/bash
@@ -101,6 +101,8 @@ export interface SimpleCommand {
   stage: number;
   /** Programs that wrapped it (`sudo`, `env`, …). */
   wrappers: string[];
+  /** The wrappers' own words (options and fixed arguments: `time -o FILE`, `flock LOCKFILE`), outermost first. */
+  wrapperArgs?: { name: string; args: Word[] }[];
   /** Its standard input comes from a download (`bash <<< "$(curl …)"`, `sh < <(wget …)`). */
   stdinDownloads?: boolean;
   /**
@@ -221,26 +223,6 @@ const SED_EXEC = new RE2(String.raw`(^|[;{}
 0-9$/!,\s])\s*e(\s|;|}|$)|/[gIipmM0-9]*e[gIipmM0-9]*\s*(;|}|$)`);
 
 const PRIVILEGE = new Set(['sudo', 'su', 'doas', 'pkexec', 'runuser', 'setpriv', 'sudoedit']);
-const SYSTEM_DIRS = new Set([
-  '/',
-  '/bin',
-  '/boot',
-  '/dev',
-  '/etc',
-  '/home',
-  '/lib',
-  '/lib32',
-  '/lib64',
-  '/opt',
-  '/proc',
-  '/root',
-  '/sbin',
-  '/srv',
-  '/sys',
-  '/usr',
-  '/var',
-  '~',
-]);
 
 /** Wrapper programs and how many leading option-like words (plus option arguments) they take before the command. */
 const WRAPPERS: Record<string, { optsWithArg?: Set<string>; fixedArgs?: number; assigns?: boolean }> = {
@@ -249,7 +231,7 @@ const WRAPPERS: Record<string, { optsWithArg?: Set<string>; fixedArgs?: number; 
   env: { optsWithArg: new Set(['-u', '-C', '-S', '--unset', '--chdir']), assigns: true },
   nice: { optsWithArg: new Set(['-n', '--adjustment']) },
   nohup: {},
-  time: { optsWithArg: new Set(['-f', '-o']) },
+  time: { optsWithArg: new Set(['-f', '-o', '--format', '--output']) },
   command: {},
   builtin: {},
   exec: { optsWithArg: new Set(['-a']) },
@@ -263,7 +245,11 @@ const WRAPPERS: Record<string, { optsWithArg?: Set<string>; fixedArgs?: number; 
   xargs: { optsWithArg: new Set(['-a', '-d', '-E', '-e', '-I', '-i', '-L', '-l', '-n', '-P', '-s']) },
   busybox: {},
   watch: { optsWithArg: new Set(['-n', '-d']) },
-  strace: { optsWithArg: new Set(['-e', '-o', '-p', '-s', '-u']) },
+  strace: {
+    optsWithArg: new Set(['-a', '-b', '-e', '-E', '-I', '-o', '-O', '-p', '-P', '-s', '-S', '-u', '-U', '-X']),
+  },
+  ltrace: { optsWithArg: new Set(['-a', '-e', '-F', '-l', '-n', '-o', '-p', '-s', '-u', '-w', '-x', '-A', '-D']) },
+  valgrind: {},
   unbuffer: {},
   flock: { optsWithArg: new Set(['-w', '--timeout', '-E', '--conflict-exit-code']), fixedArgs: 1 },
   setarch: { fixedArgs: 1 },
@@ -338,6 +324,11 @@ function runsHidden(name: string, args: Word[]): string | undefined {
     case 'rsync':
       if (has((v) => v === '-e' || v.startsWith('--rsh') || v.startsWith('--rsync-path')))
         return 'rsync -e runs a command';
+      return undefined;
+    case 'scp':
+    case 'sftp':
+      // -S names the ssh program; -o and -F set ssh options such as ProxyCommand and LocalCommand.
+      if (has((v) => /^-[A-Za-z0-9]*[SoF]/.test(v))) return `${name} -S/-o/-F can run a command`;
       return undefined;
     case 'zip':
       if (has((v) => v === '-TT' || v.startsWith('--unzip-command'))) return 'zip -TT runs a command';
@@ -638,6 +629,7 @@ function expand(
   nest: (a: CommandAnalysis) => void,
 ): SimpleCommand[] {
   const wrappers: string[] = [];
+  const wrapperArgs: { name: string; args: Word[] }[] = [];
   let rest = args;
   const out: SimpleCommand[] = [];
   // `env -C DIR cmd`, `sudo -D DIR cmd`: the command runs in another directory.
@@ -654,7 +646,15 @@ function expand(
     const name = prog.value === null || prog.expands ? null : posix.basename(prog.value);
     const w = name === null ? undefined : WRAPPERS[name];
     if (!w || rest.length === 1) {
-      out.unshift({ program: prog.value, name, args: rest.slice(1), pipeline: -1, stage: -1, wrappers });
+      out.unshift({
+        program: prog.value,
+        name,
+        args: rest.slice(1),
+        pipeline: -1,
+        stage: -1,
+        wrappers,
+        ...(wrapperArgs.length > 0 ? { wrapperArgs } : {}),
+      });
       const why = name === null ? undefined : runsHidden(name, rest.slice(1));
       if (why) out.push(hiddenBy(name!, [...wrappers], why));
       if (name !== null && SHELLS.has(name)) {
@@ -758,6 +758,7 @@ function expand(
       break;
     }
     i += w.fixedArgs ?? 0;
+    wrapperArgs.push({ name: name!, args: rest.slice(1, i) });
     // xargs appends words read at run time: the wrapped command gets a dynamic operand.
     rest = name === 'xargs' ? [...rest.slice(i), { value: null, prefix: '', downloads: false }] : rest.slice(i);
     if (rest.length === 0) {
@@ -827,7 +828,9 @@ function parseArgs(name: string, args: Word[]): Parsed {
     }
     if (options && v?.startsWith('--') && v.length > 2) {
       const long = v.slice(2).split('=')[0]!;
-      const short = longs[long];
+      // getopt takes any unambiguous prefix of a long option (`--rec` is `--recursive`).
+      const hits = Object.keys(longs).filter((l) => l.startsWith(long));
+      const short = Object.hasOwn(longs, long) ? longs[long] : hits.length === 1 ? longs[hits[0]!] : undefined;
       flags.add(short ? (eq[short] ?? short) : `--${long}`);
       continue;
     }
@@ -888,38 +891,6 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
     if (INTERPRETERS.has(name) && (c.stdinDownloads || c.args.some((x) => x.downloads))) {
       out.push(deny('download_exec', 'runs code fetched from the network', ev, 'builtin.download_exec'));
     }
-    if (name === 'rm') {
-      const { flags, operands } = parseArgs('rm', c.args);
-      if (flags.has('--no-preserve-root')) out.push(deny('rm_root', 'rm --no-preserve-root', ev, 'builtin.rm_root'));
-      if (flags.has('r')) {
-        for (const o of operands) {
-          if (o.value === null) {
-            const base = o.prefix === '' ? '' : normPath(o.prefix);
-            if (base === '' || SYSTEM_DIRS.has(base) || base === '/') {
-              out.push(deny('rm_root', 'recursive rm of a target only known at run time', ev, 'builtin.rm_root'));
-            }
-            continue;
-          }
-          const p = normPath(o.value);
-          const g = globBase(o.value);
-          if (SYSTEM_DIRS.has(p) || (g !== undefined && SYSTEM_DIRS.has(g) && (g === '/' || g === '~'))) {
-            out.push(deny('rm_root', `recursive rm of ${o.value}`, ev, 'builtin.rm_root'));
-          }
-        }
-      }
-    }
-    if (name === 'chmod') {
-      const { operands } = parseArgs('chmod', c.args);
-      const mode = operands[0]?.value;
-      if (mode && worldWritableOrSetuid(mode))
-        out.push(deny('chmod_world', `chmod ${mode} opens the file to everyone`, ev, 'builtin.chmod_world'));
-    }
-    if (name === 'find' && c.args.some((x) => x.value === '-delete')) {
-      const start = c.args[0];
-      if (!start || start.value === null || SYSTEM_DIRS.has(normPath(start.value))) {
-        out.push(deny('rm_root', 'find -delete from a system directory', ev, 'builtin.rm_root'));
-      }
-    }
     if (name === 'dd' && c.args.some((x) => x.value?.startsWith('of=/dev/'))) {
       out.push(deny('disk_write', 'dd writes to a device', ev, 'builtin.disk_write'));
     }
@@ -932,7 +903,7 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
         (r) => r.ruleId === 'builtin.download_exec',
       ),
     );
-  out.push(...deviceWrites(a));
+  out.push(...rmRootFindings(a), ...deviceWrites(a), ...modeFindings(a));
   // Download piped into an interpreter, in any stage order with stages in between.
   for (const pipe of a.pipelines) {
     let downloaded = false;
@@ -964,23 +935,6 @@ export function builtinFindings(a: CommandAnalysis): Reason[] {
     }
   }
   return out;
-}
-
-function worldWritableOrSetuid(mode: string): boolean {
-  if (/^[0-7]{3,4}$/.test(mode)) {
-    const m = Number.parseInt(mode, 8);
-    return (m & 0o002) !== 0 || (m & 0o6000) !== 0;
-  }
-  for (const clause of mode.split(',')) {
-    const m = /^([ugoa]*)([-+=])([rwxXst]*)$/.exec(clause);
-    if (!m) continue;
-    const [, who, op, perms] = m as unknown as [string, string, string, string];
-    if (op === '-') continue;
-    const others = who === '' || who.includes('o') || who.includes('a');
-    if (others && who !== '' && perms.includes('w')) return true;
-    if (perms.includes('s')) return true;
-  }
-  return false;
 }
 
 // --- user patterns (`rm -rf /`, `curl * | sh`) -----------------------------------------------------------------

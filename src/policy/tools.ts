@@ -9,6 +9,9 @@ import { matchSegment } from './resources.js';
 import { type CommandPattern, checkCommand, compileCommandPattern } from './shell.js';
 import { checkUrl, type UrlRule } from './urls.js';
 
+/** Where the sandbox mounts the workspace (src/sandbox/bwrap.ts SANDBOX_WORKSPACE; policy does not import sandbox). */
+const SANDBOX_WORKSPACE = '/workspace';
+
 /**
  * Tool argument rules: each configured argument is checked by its kind (path, shell command, URL/host, value).
  * An argument name may reach into nested objects (`edits.path`); lists are checked element by element at every
@@ -38,6 +41,7 @@ type CompiledArg =
       kind: 'command';
       required: boolean;
       builtin: boolean;
+      paths: PathRule;
       allow?: CommandPattern[];
       deny?: CommandPattern[];
     }
@@ -117,6 +121,7 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
             kind,
             required: rule.required,
             builtin: rule.builtin,
+            paths: commandPaths(workspace, rule.roots, cfg.sandbox !== undefined),
             ...(rule.allow ? { allow: rule.allow.map(compileCommandPattern) } : {}),
             ...(rule.deny ? { deny: rule.deny.map(compileCommandPattern) } : {}),
           });
@@ -204,6 +209,7 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
               const r = checkCommand(item, {
                 builtin: a.builtin,
                 arg: a.name,
+                paths: a.paths,
                 ...(a.allow ? { allow: a.allow } : {}),
                 ...(a.deny ? { deny: a.deny } : {}),
               });
@@ -269,6 +275,16 @@ export function compileToolRules(tool: string, cfg: ToolConfig, workspace: strin
       };
     },
   };
+}
+
+/**
+ * Where a command may write: the workspace, /tmp (the sandbox's is private to the run; a host's is shared
+ * scratch space) and the rule's `roots` (`roots: ["/"]` lifts the confinement). In a sandbox the workspace is
+ * mounted at /workspace, so absolute paths there are the workspace's.
+ */
+function commandPaths(workspace: string, roots: readonly string[] | undefined, sandboxed: boolean): PathRule {
+  const rule = compilePathRule(workspace, ['/tmp', ...(roots ?? [])]);
+  return sandboxed ? { ...rule, mount: SANDBOX_WORKSPACE } : rule;
 }
 
 /**

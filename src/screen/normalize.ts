@@ -368,6 +368,62 @@ function collapseSpacing(text: string): string | undefined {
   return changed ? out : undefined;
 }
 
+/**
+ * Common English and instruction words as ROT13 renders them ("gur", "lbh", "vtaber"): rare as
+ * words in ordinary text. A short input gets the ROT13 view only when it holds one of them, so
+ * plain text no longer pays for a view that is noise for it.
+ */
+const ROT13_WORDS = new RegExp(
+  `\\b(?:${[
+    'the',
+    'you',
+    'your',
+    'and',
+    'all',
+    'this',
+    'with',
+    'for',
+    'are',
+    'not',
+    'now',
+    'what',
+    'tell',
+    'say',
+    'print',
+    'reveal',
+    'show',
+    'ignore',
+    'previous',
+    'instructions',
+    'prompt',
+    'system',
+    'secret',
+    'password',
+    'disregard',
+    'forget',
+    'everything',
+    'above',
+    'rules',
+    'repeat',
+    'output',
+    'write',
+    'from',
+    'that',
+    'have',
+    'must',
+    'will',
+    'please',
+    'access',
+    'granted',
+    'give',
+    'me',
+    'my',
+    'is',
+  ]
+    .map(rot13)
+    .join('|')})\\b`,
+  'i',
+);
 const ROT13_HINT = /\b(?:gur|lbh|naq|vf|vafgehpgvbaf|cebzcg|vtaber|flfgrz|cerivbhf|frperg|cnffjbeq)\b|\brot-?13\b/i;
 
 /**
@@ -403,7 +459,10 @@ export function normalize(text: string, opts: NormalizeOptions = {}): Normalized
     add('decoded', again);
   }
   const rotMax = opts.rot13MaxChars ?? 16 * 1024;
-  if (/[A-Za-z]{4}/.test(base) && (base.length <= rotMax || ROT13_HINT.test(base.slice(0, 64 * 1024)))) {
+  if (
+    /[A-Za-z]{4}/.test(base) &&
+    (base.length <= rotMax ? ROT13_WORDS.test(base) : ROT13_HINT.test(base.slice(0, 64 * 1024)))
+  ) {
     add('rot13', rot13(base));
   }
   const channels = extractHiddenChannels(canonical);

@@ -23,7 +23,8 @@ const CARRY_HEAD = 4000;
 function reasonsFrom(findings: readonly Finding[]): Reason[] {
   return findings.slice(0, MAX_REASONS).map((f) => ({
     code: `screen.${f.rule}`,
-    message: f.message,
+    // A finding spoken about rather than aimed at the model says so, and why ("not addressed: …").
+    message: f.addressed === false ? `${f.message} (not addressed: ${f.addressedReason})` : f.message,
     ruleId: f.rule,
     evidence: `${f.category} (${f.view} view): ${f.evidence}`,
   }));

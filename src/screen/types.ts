@@ -30,6 +30,15 @@ export interface Finding {
   message: string;
   evidence: string;
   view: ViewName;
+  /**
+   * False when the matched text is talked about rather than aimed at the model (quoted in text about
+   * attacks, given as an example, a string literal in code); such findings count for less.
+   */
+  addressed?: boolean;
+  /** Why `addressed` was decided as it was. */
+  addressedReason?: string;
+  /** For frame findings: the word classes and words that made the frame, typos shown corrected. */
+  explanation?: string;
 }
 
 /** What the normaliser noticed while building the views: each is also a signal in itself. */
@@ -58,4 +67,10 @@ export interface ScreenResult {
   views: ViewName[];
   /** True when the input was longer than the configured cap and only its head and tail were screened. */
   truncated: boolean;
+  /**
+   * Whether the strongest findings are instructions aimed at the model. False for text that only
+   * quotes or discusses attacks (security news, docs, test suites): a pipeline can label it rather than block.
+   */
+  addressed: boolean;
+  addressedReason: string;
 }

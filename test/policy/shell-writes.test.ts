@@ -90,10 +90,10 @@ const forms: [string, string, string, string][] = [
   ['tar -x into cwd', 'tar -xf a.tar', 'cd / && tar -xf a.tar', 'tar -xPf a.tar'],
   ['ln link', 'ln -s target link', 'ln -sf x /usr/bin/x', 'ln -s x "$L"'],
   ['ln points to', 'ln -s sub/deep link', 'ln -s /etc/passwd link', 'ln -s "$T" link'],
-  ['ln -s relative to the link', 'ln -s ../a sub/l', 'cd sub && ln -s ../x ../l', 'ln -s ../x -t $D'],
+  ['ln -s relative to the link', 'ln -s ../a sub/l', 'cd ./sub && ln -s ../x ../l', 'ln -s ../x -t $D'],
   ['ln hard link', 'ln a b', 'ln /etc/shadow s', 'ln $A b'],
   ['chmod -R', 'chmod -R 755 build', 'chmod -R 777 /etc', 'chmod -R 755 $D'],
-  ['chmod -R glob', 'chmod -R 755 ./*', 'chmod -R 755 /etc/*', 'chmod -R 755 .*'],
+  ['chmod -R glob', 'chmod -R 755 sub/*', 'chmod -R 755 /etc/*', 'chmod -R 755 .*'],
   ['chmod', 'chmod 644 a.txt', 'chmod 644 /etc/shadow', 'chmod 644 "$F"'],
   ['chmod -R -L', 'chmod -R -w sub', 'chmod -R u+w /home', 'chmod -R -L 777 sub'],
   ['chown -R', 'chown -R me:me build', 'chown -R me:me /home', 'chown -R me $(pwd)/..'],
@@ -103,8 +103,8 @@ const forms: [string, string, string, string][] = [
   ['rm', 'rm -rf build', 'rm -rf ../..', 'rm -rf "$DIR"'],
   ['rm absolute', 'rm -f ./a', 'rm -f /etc/passwd', 'rm -rf {build,/etc}'],
   ['rm glob', 'rm -rf ./*', 'rm -rf /proc/self/root/*', 'rm -rf */../..'],
-  ['rm after cd', 'cd sub && rm -rf ./*', 'cd / && rm -rf ./*', 'cd "$X" && rm -f a'],
-  ['rm via cd ..', 'cd sub && rm -f deep/a', 'cd sub && rm -f ../../a', 'cd && rm -f a'],
+  ['rm after cd', 'cd ./sub && rm -rf ./*', 'cd / && rm -rf ./*', 'cd "$X" && rm -f a'],
+  ['rm via cd ..', 'cd ./sub && rm -f deep/a', 'cd ./sub && rm -f ../../a', 'cd && rm -f a'],
   ['rmdir/unlink/shred', 'rmdir sub/deep && unlink a && shred -u b', 'shred -u /etc/shadow', 'unlink $F'],
   ['find -delete', "find . -name '*.o' -delete", 'find / -delete', 'find "$D" -delete'],
   ['find -L -delete', 'find sub -type f -delete', 'find /etc -type f -delete', 'find -L . -delete'],
@@ -176,16 +176,16 @@ describe('shell: every path a command writes to is checked against the path rule
   it.each([
     // Every cd is assumed to take effect (it may run in a subshell, or fail before `;`/`||`), so a relative
     // target must be allowed from each directory: fail-closed even where the cd in fact succeeded.
-    'cd sub/deep && rm -f ../a',
-    'cd sub || true; rm -f ../a',
-    '(cd sub/deep); rm -f ../../../a',
+    'cd ./sub/deep && rm -f ../a',
+    'cd ./sub || true; rm -f ../a',
+    '(cd ./sub/deep); rm -f ../../../a',
   ])('a relative target after a cd must be allowed from every directory it may run in: %j', (cmd) => {
     expect(codes(cmd)).toContain(ESCAPE);
   });
 
   it('a relative target from a -execdir command is relative to each match, only known at run time', () => {
     expect(codes('find . -execdir cp {} x \\;')).toContain(UNRESOLVED);
-    expect(check('find . -execdir chmod 644 {} +').reasons).toEqual([]);
+    expect(check('find . -type f -execdir chmod 644 {} +').reasons).toEqual([]);
   });
 
   it.each([

@@ -18,7 +18,8 @@ export const ARG_TYPES = ['string', 'number', 'integer', 'boolean'] as const;
  * (`path`, `file`, `dir`… are paths; `command`, `cmd`, `script` are shell commands; `url`, `host`… are URLs).
  * - path: `allow`/`deny` are globs over the workspace-relative (or absolute) path; `roots` adds allowed roots.
  * - command: `allow`/`deny` are shell command patterns (`rm -rf /`, `curl * | sh`), parsed, never substrings;
- *   `builtin` keeps the built-in dangerous-command rules on (default).
+ *   `builtin` keeps the built-in dangerous-command rules on (default); the files a command writes must lie in the
+ *   workspace, /tmp or `roots` (`roots: ["/"]` lifts that confinement; /workspace is the workspace in a sandbox).
  * - url: `schemes` allowlist, `hosts` allowlist (globs), `deny` host globs; private addresses are denied unless allowed.
  * - value: `allow`/`deny` globs over the string value; `type` declares the JSON type the value must have (a call
  *   with another is denied before policy, so a condition such as `action.args.amount > 1000` cannot error on it).

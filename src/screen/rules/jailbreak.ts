@@ -38,6 +38,7 @@ export const jailbreakRules: Rule[] = [
   },
   {
     id: 'jailbreak.dan_persona',
+    guarded: true,
     category: 'jailbreak',
     weight: 3,
     message: 'assigns a DAN-style jailbreak persona',
@@ -45,6 +46,7 @@ export const jailbreakRules: Rule[] = [
   },
   {
     id: 'jailbreak.developer_mode',
+    guarded: true,
     category: 'jailbreak',
     weight: 4,
     message: 'fake "developer mode" or similar unlocked mode',
@@ -52,6 +54,7 @@ export const jailbreakRules: Rule[] = [
   },
   {
     id: 'jailbreak.no_restrictions',
+    guarded: true,
     category: 'jailbreak',
     weight: 2.5,
     message: 'describes an AI free of restrictions or ethics',

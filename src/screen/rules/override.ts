@@ -160,6 +160,7 @@ export const overrideRules: Rule[] = [
   },
   {
     id: 'override.instructions_void',
+    guarded: true,
     category: 'override',
     weight: 5,
     message: 'declares earlier instructions void',
@@ -178,7 +179,7 @@ export const overrideRules: Rule[] = [
     category: 'override',
     weight: 4,
     message: 'asks the model to reset or wipe its instructions',
-    pattern: `\\b${alt('reset', 'wipe', 'clear', 'erase', 'purge', 'flush', 'reboot', 'reprogram', 'overwrite', 'rewrite')}\\W+${alt('your', 'all', 'the', 'its')}\\W+(?:\\w+\\W+){0,2}${alt('instructions', 'memory', 'programming', 'rules', 'guidelines', 'directives', 'system prompt', 'training', 'constraints', 'settings')}\\b`,
+    pattern: `\\b${alt('reset', 'wipe', 'clear', 'erase', 'purge', 'flush', 'reboot', 'reprogram', 'overwrite', 'rewrite')}\\W+${alt('your', 'all', 'the', 'its')}\\W+(?:\\w+\\W+){0,2}${alt('instructions', 'memory', 'programming', 'rules', 'guidelines', 'directives', 'system prompt', 'training', 'constraints')}\\b`,
   },
   {
     id: 'override.end_of_prompt',
@@ -189,6 +190,7 @@ export const overrideRules: Rule[] = [
   },
   {
     id: 'override.above_was_test',
+    guarded: true,
     category: 'override',
     weight: 4,
     message: 'claims the preceding text was only a test or example',
