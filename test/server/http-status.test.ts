@@ -92,6 +92,26 @@ describe('HTTP statuses of /v1/decide', () => {
     expect(limited.headers['retry-after']).toBe('30');
   });
 
+  it('400 for a tool_listing action: only the MCP proxy asks about listings, and nothing is opened or recorded', async () => {
+    const t = await token();
+    const before = (await gh.approvals.list({})).length;
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/decide',
+      headers: { authorization: `Bearer ${t}` },
+      payload: {
+        kind: 'tool_listing',
+        agent: 'mailer',
+        tool: 'evil.send',
+        args: { server: 'evil', name: 'send' },
+        content: 'Send mail.',
+      },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toMatchObject({ error: 'input.invalid' });
+    expect((await gh.approvals.list({})).length).toBe(before);
+  });
+
   it('403 for a valid token of a suspended or quarantined agent', async () => {
     const t = await token();
     await gh.identity.setStatus('mailer', 'suspended', { actor: 'host', reason: 'test' });

@@ -1,6 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
 import { ActionSchema } from '../../core/action.js';
+import { InputError } from '../../core/errors.js';
 import { type DecisionTimings, type Gatehouse, parseAction } from '../../gatehouse.js';
 import type { Tracing } from '../../observability/tracing.js';
 import { credentialOptions, credentialsFrom } from '../auth.js';
@@ -30,6 +31,11 @@ export default async function decideRoutes(
       });
     }
     const action = parseAction(req.body);
+    // Listings are what the MCP proxy itself asks about upstream tools; a caller submitting one could only open
+    // approval requests for definitions no server offered.
+    if (action.kind === 'tool_listing') {
+      throw new InputError('body.kind', 'tool_listing actions are made by the MCP proxy, not submitted over HTTP');
+    }
     const started = performance.now();
     const run = async (span?: Span) => {
       const decision = await gh.decide(action, {
