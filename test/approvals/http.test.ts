@@ -121,7 +121,11 @@ describe('approvals and grants over HTTP', () => {
       headers: auth,
       payload: { kind: 'tool_call', agent: 'bob', tool: 'fs.read', args: { path: '../../etc/passwd' } },
     });
-    expect(explained.json()).toMatchObject({ effect: 'deny', args: { ok: false } });
+    expect(explained.json()).toMatchObject({ effect: 'deny', args: { ok: false }, decision: { effect: 'deny' } });
+    // The pipeline's judgement carries the engine's reasons among the other stages' (tier, catalogue).
+    expect(explained.json().decision.reasons.map((r: { code: string }) => r.code)).toEqual(
+      expect.arrayContaining(explained.json().reasons.map((r: { code: string }) => r.code)),
+    );
 
     const bad = await app.inject({
       method: 'POST',

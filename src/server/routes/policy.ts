@@ -68,7 +68,10 @@ export default async function policyRoutes(
   app.post('/v1/policy/explain', { preHandler, schema: { body: actionJsonSchema } }, async (req) => {
     const act = parseAction(req.body);
     const roles = gh.identity.registry.get(act.agent)?.roles ?? [];
-    return gh.policy.evaluate(act, { agent: act.agent, roles: [...roles] }, []);
+    // The policy engine's detail (rules, arguments, limits), and the whole pipeline's judgement with commit off:
+    // the same stages and fold as `decide`, so `decision` is what a real call would get (nothing is charged).
+    const detail = await gh.policy.evaluate(act, { agent: act.agent, roles: [...roles] }, []);
+    return { ...detail, decision: await gh.explain(act) };
   });
 
   app.get(
