@@ -76,7 +76,11 @@ export class ChangeFeed {
     if (this.failure) throw this.failure;
   }
 
-  private wake(): void {
+  health(): { ok: boolean; error?: string } {
+    return this.failure ? { ok: false, error: this.failure.message } : { ok: true };
+  }
+
+    private wake(): void {
     // catchUp never rejects: a failure is recorded for check() and sync().
     void this.catchUp();
   }

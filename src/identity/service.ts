@@ -139,7 +139,12 @@ export class Identity {
     return this.feed.sync();
   }
 
-  /** Stops following other processes' changes. */
+  /** Whether the in-memory identity state is caught up; hot reads fail closed while it is not. */
+  health(): { ok: boolean; error?: string } {
+    return this.feed.health();
+  }
+
+    /** Stops following other processes' changes. */
   close(): Promise<void> {
     return this.feed.stop();
   }

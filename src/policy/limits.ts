@@ -7,10 +7,9 @@ import type { Rule } from './compile.js';
 import { matchToolPattern } from './resources.js';
 
 /**
- * Limits: token-bucket rate limits per agent and per tool (in memory, per gateway process), usage budgets per
- * window in calls and cost units, a per-agent data-transfer budget for egress, and per-grant hourly call caps
- * (budgets and grant caps live in the store, so they hold exactly across restarts and across processes on one
- * data directory). An exhausted limit denies with a reason that names it. `check` judges and changes nothing; it
+ * Limits: token-bucket rate limits per agent and per tool, usage budgets per window in calls and cost units, a
+ * per-agent data-transfer budget for egress, and per-grant hourly call caps. With a store all of them live in it,
+ * so they hold exactly across restarts and across every gateway on the store (without one, in process memory). An exhausted limit denies with a reason that names it. `check` judges and changes nothing; it
  * returns the charges as effects that the pipeline commits only for a call that goes ahead, so a denied call
  * costs nothing. Each charge re-checks at commit inside one store transaction, so concurrent calls cannot overshoot.
  */
@@ -70,7 +69,40 @@ const MIGRATIONS = [
     UPDATE limits_grant_calls SET id = md5(random()::text || clock_timestamp()::text) WHERE id IS NULL;
     CREATE INDEX limits_grant_calls_by_id ON limits_grant_calls (id);`,
   },
+  {
+    // Token buckets of the per-minute limits, shared by every gateway on the store.
+    version: 4,
+    name: 'rate buckets',
+    sql: `CREATE TABLE limits_buckets (
+      key TEXT PRIMARY KEY,
+      tokens REAL NOT NULL,
+      at INTEGER NOT NULL
+    );`,
+  },
 ];
+
+/**
+ * Takes one token from a bucket in one statement: refills it for the time since it was last touched (never
+ * backwards, as gateways' clocks differ a little), and changes nothing unless a whole token is there. A single
+ * conditional statement is atomic on both engines (PostgreSQL re-checks the condition on the row a concurrent
+ * writer left), so calls on several gateways cannot take more tokens than the bucket holds: the limit is exact.
+ * Parameters: see `takeTokenParams`.
+ */
+const D = 'CAST(? AS DOUBLE PRECISION)';
+// The tokens the row holds at `now` (parameters: now, now, rate, capacity, capacity, now, now, rate).
+const REFILLED = `(CASE WHEN limits_buckets.tokens + (CASE WHEN ? > limits_buckets.at THEN (? - limits_buckets.at) * ${D} ELSE 0 END) > ${D}
+  THEN ${D} ELSE limits_buckets.tokens + (CASE WHEN ? > limits_buckets.at THEN (? - limits_buckets.at) * ${D} ELSE 0 END) END)`;
+const TAKE_TOKEN = `INSERT INTO limits_buckets (key, tokens, at) VALUES (?, ${D} - 1, ?)
+  ON CONFLICT(key) DO UPDATE SET tokens = ${REFILLED} - 1,
+    at = CASE WHEN ? > limits_buckets.at THEN ? ELSE limits_buckets.at END
+  WHERE ${REFILLED} >= 1`;
+
+function takeTokenParams(key: string, capacity: number, ratePerMs: number, at: number): unknown[] {
+  // Whole milliseconds: the column is an integer on PostgreSQL.
+  const now = Math.round(at);
+  const refilled = [now, now, ratePerMs, capacity, capacity, now, now, ratePerMs];
+  return [key, capacity, now, ...refilled, now, now, ...refilled];
+}
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -134,11 +166,11 @@ export class Limits {
 
   async check(req: UsageRequest): Promise<LimitCheck> {
     const reasons: Reason[] = [];
-    const bucketCommits: Array<{ commit: () => boolean; undo: () => void; reason: Reason }> = [];
+    const bucketCommits: BucketCommit[] = [];
     const budgetCharges: BudgetCharge[] = [];
     const pa = this.cfg.per_agent;
     if (req.tool !== undefined && pa?.tool_calls_per_minute !== undefined) {
-      this.bucket(
+      await this.bucket(
         `agent:${req.agent}`,
         pa.tool_calls_per_minute,
         pa.burst ?? pa.tool_calls_per_minute,
@@ -155,7 +187,7 @@ export class Limits {
     if (req.tool !== undefined) {
       for (const [pattern, rate] of Object.entries(this.cfg.per_tool ?? {})) {
         if (rate.calls_per_minute === undefined || !matchToolPattern(pattern, req.tool)) continue;
-        this.bucket(
+        await this.bucket(
           `tool:${pattern}`,
           rate.calls_per_minute,
           rate.burst ?? rate.calls_per_minute,
@@ -203,7 +235,7 @@ export class Limits {
           kind: 'limit.charge',
           on: ['allow'],
           summary: `rate limit ${bc.reason.ruleId}: one call`,
-          commit: () => (bc.commit() ? COMMIT_OK : { ok: false, reason: bc.reason }),
+          commit: async () => ((await bc.commit()) ? COMMIT_OK : { ok: false, reason: bc.reason }),
           undo: bc.undo,
         });
       }
@@ -301,15 +333,46 @@ export class Limits {
     };
   }
 
-  private bucket(
+  private async bucket(
     key: string,
     perMinute: number,
     capacity: number,
     now: number,
     reasons: Reason[],
-    commits: Array<{ commit: () => boolean; undo: () => void; reason: Reason }>,
+    commits: BucketCommit[],
     reason: Reason,
-  ): void {
+  ): Promise<void> {
+    const store = this.store;
+    if (store) {
+      // Judged on the shared row (another gateway may have emptied it); taken at commit, re-checked there.
+      const row = await store.get<{ tokens: number; at: number }>(
+        'SELECT tokens, at FROM limits_buckets WHERE key = ?',
+        [key],
+      );
+      const tokens = row ? Math.min(capacity, row.tokens + (Math.max(0, now - row.at) * perMinute) / 60_000) : capacity;
+      if (tokens < 1) {
+        reasons.push(reason);
+        return;
+      }
+      let taken = false;
+      commits.push({
+        reason,
+        commit: async () => {
+          const r = await store.run(TAKE_TOKEN, takeTokenParams(key, capacity, perMinute / 60_000, now));
+          taken = r.changes === 1;
+          return taken;
+        },
+        undo: async () => {
+          if (!taken) return;
+          taken = false;
+          await store.run(
+            `UPDATE limits_buckets SET tokens = CASE WHEN tokens + 1 > ${D} THEN ${D} ELSE tokens + 1 END WHERE key = ?`,
+            [capacity, capacity, key],
+          );
+        },
+      });
+      return;
+    }
     let b = this.buckets.get(key);
     if (!b) {
       b = { tokens: capacity, at: now };
@@ -325,7 +388,7 @@ export class Limits {
     commits.push({
       reason,
       // Re-checked at commit: another decision in this process may have taken the last token meanwhile.
-      commit: () => {
+      commit: async () => {
         const tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) * perMinute) / 60_000);
         if (tokens < 1) return false;
         before = { ...bucket };
@@ -333,7 +396,7 @@ export class Limits {
         bucket.at = Math.max(bucket.at, now);
         return true;
       },
-      undo: () => {
+      undo: async () => {
         if (before) Object.assign(bucket, before);
       },
     });
@@ -423,6 +486,12 @@ export class Limits {
     const u = this.memUsage.get(k) ?? { calls: 0, cost: 0 };
     this.memUsage.set(k, { calls: u.calls + calls, cost: u.cost + cost });
   }
+}
+
+interface BucketCommit {
+  commit: () => Promise<boolean>;
+  undo: () => Promise<void>;
+  reason: Reason;
 }
 
 interface BudgetCharge {
