@@ -9,9 +9,10 @@ import { matchToolPattern } from './resources.js';
 /**
  * Limits: token-bucket rate limits per agent and per tool, usage budgets per window in calls and cost units, a
  * per-agent data-transfer budget for egress, and per-grant hourly call caps. With a store all of them live in it,
- * so they hold exactly across restarts and across every gateway on the store (without one, in process memory). An exhausted limit denies with a reason that names it. `check` judges and changes nothing; it
+ * so they hold exactly across restarts and across every gateway on the store (without one, in process memory).
+ * An exhausted limit denies with a reason that names it. `check` judges and changes nothing; it
  * returns the charges as effects that the pipeline commits only for a call that goes ahead, so a denied call
- * costs nothing. Each charge re-checks at commit inside one store transaction, so concurrent calls cannot overshoot.
+ * costs nothing. Each charge re-checks at commit in one atomic statement, so concurrent calls cannot overshoot.
  */
 export interface UsageRequest {
   agent: string;
@@ -418,53 +419,63 @@ export class Limits {
 
   private commits = 0;
 
-  /** Charges every budget of one call in one transaction, each re-checked against its maximum. */
+  /**
+   * Charges every budget of one call, each re-checked against its maximum as it is charged. With a store each
+   * charge is one conditional upsert (atomic on both engines, so gateways contending for one budget row queue on
+   * it instead of failing serialisation and retrying); when a later budget of the call is full, the ones already
+   * charged are refunded. A budget never goes over its maximum; a call refused on one budget may hold a unit of
+   * another for the moment until its refund lands, which can only refuse another call, never admit one.
+   */
   private async chargeBudgets(charges: readonly BudgetCharge[]): Promise<CommitResult> {
     const sweep = this.store !== undefined && ++this.commits % 1000 === 1;
-    const apply = async (): Promise<CommitResult> => {
-      for (const c of charges) {
-        const used = await this.usage(c.budget.name, c.key, c.start);
+    const done: BudgetCharge[] = [];
+    for (const c of charges) {
+      if (!(await this.charge(c))) {
+        for (const d of done) await this.addUsage(d.budget.name, d.key, d.start, -d.calls, -d.cost);
         const b = c.budget;
-        if (
-          (b.maxCalls !== undefined && !b.egress && used.calls + c.calls > b.maxCalls) ||
-          (b.maxCost !== undefined && used.cost + c.cost > b.maxCost)
-        ) {
-          return {
-            ok: false,
-            reason: {
-              code: b.egress ? 'limits.egress' : 'limits.budget',
-              message: `budget ${b.name} was used up by another call while this one was judged`,
-              ruleId: b.egress ? `limits.per_agent.${b.name}` : `limits.budgets.${b.name}`,
-              evidence: b.name,
-            },
-          };
-        }
+        return {
+          ok: false,
+          reason: {
+            code: b.egress ? 'limits.egress' : 'limits.budget',
+            message: `budget ${b.name} was used up by another call while this one was judged`,
+            ruleId: b.egress ? `limits.per_agent.${b.name}` : `limits.budgets.${b.name}`,
+            evidence: b.name,
+          },
+        };
       }
-      if (sweep) await this.sweepUsage(charges[0]!.start);
-      for (const c of charges) await this.addUsage(c.budget.name, c.key, c.start, c.calls, c.cost);
-      return COMMIT_OK;
-    };
-    if (!this.store) return apply();
-    const store = this.store;
-    // Rolls back (throws) on a conflict so no budget of the call is half charged.
-    try {
-      return await store.transaction(async () => {
-        const r = await apply();
-        if (!r.ok) throw new BudgetConflict(r);
-        return r;
-      });
-    } catch (err) {
-      if (err instanceof BudgetConflict) return err.result;
-      throw err;
+      done.push(c);
     }
+    if (sweep) await this.sweepUsage(charges[0]!.start);
+    return COMMIT_OK;
+  }
+
+  /** Adds one call's use to a budget window unless that takes it over its maximum; false when it would. */
+  private async charge(c: BudgetCharge): Promise<boolean> {
+    const b = c.budget;
+    const maxCalls = b.maxCalls !== undefined && !b.egress ? b.maxCalls : null;
+    const maxCost = b.maxCost ?? null;
+    if ((maxCalls !== null && c.calls > maxCalls) || (maxCost !== null && c.cost > maxCost)) return false;
+    if (!this.store) {
+      const used = await this.usage(b.name, c.key, c.start);
+      if ((maxCalls !== null && used.calls + c.calls > maxCalls) || (maxCost !== null && used.cost + c.cost > maxCost))
+        return false;
+      await this.addUsage(b.name, c.key, c.start, c.calls, c.cost);
+      return true;
+    }
+    const r = await this.store.run(
+      `INSERT INTO limits_usage (budget, key, window_start, calls, cost) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(budget, key, window_start) DO UPDATE SET calls = limits_usage.calls + excluded.calls,
+         cost = limits_usage.cost + excluded.cost
+       WHERE (CAST(? AS BIGINT) IS NULL OR limits_usage.calls + excluded.calls <= CAST(? AS BIGINT))
+         AND (CAST(? AS DOUBLE PRECISION) IS NULL OR limits_usage.cost + excluded.cost <= CAST(? AS DOUBLE PRECISION))`,
+      [b.name, c.key, c.start, c.calls, c.cost, maxCalls, maxCalls, maxCost, maxCost],
+    );
+    return r.changes === 1;
   }
 
   private async refundBudgets(charges: readonly BudgetCharge[]): Promise<void> {
-    const apply = async () => {
-      for (const c of charges) await this.addUsage(c.budget.name, c.key, c.start, -c.calls, -c.cost);
-    };
-    if (this.store) await this.store.transaction(apply);
-    else await apply();
+    // Each refund is one atomic statement; a transaction around them would only add retries on a hot row.
+    for (const c of charges) await this.addUsage(c.budget.name, c.key, c.start, -c.calls, -c.cost);
   }
 
   /** Now and then, drops windows that ended long ago so the table stays bounded. */
@@ -500,10 +511,4 @@ interface BudgetCharge {
   start: number;
   calls: number;
   cost: number;
-}
-
-class BudgetConflict extends Error {
-  constructor(readonly result: CommitResult) {
-    super('budget conflict');
-  }
 }
