@@ -8,8 +8,8 @@ import { matchToolPattern } from './resources.js';
 
 /**
  * Limits: token-bucket rate limits per agent and per tool, usage budgets per window in calls and cost units, a
- * per-agent data-transfer budget for egress, and per-grant hourly call caps. With a store all of them live in it,
- * so they hold exactly across restarts and across every gateway on the store (without one, in process memory).
+ * per-agent data-transfer budget for egress, and per-grant hourly call caps. Budgets and grant caps live in the
+ * store, so they hold exactly across restarts and across every gateway on it; rate buckets too on a shared store.
  * An exhausted limit denies with a reason that names it. `check` judges and changes nothing; it
  * returns the charges as effects that the pipeline commits only for a call that goes ahead, so a denied call
  * costs nothing. Each charge re-checks at commit in one atomic statement, so concurrent calls cannot overshoot.
@@ -124,15 +124,24 @@ export class Limits {
   private readonly memGrantCalls = new Map<string, number[]>();
   private readonly budgets: WindowBudget[] = [];
 
-  /** Limits kept in `store` (migrated here), or in memory only when there is none. */
-  static async open(cfg: LimitsConfig, store: Store | undefined): Promise<Limits> {
+  /**
+   * Limits kept in `store` (migrated here), or in memory only when there is none. Rate buckets are in the store
+   * when it is shared (PostgreSQL) or `sharedRateLimits` says so; on the embedded store they stay in memory,
+   * where a token costs no disk write (one process decides on it, so there is nothing to share).
+   */
+  static async open(
+    cfg: LimitsConfig,
+    store: Store | undefined,
+    opts: { sharedRateLimits?: boolean } = {},
+  ): Promise<Limits> {
     await store?.migrate('limits', MIGRATIONS);
-    return new Limits(cfg, store);
+    return new Limits(cfg, store, opts.sharedRateLimits ?? store?.dialect === 'postgres');
   }
 
   private constructor(
     private readonly cfg: LimitsConfig,
     private readonly store: Store | undefined,
+    private readonly sharedBuckets: boolean,
   ) {
     for (const b of cfg.budgets ?? []) {
       this.budgets.push({
@@ -343,7 +352,7 @@ export class Limits {
     commits: BucketCommit[],
     reason: Reason,
   ): Promise<void> {
-    const store = this.store;
+    const store = this.sharedBuckets ? this.store : undefined;
     if (store) {
       // Judged on the shared row (another gateway may have emptied it); taken at commit, re-checked there.
       const row = await store.get<{ tokens: number; at: number }>(

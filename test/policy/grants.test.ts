@@ -167,7 +167,8 @@ describe('limits', () => {
         per_agent: { tool_calls_per_minute: 2 },
         per_tool: { 'web.*': { calls_per_minute: 3 } },
       });
-      const limits = await Limits.open(cfg, store);
+      // Shared explicitly, so the bucket statements run on SQLite too (a gateway shares them on PostgreSQL).
+      const limits = await Limits.open(cfg, store, { sharedRateLimits: store !== undefined });
       const now = Date.UTC(2026, 0, 5);
       const call = async (agent: string, tool: string, t = now) => {
         const c = await limits.check({ agent, tool, cost: 1, egressBytes: 0, now: t });
@@ -189,7 +190,7 @@ describe('limits', () => {
       expect((await call('e', 'web.fetch')).reasons.map((r) => r.code)).toEqual(['limits.rate.tool']);
       if (store) {
         // Another gateway on the same store draws from the same buckets: the limit is per agent, not per process.
-        const other = await Limits.open(cfg, store);
+        const other = await Limits.open(cfg, store, { sharedRateLimits: true });
         const c = await other.check({ agent: 'e', tool: 'web.fetch', cost: 1, egressBytes: 0, now });
         expect(c.reasons.map((r) => r.code)).toEqual(['limits.rate.tool']);
         // A bucket emptied between judging and commit is re-checked at commit: the call is refused, not overdrawn.
