@@ -80,7 +80,7 @@ export class ChangeFeed {
     return this.failure ? { ok: false, error: this.failure.message } : { ok: true };
   }
 
-    private wake(): void {
+  private wake(): void {
     // catchUp never rejects: a failure is recorded for check() and sync().
     void this.catchUp();
   }

@@ -144,7 +144,7 @@ export class Identity {
     return this.feed.health();
   }
 
-    /** Stops following other processes' changes. */
+  /** Stops following other processes' changes. */
   close(): Promise<void> {
     return this.feed.stop();
   }

@@ -17,12 +17,21 @@ export function sharedStoreUrl(cfg: StoreConfig, env: NodeJS.ProcessEnv = proces
  * error naming it (without its password): never a silent fall back to a local file, which would split the
  * gateways' state. The PostgreSQL driver is loaded only when it is used.
  */
-export async function openStore(cfg: StoreConfig, dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
+export async function openStore(
+  cfg: StoreConfig,
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Store> {
   const url = sharedStoreUrl(cfg, env);
   if (url === undefined) return SqliteStore.open(join(dataDir, 'gatehouse.db'));
   if (!/^postgres(ql)?:\/\//.test(url)) {
     // Only the scheme is shown: the rest of a malformed URL may hold a password.
-    throw new ConfigError('GATEHOUSE_DATABASE_URL', undefined, 'store.url', 'expected a postgres:// or postgresql:// URL');
+    throw new ConfigError(
+      'GATEHOUSE_DATABASE_URL',
+      undefined,
+      'store.url',
+      'expected a postgres:// or postgresql:// URL',
+    );
   }
   const { PostgresStore } = await import('./postgres.js');
   return PostgresStore.open(url, { schema: cfg.schema, poolSize: cfg.pool_size });
