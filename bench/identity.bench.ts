@@ -205,7 +205,7 @@ export async function run(): Promise<BenchRow[]> {
     const popIdentity = await e.open({ max_nonces_per_agent: ROUNDS * (N_POP + 200) + PACED + 110, nonce_ttl: '10m' });
     const proofs: string[] = [];
     for (let i = 0; i < ROUNDS * (N_POP + 200) + PACED + 100; i++) {
-      const { nonce } = popIdentity.challenges.issue('bench-agent');
+      const { nonce } = await popIdentity.challenges.issue('bench-agent');
       proofs.push(
         await createProof({
           privateKey: key,

@@ -2,6 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { EXAMPLE_CONFIG } from '../src/config/example.js';
+import { parseConfig } from '../src/config/load.js';
+import { Gatehouse } from '../src/gatehouse.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
@@ -17,8 +20,13 @@ const BUDGET = [
   },
 ];
 
-/** Checks and charges one unit of a budget: the read-then-write that must be exact across gateways. */
+/** Checks and charges one unit of a budget in one conditional statement, as `Limits` charges budgets and buckets. */
 async function charge(s: Store, key = 'agent'): Promise<boolean> {
+  return (await s.run('UPDATE budget SET calls = calls + 1 WHERE key = ? AND calls < max', [key])).changes === 1;
+}
+
+/** The same as a read-then-write transaction (serialisable on PostgreSQL, retried on conflict): for comparison. */
+async function chargeInTransaction(s: Store, key = 'agent'): Promise<boolean> {
   return s.transaction(async () => {
     const row = await s.get<{ calls: number; max: number }>('SELECT calls, max FROM budget WHERE key = ?', [key]);
     if (!row || row.calls >= row.max) return false;
@@ -52,9 +60,25 @@ export async function run(): Promise<BenchRow[]> {
         ),
       );
       rows.push(
-        await measure('store', `${name}: budget check-and-charge (durable)`, () => charge(s), { n: 1000, warmup: 100 }),
+        await measure('store', `${name}: budget check-and-charge, one statement (durable)`, () => charge(s), {
+          n: 1000,
+          warmup: 100,
+        }),
+      );
+      rows.push(
+        await measure(
+          'store',
+          `${name}: budget check-and-charge, transaction (durable)`,
+          () => chargeInTransaction(s),
+          {
+            n: 1000,
+            warmup: 100,
+          },
+        ),
       );
     }
+    rows.push(...(await decideOn('sqlite', () => SqliteStore.open(join(dir, 'decide.db')))));
+    rows.push(...(await decideOn('postgres', () => PostgresStore.open(server.url, { schema: freshSchema('decide') }))));
     const schema = freshSchema('contend');
     const gateways = await Promise.all([0, 1, 2].map(() => PostgresStore.open(server.url, { schema, poolSize: 4 })));
     await gateways[0]!.migrate('bench', BUDGET);
@@ -67,7 +91,7 @@ export async function run(): Promise<BenchRow[]> {
     const stored = (await gateways[0]!.get<{ calls: number }>("SELECT calls FROM budget WHERE key = 'agent'"))!.calls;
     rows.push({
       bench: 'store',
-      case: 'postgres: 3 gateways x 300 charges on one budget of 600',
+      case: 'postgres: 3 gateways x 300 one-statement charges on one budget of 600',
       n: outcomes.length,
       throughput: Math.round(outcomes.length / (ms / 1000)),
       unit: 'charges/s',
@@ -108,4 +132,41 @@ export async function run(): Promise<BenchRow[]> {
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** decide() through the whole pipeline on each engine, as the decide bench runs it on the embedded default. */
+async function decideOn(name: string, open: () => Promise<Store>): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-store-bench-decide-'));
+  const config = parseConfig(EXAMPLE_CONFIG.replace('tool_calls_per_minute: 120', 'tool_calls_per_minute: 100000000'));
+  const gh = await Gatehouse.open({ config, data: dir, openStore: open });
+  try {
+    let i = 0;
+    let unexpected = 0;
+    const allow = await measure(
+      'store',
+      `${name}: decide() fs.read (unflagged allow, rate limit charged in the store)`,
+      async () => {
+        const d = await gh.decide({
+          kind: 'tool_call',
+          agent: 'demo',
+          session: 'bench',
+          tool: 'fs.read',
+          args: { path: `docs/${i++ % 50}.md` },
+        });
+        if (d.effect !== 'allow' || d.flagged) unexpected++;
+      },
+      { n: 2000, warmup: 200, target: name === 'postgres' ? 'p99 <= 2000 µs' : 'p99 <= 1000 µs' },
+    );
+    if (unexpected > 0) throw new Error(`store bench: ${unexpected} fs.read calls were not unflagged allows`);
+    const deny = await measure(
+      'store',
+      `${name}: decide() unknown tool (deny, durable audit)`,
+      () => gh.decide({ kind: 'tool_call', agent: 'demo', session: 'bench', tool: 'no.such.tool', args: { n: i++ } }),
+      { n: 500, warmup: 50, ...(name === 'postgres' ? { target: 'p99 <= 5000 µs' } : {}) },
+    );
+    return [allow, deny];
+  } finally {
+    await gh.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

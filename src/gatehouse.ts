@@ -4,14 +4,16 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createGateStage } from './approvals/gate.js';
 import { Approvals } from './approvals/store.js';
+import type { AuditEvent } from './audit/event.js';
 import { AuditLog } from './audit/log.js';
+import { type AuditQuery, queryLog } from './audit/query.js';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
 import { type Action, type ActionInput, ActionSchema, bindingHash, summarizeAction } from './core/action.js';
 import { canonicalHash, canonicalize } from './core/canonical.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { type Decision, foldVerdicts, type Verdict } from './core/decision.js';
-import { describeError, InputError, StoreError } from './core/errors.js';
+import { describeError, InputError, KeyError, StoreError } from './core/errors.js';
 import { MasterKey } from './core/masterkey.js';
 import {
   type Credentials,
@@ -40,9 +42,9 @@ import { Responder } from './response/playbooks.js';
 import { createSandbox, type Sandbox } from './sandbox/runner.js';
 import { createSandboxStage } from './sandbox/stage.js';
 import { createScreenStage } from './screen/stage.js';
-import { Keyring } from './store/keyring.js';
-import { SqliteStore } from './store/sqlite.js';
-import type { Store } from './store/store.js';
+import { Keyring, verifyMasterKey } from './store/keyring.js';
+import { openStore, sharedStoreUrl } from './store/open.js';
+import type { Dialect, Store, StoreHealth } from './store/store.js';
 
 export interface OpenOptions {
   /** Path to gatehouse.yaml, or a config object (validated like the file). Default `./gatehouse.yaml`. */
@@ -81,6 +83,13 @@ export interface DecisionTimings {
 }
 
 const HOST: Credentials = { kind: 'host' };
+
+export interface GatewayHealth {
+  status: 'ok' | 'degraded';
+  store: StoreHealth & { dialect: Dialect; location: string };
+  /** Whether the identity caches are caught up with the store (revocations from other processes included). */
+  identity: { ok: boolean; error?: string };
+}
 
 /** A decision judged and not committed (`Gatehouse.explain`), with the effects a real decision would commit. */
 export interface Explained extends Decision {
@@ -253,10 +262,18 @@ export class Gatehouse {
     const config = typeof opts.config === 'object' ? validateConfig(opts.config) : loadConfigFile(configSource);
     const dataDir = resolve(opts.data ?? '.gatehouse');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const master = MasterKey.ensureFile(join(dataDir, 'master.key'), env);
-    const store = opts.openStore
-      ? await opts.openStore(dataDir)
-      : await SqliteStore.open(join(dataDir, 'gatehouse.db'));
+    const keyFile = join(dataDir, 'master.key');
+    const shared = opts.openStore === undefined && sharedStoreUrl(config.store, env) !== undefined;
+    // Gateways sharing a store must share its master key: a fresh random one per gateway would seal secrets the
+    // others cannot open, so a shared store needs the key given (environment or key file), never generated.
+    const master = shared ? sharedMasterKey(keyFile, env) : MasterKey.ensureFile(keyFile, env);
+    const store = opts.openStore ? await opts.openStore(dataDir) : await openStore(config.store, dataDir, env);
+    try {
+      await verifyMasterKey(store, master);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     let audit: AuditLog | undefined;
     let identity: Identity | undefined;
     try {
@@ -463,6 +480,26 @@ export class Gatehouse {
     };
   }
 
+  /**
+   * Whether this gateway can decide: `degraded` while the store is unreachable (decisions that need it deny with
+   * `store.unavailable`) or identity state could not be brought up to date. Where the store is, without credentials.
+   */
+  health(): GatewayHealth {
+    const store = this.store.health();
+    const identity = this.identity.health();
+    return {
+      status: store.ok && identity.ok ? 'ok' : 'degraded',
+      store: { dialect: this.store.dialect, location: this.store.location, ...store },
+      identity,
+    };
+  }
+
+  /** This gateway's audit events matching `q`, oldest first (everything appended so far is flushed first). */
+  async auditQuery(q: AuditQuery = {}): Promise<AuditEvent[]> {
+    await this.audit.flush();
+    return queryLog(join(this.dataDir, 'audit'), q);
+  }
+
   async close(): Promise<void> {
     this.sandbox.killAll();
     await this.identity.close();
@@ -535,4 +572,15 @@ export function parseAction(input: unknown): Action {
         ? `expected ${issue.expected}${issue.input === undefined ? ' (missing)' : ''}`
         : issue.message;
   throw new InputError(path ? `action.${path}` : 'action', msg);
+}
+
+/** The master key of a gateway on a shared store: GATEHOUSE_MASTER_KEY or a key file copied into the data dir. */
+function sharedMasterKey(file: string, env: NodeJS.ProcessEnv): MasterKey {
+  if (!(env.GATEHOUSE_MASTER_KEY ?? '') && !existsSync(file)) {
+    throw new KeyError(
+      'key.master_missing',
+      `a shared store (GATEHOUSE_DATABASE_URL or store.url) needs the master key every gateway on it uses: set GATEHOUSE_MASTER_KEY, or copy the key file to ${file}`,
+    );
+  }
+  return MasterKey.fromEnvOrFile(file, env);
 }

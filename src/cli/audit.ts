@@ -11,11 +11,14 @@ import { toOcsf } from '../audit/ocsf.js';
 import { type AuditQuery, queryLog, tailLog } from '../audit/query.js';
 import { buildReport, FRAMEWORKS, type Framework, reportMarkdown } from '../audit/report.js';
 import { type VerifyOptions, type VerifyResult, verifyLog, type Witness } from '../audit/verify.js';
+import { loadConfigFile } from '../config/load.js';
+import { StoreSchema } from '../config/sections/store.js';
 import { InputError, NotFoundError } from '../core/errors.js';
 import { MasterKey } from '../core/masterkey.js';
 import { buildDigest, digestMarkdown } from '../monitor/digest.js';
 import { Keyring, publicKeysOf } from '../store/keyring.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openStore, sharedStoreUrl } from '../store/open.js';
+import type { Store } from '../store/store.js';
 import { action, EXIT, globalOptions, printJson } from './common.js';
 
 function auditDir(cmd: Command): string {
@@ -36,14 +39,25 @@ async function verifyOptions(cmd: Command, pubkeyFile?: string): Promise<VerifyO
 }
 
 async function auditKeys(cmd: Command): Promise<Map<string, KeyObject>> {
-  const dbFile = join(resolve(globalOptions(cmd).data), 'gatehouse.db');
-  if (!existsSync(dbFile)) return new Map();
-  const store = await SqliteStore.open(dbFile);
+  const store = await configuredStore(cmd);
+  if (!store) return new Map();
   try {
     return await publicKeysOf(store, 'audit');
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The store the gateway's keys are in: the database the config (or GATEHOUSE_DATABASE_URL) names, else the data
+ * directory's SQLite file when there is one. A configured database is never replaced by the local file.
+ */
+async function configuredStore(cmd: Command): Promise<Store | undefined> {
+  const g = globalOptions(cmd);
+  const data = resolve(g.data);
+  const cfg = existsSync(g.config) ? loadConfigFile(resolve(g.config)).store : StoreSchema.parse({});
+  if (sharedStoreUrl(cfg) !== undefined) return openStore(cfg, data);
+  return existsSync(join(data, 'gatehouse.db')) ? openStore(cfg, data) : undefined;
 }
 
 /** The latest signed checkpoint of the log. */
@@ -272,7 +286,7 @@ export function registerAudit(program: Command): void {
         if (!verifyInclusion(leaves[seq - 1]!, seq - 1, leaves.length, proof, root))
           throw new Error('internal: proof does not verify');
         const data = resolve(globalOptions(cmd).data);
-        const store = await SqliteStore.open(join(data, 'gatehouse.db'));
+        const store = (await configuredStore(cmd)) ?? (await openStore(StoreSchema.parse({}), data));
         let note: string;
         try {
           const keyring = new Keyring(store, MasterKey.fromEnvOrFile(join(data, 'master.key')), {

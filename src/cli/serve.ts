@@ -92,7 +92,7 @@ export function registerServe(program: Command): void {
         });
         const mode = tlsSettings ? `, client certificates ${tlsSettings.client_certs}` : '';
         process.stderr.write(
-          `gatehouse listening on ${address} (policy epoch ${await gh.currentPolicyEpoch()}${mode})\n`,
+          `gatehouse listening on ${address} (policy epoch ${await gh.currentPolicyEpoch()}${mode}; store ${gh.store.location})\n`,
         );
         await stopped;
         return 0;

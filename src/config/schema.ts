@@ -8,6 +8,7 @@ import { ApprovalsSchema, LimitsSchema, PolicySchema, RolesSchema } from './sect
 import { RedactionSchema } from './sections/redaction.js';
 import { SandboxSchema } from './sections/sandbox.js';
 import { ScreeningSchema } from './sections/screening.js';
+import { StoreSchema } from './sections/store.js';
 import { ToolsSchema } from './sections/tools.js';
 import { DurationSchema, SizeSchema } from './units.js';
 
@@ -97,6 +98,7 @@ export const ConfigSchema = z
     version: z.literal(1),
     server: ServerSchema.default(ServerSchema.parse({})),
     audit: AuditConfigSchema.default(AuditConfigSchema.parse({})),
+    store: StoreSchema.default(StoreSchema.parse({})),
     identity: IdentitySchema.default(IdentitySchema.parse({})),
     roles: RolesSchema.default({}),
     tools: ToolsSchema.default({}),

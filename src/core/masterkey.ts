@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { KeyError } from './errors.js';
 
@@ -45,6 +45,11 @@ export class MasterKey {
   static fromBytes(key: Uint8Array): MasterKey {
     if (key.length !== KEY_BYTES) throw new KeyError('key.master_invalid', 'master key must be 32 bytes');
     return new MasterKey(Buffer.from(key));
+  }
+
+  /** A value that identifies this key without revealing it (HMAC of a fixed label): compared across gateways. */
+  checkValue(): string {
+    return createHmac('sha256', this.key).update('gatehouse master key check v1').digest('base64url');
   }
 
   /** Encrypts `plaintext`; `context` is authenticated too, so a sealed blob cannot be moved to another purpose. */

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import type { Store } from '../store/store.js';
 import type { AgentRecord, AgentRegistry } from './agents.js';
 import { IdentityCodes, IdentityError } from './errors.js';
 import { verifyCompactJws } from './jws.js';
@@ -10,14 +11,10 @@ export const POP_TYPE = 'gh-pop+jwt';
 const COMPACT_JWS = /^[A-Za-z0-9_-]{2,2048}\.[A-Za-z0-9_-]{2,4096}\.[A-Za-z0-9_-]{0,2048}$/;
 const NONCE_RE = /^[A-Za-z0-9_-]{43}$/;
 
-interface NonceEntry {
+interface NonceRow {
   agent: string;
   exp: number;
-  used: boolean;
-  /** The allowance it counts against: `<agent>` for authenticated requests, `?<agent>` for anonymous ones. */
-  pool: string;
-  /** Set when the nonce ran out unused (so it no longer counts against the agent). */
-  expired?: boolean;
+  used: number;
 }
 
 export interface ChallengeOptions {
@@ -42,17 +39,14 @@ export interface ProofExpectation {
  * for the agent the nonce was issued to, only within the nonce's life, and only if signed by the agent's
  * registered key. Policy can require it for high-risk tools through `principal.proofOfPossession`.
  *
- * Nonces are kept in this process's memory: the gateway that issues them is the one that checks them.
+ * Nonces live in the store, so a nonce issued by one gateway can be used on any gateway of the store, and only
+ * once across all of them: spending it is one conditional update, which exactly one caller wins.
  */
 export class ChallengeService {
-  private readonly nonces = new Map<string, NonceEntry>();
-  /** Nonces in issue order; with one TTL for all, the oldest expire first, so purging is a queue pop. */
-  private readonly order: string[] = [];
-  private orderHead = 0;
-  private releaseHead = 0;
-  private readonly perAgent = new Map<string, number>();
+  private purgedAt = 0;
 
   constructor(
+    private readonly store: Store,
     private readonly registry: AgentRegistry,
     private readonly clock: Clock,
     private readonly opts: ChallengeOptions,
@@ -61,25 +55,36 @@ export class ChallengeService {
   /**
    * A fresh nonce for `agent`. Refused when the agent has too many outstanding. Requests that name an agent
    * without authenticating (`anonymous`, as for the proof-of-possession grant) have an allowance of their own,
-   * so a stranger exhausting it cannot starve the agent's authenticated requests.
+   * so a stranger exhausting it cannot starve the agent's authenticated requests. Across gateways the allowance
+   * is checked and taken in one statement; concurrent requests on several gateways may pass it by a few.
    */
-  issue(agent: string, opts: { anonymous?: boolean } = {}): { nonce: string; expiresAt: number; audience: string } {
-    this.purge();
+  async issue(
+    agent: string,
+    opts: { anonymous?: boolean } = {},
+  ): Promise<{ nonce: string; expiresAt: number; audience: string }> {
+    const now = this.clock.now();
+    await this.purge(now);
     const pool = opts.anonymous ? `?${agent}` : agent;
-    const outstanding = this.perAgent.get(pool) ?? 0;
-    if (outstanding >= this.opts.maxPerAgent) {
+    const nonce = randomBytes(32).toString('base64url');
+    const exp = now + this.opts.ttlMs;
+    const r = await this.store.run(
+      `INSERT INTO identity_pop_nonces (nonce, agent, pool, exp, used)
+       SELECT ?, ?, ?, ?, 0 WHERE (SELECT COUNT(*) FROM identity_pop_nonces WHERE pool = ? AND used = 0 AND exp > ?) < ?`,
+      [nonce, agent, pool, exp, pool, now, this.opts.maxPerAgent],
+    );
+    if (r.changes !== 1) {
       throw new IdentityError(IdentityCodes.popRateLimited, `agent ${agent} has too many outstanding nonces`);
     }
-    const nonce = randomBytes(32).toString('base64url');
-    const exp = this.clock.now() + this.opts.ttlMs;
-    this.nonces.set(nonce, { agent, exp, used: false, pool });
-    this.order.push(nonce);
-    this.perAgent.set(pool, outstanding + 1);
     return { nonce, expiresAt: exp, audience: this.opts.audience };
   }
 
-  get outstanding(): number {
-    return this.nonces.size;
+  /** Nonces issued and neither used nor expired, over every gateway of the store. */
+  async outstanding(): Promise<number> {
+    const row = await this.store.get<{ n: number | string }>(
+      'SELECT COUNT(*) AS n FROM identity_pop_nonces WHERE used = 0 AND exp > ?',
+      [this.clock.now()],
+    );
+    return Number(row?.n ?? 0);
   }
 
   /**
@@ -106,20 +111,18 @@ export class ChallengeService {
       throw new IdentityError(IdentityCodes.popMalformed, 'proof lacks nonce or iat');
     }
     const now = this.clock.now();
-    const entry = this.nonces.get(nonce);
+    const entry = await this.store.get<NonceRow>('SELECT agent, exp, used FROM identity_pop_nonces WHERE nonce = ?', [
+      nonce,
+    ]);
     if (!entry)
-      throw new IdentityError(
-        IdentityCodes.popNonceUnknown,
-        'proof nonce was not issued by this gateway or is long gone',
-      );
+      throw new IdentityError(IdentityCodes.popNonceUnknown, 'proof nonce was not issued by Gatehouse or is long gone');
     if (entry.agent !== agent.id)
       throw new IdentityError(IdentityCodes.popAgentMismatch, 'proof nonce was issued to another agent');
-    if (now >= entry.exp || entry.expired)
-      throw new IdentityError(IdentityCodes.popNonceExpired, 'proof nonce has expired');
-    if (entry.used) throw new IdentityError(IdentityCodes.popNonceReplayed, 'proof nonce was already used');
-    // Spent by any correctly signed attempt, even one that fails below: one nonce, one try.
-    entry.used = true;
-    this.release(entry.pool);
+    if (now >= entry.exp) throw new IdentityError(IdentityCodes.popNonceExpired, 'proof nonce has expired');
+    // Spent by any correctly signed attempt, even one that fails below: one nonce, one try. The conditional
+    // update is what makes it single-use across gateways (the read above only names the failure).
+    const spent = await this.store.run('UPDATE identity_pop_nonces SET used = 1 WHERE nonce = ? AND used = 0', [nonce]);
+    if (spent.changes !== 1) throw new IdentityError(IdentityCodes.popNonceReplayed, 'proof nonce was already used');
     if (aud !== this.opts.audience) throw new IdentityError(IdentityCodes.popAudience, 'proof audience is wrong');
     if (htm !== expect.method)
       throw new IdentityError(
@@ -134,41 +137,14 @@ export class ChallengeService {
     }
   }
 
-  private release(pool: string): void {
-    const n = (this.perAgent.get(pool) ?? 1) - 1;
-    if (n <= 0) this.perAgent.delete(pool);
-    else this.perAgent.set(pool, n);
-  }
-
   /**
-   * Expired nonces stop counting against their agent's allowance at once; they are forgotten a TTL later
-   * (kept that long so a late replay is named as such rather than as unknown).
+   * Forgets nonces a TTL after they expired (kept that long so a late replay is named as such rather than as
+   * unknown); expired ones stop counting against the allowance at once by the `exp > now` of `issue`.
    */
-  private purge(): void {
-    const now = this.clock.now();
-    while (this.releaseHead < this.order.length) {
-      const e = this.nonces.get(this.order[this.releaseHead]!);
-      if (e && e.exp > now) break;
-      if (e && !e.used) {
-        e.used = true;
-        e.expired = true;
-        this.release(e.pool);
-      }
-      this.releaseHead++;
-    }
-    const cutoff = now - this.opts.ttlMs;
-    while (this.orderHead < this.releaseHead) {
-      const n = this.order[this.orderHead]!;
-      const e = this.nonces.get(n);
-      if (e && e.exp > cutoff) break;
-      this.nonces.delete(n);
-      this.orderHead++;
-    }
-    if (this.orderHead > 1024 && this.orderHead * 2 > this.order.length) {
-      this.order.splice(0, this.orderHead);
-      this.releaseHead -= this.orderHead;
-      this.orderHead = 0;
-    }
+  private async purge(now: number): Promise<void> {
+    if (now - this.purgedAt < 10_000) return;
+    this.purgedAt = now;
+    await this.store.run('DELETE FROM identity_pop_nonces WHERE exp < ?', [now - this.opts.ttlMs]);
   }
 }
 

@@ -76,6 +76,10 @@ export class ChangeFeed {
     if (this.failure) throw this.failure;
   }
 
+  health(): { ok: boolean; error?: string } {
+    return this.failure ? { ok: false, error: this.failure.message } : { ok: true };
+  }
+
   private wake(): void {
     // catchUp never rejects: a failure is recorded for check() and sync().
     void this.catchUp();

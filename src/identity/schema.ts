@@ -99,4 +99,20 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX identity_certs_seq ON identity_certs (seq);
     `,
   },
+  {
+    // Proof-of-possession nonces, shared by every gateway on the store: issued on one, usable once on any.
+    version: 2,
+    name: 'pop nonces',
+    sql: `
+      CREATE TABLE identity_pop_nonces (
+        nonce TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        pool TEXT NOT NULL,
+        exp INTEGER NOT NULL,
+        used INTEGER NOT NULL
+      );
+      CREATE INDEX identity_pop_nonces_pool ON identity_pop_nonces (pool, used, exp);
+      CREATE INDEX identity_pop_nonces_exp ON identity_pop_nonces (exp);
+    `,
+  },
 ];

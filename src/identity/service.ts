@@ -103,7 +103,7 @@ export class Identity {
       refreshReuse: c.refresh_reuse,
       assertionMaxAgeMs: c.assertion_max_age,
     });
-    this.challenges = new ChallengeService(this.registry, deps.clock, {
+    this.challenges = new ChallengeService(deps.store, this.registry, deps.clock, {
       ttlMs: c.nonce_ttl,
       skewMs: c.clock_skew,
       maxPerAgent: c.max_nonces_per_agent,
@@ -137,6 +137,11 @@ export class Identity {
    */
   sync(): Promise<void> {
     return this.feed.sync();
+  }
+
+  /** Whether the in-memory identity state is caught up; hot reads fail closed while it is not. */
+  health(): { ok: boolean; error?: string } {
+    return this.feed.health();
   }
 
   /** Stops following other processes' changes. */

@@ -7,12 +7,12 @@ import type { Rule } from './compile.js';
 import { matchToolPattern } from './resources.js';
 
 /**
- * Limits: token-bucket rate limits per agent and per tool (in memory, per gateway process), usage budgets per
- * window in calls and cost units, a per-agent data-transfer budget for egress, and per-grant hourly call caps
- * (budgets and grant caps live in the store, so they hold exactly across restarts and across processes on one
- * data directory). An exhausted limit denies with a reason that names it. `check` judges and changes nothing; it
+ * Limits: token-bucket rate limits per agent and per tool, usage budgets per window in calls and cost units, a
+ * per-agent data-transfer budget for egress, and per-grant hourly call caps. Budgets and grant caps live in the
+ * store, so they hold exactly across restarts and across every gateway on it; rate buckets too on a shared store.
+ * An exhausted limit denies with a reason that names it. `check` judges and changes nothing; it
  * returns the charges as effects that the pipeline commits only for a call that goes ahead, so a denied call
- * costs nothing. Each charge re-checks at commit inside one store transaction, so concurrent calls cannot overshoot.
+ * costs nothing. Each charge re-checks at commit in one atomic statement, so concurrent calls cannot overshoot.
  */
 export interface UsageRequest {
   agent: string;
@@ -70,7 +70,40 @@ const MIGRATIONS = [
     UPDATE limits_grant_calls SET id = md5(random()::text || clock_timestamp()::text) WHERE id IS NULL;
     CREATE INDEX limits_grant_calls_by_id ON limits_grant_calls (id);`,
   },
+  {
+    // Token buckets of the per-minute limits, shared by every gateway on the store.
+    version: 4,
+    name: 'rate buckets',
+    sql: `CREATE TABLE limits_buckets (
+      key TEXT PRIMARY KEY,
+      tokens REAL NOT NULL,
+      at INTEGER NOT NULL
+    );`,
+  },
 ];
+
+/**
+ * Takes one token from a bucket in one statement: refills it for the time since it was last touched (never
+ * backwards, as gateways' clocks differ a little), and changes nothing unless a whole token is there. A single
+ * conditional statement is atomic on both engines (PostgreSQL re-checks the condition on the row a concurrent
+ * writer left), so calls on several gateways cannot take more tokens than the bucket holds: the limit is exact.
+ * Parameters: see `takeTokenParams`.
+ */
+const D = 'CAST(? AS DOUBLE PRECISION)';
+// The tokens the row holds at `now` (parameters: now, now, rate, capacity, capacity, now, now, rate).
+const REFILLED = `(CASE WHEN limits_buckets.tokens + (CASE WHEN ? > limits_buckets.at THEN (? - limits_buckets.at) * ${D} ELSE 0 END) > ${D}
+  THEN ${D} ELSE limits_buckets.tokens + (CASE WHEN ? > limits_buckets.at THEN (? - limits_buckets.at) * ${D} ELSE 0 END) END)`;
+const TAKE_TOKEN = `INSERT INTO limits_buckets (key, tokens, at) VALUES (?, ${D} - 1, ?)
+  ON CONFLICT(key) DO UPDATE SET tokens = ${REFILLED} - 1,
+    at = CASE WHEN ? > limits_buckets.at THEN ? ELSE limits_buckets.at END
+  WHERE ${REFILLED} >= 1`;
+
+function takeTokenParams(key: string, capacity: number, ratePerMs: number, at: number): unknown[] {
+  // Whole milliseconds: the column is an integer on PostgreSQL.
+  const now = Math.round(at);
+  const refilled = [now, now, ratePerMs, capacity, capacity, now, now, ratePerMs];
+  return [key, capacity, now, ...refilled, now, now, ...refilled];
+}
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -91,15 +124,24 @@ export class Limits {
   private readonly memGrantCalls = new Map<string, number[]>();
   private readonly budgets: WindowBudget[] = [];
 
-  /** Limits kept in `store` (migrated here), or in memory only when there is none. */
-  static async open(cfg: LimitsConfig, store: Store | undefined): Promise<Limits> {
+  /**
+   * Limits kept in `store` (migrated here), or in memory only when there is none. Rate buckets are in the store
+   * when it is shared (PostgreSQL) or `sharedRateLimits` says so; on the embedded store they stay in memory,
+   * where a token costs no disk write (one process decides on it, so there is nothing to share).
+   */
+  static async open(
+    cfg: LimitsConfig,
+    store: Store | undefined,
+    opts: { sharedRateLimits?: boolean } = {},
+  ): Promise<Limits> {
     await store?.migrate('limits', MIGRATIONS);
-    return new Limits(cfg, store);
+    return new Limits(cfg, store, opts.sharedRateLimits ?? store?.dialect === 'postgres');
   }
 
   private constructor(
     private readonly cfg: LimitsConfig,
     private readonly store: Store | undefined,
+    private readonly sharedBuckets: boolean,
   ) {
     for (const b of cfg.budgets ?? []) {
       this.budgets.push({
@@ -134,11 +176,11 @@ export class Limits {
 
   async check(req: UsageRequest): Promise<LimitCheck> {
     const reasons: Reason[] = [];
-    const bucketCommits: Array<{ commit: () => boolean; undo: () => void; reason: Reason }> = [];
+    const bucketCommits: BucketCommit[] = [];
     const budgetCharges: BudgetCharge[] = [];
     const pa = this.cfg.per_agent;
     if (req.tool !== undefined && pa?.tool_calls_per_minute !== undefined) {
-      this.bucket(
+      await this.bucket(
         `agent:${req.agent}`,
         pa.tool_calls_per_minute,
         pa.burst ?? pa.tool_calls_per_minute,
@@ -155,7 +197,7 @@ export class Limits {
     if (req.tool !== undefined) {
       for (const [pattern, rate] of Object.entries(this.cfg.per_tool ?? {})) {
         if (rate.calls_per_minute === undefined || !matchToolPattern(pattern, req.tool)) continue;
-        this.bucket(
+        await this.bucket(
           `tool:${pattern}`,
           rate.calls_per_minute,
           rate.burst ?? rate.calls_per_minute,
@@ -203,7 +245,7 @@ export class Limits {
           kind: 'limit.charge',
           on: ['allow'],
           summary: `rate limit ${bc.reason.ruleId}: one call`,
-          commit: () => (bc.commit() ? COMMIT_OK : { ok: false, reason: bc.reason }),
+          commit: async () => ((await bc.commit()) ? COMMIT_OK : { ok: false, reason: bc.reason }),
           undo: bc.undo,
         });
       }
@@ -301,15 +343,46 @@ export class Limits {
     };
   }
 
-  private bucket(
+  private async bucket(
     key: string,
     perMinute: number,
     capacity: number,
     now: number,
     reasons: Reason[],
-    commits: Array<{ commit: () => boolean; undo: () => void; reason: Reason }>,
+    commits: BucketCommit[],
     reason: Reason,
-  ): void {
+  ): Promise<void> {
+    const store = this.sharedBuckets ? this.store : undefined;
+    if (store) {
+      // Judged on the shared row (another gateway may have emptied it); taken at commit, re-checked there.
+      const row = await store.get<{ tokens: number; at: number }>(
+        'SELECT tokens, at FROM limits_buckets WHERE key = ?',
+        [key],
+      );
+      const tokens = row ? Math.min(capacity, row.tokens + (Math.max(0, now - row.at) * perMinute) / 60_000) : capacity;
+      if (tokens < 1) {
+        reasons.push(reason);
+        return;
+      }
+      let taken = false;
+      commits.push({
+        reason,
+        commit: async () => {
+          const r = await store.run(TAKE_TOKEN, takeTokenParams(key, capacity, perMinute / 60_000, now));
+          taken = r.changes === 1;
+          return taken;
+        },
+        undo: async () => {
+          if (!taken) return;
+          taken = false;
+          await store.run(
+            `UPDATE limits_buckets SET tokens = CASE WHEN tokens + 1 > ${D} THEN ${D} ELSE tokens + 1 END WHERE key = ?`,
+            [capacity, capacity, key],
+          );
+        },
+      });
+      return;
+    }
     let b = this.buckets.get(key);
     if (!b) {
       b = { tokens: capacity, at: now };
@@ -325,7 +398,7 @@ export class Limits {
     commits.push({
       reason,
       // Re-checked at commit: another decision in this process may have taken the last token meanwhile.
-      commit: () => {
+      commit: async () => {
         const tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) * perMinute) / 60_000);
         if (tokens < 1) return false;
         before = { ...bucket };
@@ -333,7 +406,7 @@ export class Limits {
         bucket.at = Math.max(bucket.at, now);
         return true;
       },
-      undo: () => {
+      undo: async () => {
         if (before) Object.assign(bucket, before);
       },
     });
@@ -355,53 +428,63 @@ export class Limits {
 
   private commits = 0;
 
-  /** Charges every budget of one call in one transaction, each re-checked against its maximum. */
+  /**
+   * Charges every budget of one call, each re-checked against its maximum as it is charged. With a store each
+   * charge is one conditional upsert (atomic on both engines, so gateways contending for one budget row queue on
+   * it instead of failing serialisation and retrying); when a later budget of the call is full, the ones already
+   * charged are refunded. A budget never goes over its maximum; a call refused on one budget may hold a unit of
+   * another for the moment until its refund lands, which can only refuse another call, never admit one.
+   */
   private async chargeBudgets(charges: readonly BudgetCharge[]): Promise<CommitResult> {
     const sweep = this.store !== undefined && ++this.commits % 1000 === 1;
-    const apply = async (): Promise<CommitResult> => {
-      for (const c of charges) {
-        const used = await this.usage(c.budget.name, c.key, c.start);
+    const done: BudgetCharge[] = [];
+    for (const c of charges) {
+      if (!(await this.charge(c))) {
+        for (const d of done) await this.addUsage(d.budget.name, d.key, d.start, -d.calls, -d.cost);
         const b = c.budget;
-        if (
-          (b.maxCalls !== undefined && !b.egress && used.calls + c.calls > b.maxCalls) ||
-          (b.maxCost !== undefined && used.cost + c.cost > b.maxCost)
-        ) {
-          return {
-            ok: false,
-            reason: {
-              code: b.egress ? 'limits.egress' : 'limits.budget',
-              message: `budget ${b.name} was used up by another call while this one was judged`,
-              ruleId: b.egress ? `limits.per_agent.${b.name}` : `limits.budgets.${b.name}`,
-              evidence: b.name,
-            },
-          };
-        }
+        return {
+          ok: false,
+          reason: {
+            code: b.egress ? 'limits.egress' : 'limits.budget',
+            message: `budget ${b.name} was used up by another call while this one was judged`,
+            ruleId: b.egress ? `limits.per_agent.${b.name}` : `limits.budgets.${b.name}`,
+            evidence: b.name,
+          },
+        };
       }
-      if (sweep) await this.sweepUsage(charges[0]!.start);
-      for (const c of charges) await this.addUsage(c.budget.name, c.key, c.start, c.calls, c.cost);
-      return COMMIT_OK;
-    };
-    if (!this.store) return apply();
-    const store = this.store;
-    // Rolls back (throws) on a conflict so no budget of the call is half charged.
-    try {
-      return await store.transaction(async () => {
-        const r = await apply();
-        if (!r.ok) throw new BudgetConflict(r);
-        return r;
-      });
-    } catch (err) {
-      if (err instanceof BudgetConflict) return err.result;
-      throw err;
+      done.push(c);
     }
+    if (sweep) await this.sweepUsage(charges[0]!.start);
+    return COMMIT_OK;
+  }
+
+  /** Adds one call's use to a budget window unless that takes it over its maximum; false when it would. */
+  private async charge(c: BudgetCharge): Promise<boolean> {
+    const b = c.budget;
+    const maxCalls = b.maxCalls !== undefined && !b.egress ? b.maxCalls : null;
+    const maxCost = b.maxCost ?? null;
+    if ((maxCalls !== null && c.calls > maxCalls) || (maxCost !== null && c.cost > maxCost)) return false;
+    if (!this.store) {
+      const used = await this.usage(b.name, c.key, c.start);
+      if ((maxCalls !== null && used.calls + c.calls > maxCalls) || (maxCost !== null && used.cost + c.cost > maxCost))
+        return false;
+      await this.addUsage(b.name, c.key, c.start, c.calls, c.cost);
+      return true;
+    }
+    const r = await this.store.run(
+      `INSERT INTO limits_usage (budget, key, window_start, calls, cost) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(budget, key, window_start) DO UPDATE SET calls = limits_usage.calls + excluded.calls,
+         cost = limits_usage.cost + excluded.cost
+       WHERE (CAST(? AS BIGINT) IS NULL OR limits_usage.calls + excluded.calls <= CAST(? AS BIGINT))
+         AND (CAST(? AS DOUBLE PRECISION) IS NULL OR limits_usage.cost + excluded.cost <= CAST(? AS DOUBLE PRECISION))`,
+      [b.name, c.key, c.start, c.calls, c.cost, maxCalls, maxCalls, maxCost, maxCost],
+    );
+    return r.changes === 1;
   }
 
   private async refundBudgets(charges: readonly BudgetCharge[]): Promise<void> {
-    const apply = async () => {
-      for (const c of charges) await this.addUsage(c.budget.name, c.key, c.start, -c.calls, -c.cost);
-    };
-    if (this.store) await this.store.transaction(apply);
-    else await apply();
+    // Each refund is one atomic statement; a transaction around them would only add retries on a hot row.
+    for (const c of charges) await this.addUsage(c.budget.name, c.key, c.start, -c.calls, -c.cost);
   }
 
   /** Now and then, drops windows that ended long ago so the table stays bounded. */
@@ -425,16 +508,16 @@ export class Limits {
   }
 }
 
+interface BucketCommit {
+  commit: () => Promise<boolean>;
+  undo: () => Promise<void>;
+  reason: Reason;
+}
+
 interface BudgetCharge {
   budget: WindowBudget;
   key: string;
   start: number;
   calls: number;
   cost: number;
-}
-
-class BudgetConflict extends Error {
-  constructor(readonly result: CommitResult) {
-    super('budget conflict');
-  }
 }

@@ -167,3 +167,23 @@ export async function publicKeysOf(store: Store, purpose: string): Promise<Map<s
   );
   return new Map(rows.map((r) => [r.kid, createPublicKey(r.public_pem)]));
 }
+
+const MASTER_CHECK = 'master_key.check';
+
+/**
+ * Refuses a master key other than the one the store's secrets are sealed under. The store keeps a check value
+ * (an HMAC of a fixed label, which reveals nothing about the key); the first gateway to open the store writes it
+ * and every later one compares, so a gateway started with another key stops at once instead of failing to
+ * unseal keys or, worse, sealing new credentials under a key the other gateways cannot open.
+ */
+export async function verifyMasterKey(store: Store, master: MasterKey): Promise<void> {
+  const mine = master.checkValue();
+  await store.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING', [MASTER_CHECK, mine]);
+  const stored = await store.getMeta(MASTER_CHECK);
+  if (stored !== mine) {
+    throw new KeyError(
+      'key.master_mismatch',
+      `the master key does not match the one the store ${store.location} is sealed under: every gateway on one store needs the same GATEHOUSE_MASTER_KEY`,
+    );
+  }
+}

@@ -63,3 +63,18 @@ export function testStoreOptions(): { openStore?: (dataDir: string) => Promise<S
   if (TEST_STORE === 'sqlite') return {};
   return { openStore: (dataDir) => openTestStore(resolve(dataDir, 'gatehouse.db')) };
 }
+
+/**
+ * For a test whose gateway and CLI both open the store from a config file: on PostgreSQL, the `store:` line to
+ * put in it (a fresh schema) and the environment both need (the database URL, one master key); on SQLite
+ * nothing, so both open the data directory's file.
+ */
+export async function testStoreConfig(): Promise<{ yaml: string; env: Record<string, string> }> {
+  if (TEST_STORE === 'sqlite') return { yaml: '', env: {} };
+  const { url } = await pgServer();
+  const { randomBytes } = await import('node:crypto');
+  return {
+    yaml: `store: { schema: ${freshSchema('t')} }\n`,
+    env: { GATEHOUSE_DATABASE_URL: url, GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex') },
+  };
+}

@@ -20,7 +20,7 @@ const METHOD = 'tool_call:email.send';
 async function proofFor(
   opts: { method?: string; audience?: string; nonce?: string; privateKey?: KeyObject; accessToken?: string } = {},
 ) {
-  const nonce = opts.nonce ?? f.identity.challenges.issue('mailer').nonce;
+  const nonce = opts.nonce ?? (await f.identity.challenges.issue('mailer')).nonce;
   return createProof({
     privateKey: opts.privateKey ?? key,
     nonce,
@@ -32,6 +32,28 @@ async function proofFor(
 }
 
 describe('proof of possession', () => {
+  it('a nonce issued by one gateway is good once on another, and then refused everywhere', async () => {
+    // Another Identity on the same store: a second gateway behind the load balancer.
+    const other = await f.reopen();
+    await other.sync();
+    const agent = other.registry.get('mailer')!;
+    const proof = await proofFor();
+    await other.challenges.verify(proof, { agent, method: METHOD });
+    await expect(other.challenges.verify(proof, { agent, method: METHOD })).rejects.toMatchObject({
+      code: IdentityCodes.popNonceReplayed,
+    });
+    await expect(
+      f.identity.challenges.verify(proof, { agent: f.identity.registry.get('mailer')!, method: METHOD }),
+    ).rejects.toMatchObject({ code: IdentityCodes.popNonceReplayed });
+    // Two gateways racing with the same proof: exactly one wins.
+    const raced = await proofFor();
+    const outcomes = await Promise.allSettled([
+      f.identity.challenges.verify(raced, { agent, method: METHOD }),
+      other.challenges.verify(raced, { agent, method: METHOD }),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+  });
+
   it('a fresh proof with the token sets principal.proofOfPossession', async () => {
     const t = await f.identity.issueToken('mailer', { actor: 'host' });
     const proof = await proofFor({ accessToken: t.access_token });
@@ -74,7 +96,7 @@ describe('proof of possession', () => {
       code: IdentityCodes.popNonceUnknown,
     });
     await f.identity.register({ id: 'other', generateKey: 'Ed25519' }, 'host');
-    const theirs = f.identity.challenges.issue('other').nonce;
+    const theirs = (await f.identity.challenges.issue('other')).nonce;
     await expect(
       f.identity.challenges.verify(await proofFor({ nonce: theirs }), { agent, method: METHOD }),
     ).rejects.toMatchObject({
@@ -103,7 +125,7 @@ describe('proof of possession', () => {
         accessToken: t.access_token,
       }),
     ).rejects.toMatchObject({ code: IdentityCodes.popTokenMismatch });
-    const nonce = f.identity.challenges.issue('mailer').nonce;
+    const nonce = (await f.identity.challenges.issue('mailer')).nonce;
     const stale = await createProof({
       privateKey: key,
       nonce,
@@ -123,7 +145,7 @@ describe('proof of possession', () => {
         code: IdentityCodes.popMalformed,
       });
     }
-    const nonce = f.identity.challenges.issue('mailer').nonce;
+    const nonce = (await f.identity.challenges.issue('mailer')).nonce;
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'gh-pop+jwt' })).toString('base64url');
     const body = Buffer.from(JSON.stringify({ nonce, aud: 'gatehouse', htm: METHOD, iat: 1 })).toString('base64url');
     await expect(f.identity.challenges.verify(`${header}.${body}.`, { agent, method: METHOD })).rejects.toMatchObject({
@@ -132,22 +154,20 @@ describe('proof of possession', () => {
   });
 
   it('nonces per agent are bounded, and free up when they expire', async () => {
-    for (let i = 0; i < 32; i++) f.identity.challenges.issue('mailer');
-    expect(() => f.identity.challenges.issue('mailer')).toThrow(
-      expect.objectContaining({ code: IdentityCodes.popRateLimited }),
-    );
+    for (let i = 0; i < 32; i++) await f.identity.challenges.issue('mailer');
+    await expect(f.identity.challenges.issue('mailer')).rejects.toMatchObject({ code: IdentityCodes.popRateLimited });
     // Strangers asking in the agent's name have their own allowance and cannot starve it.
-    for (let i = 0; i < 32; i++) f.identity.challenges.issue('mailer', { anonymous: true });
-    expect(() => f.identity.challenges.issue('mailer', { anonymous: true })).toThrow(
-      expect.objectContaining({ code: IdentityCodes.popRateLimited }),
-    );
+    for (let i = 0; i < 32; i++) await f.identity.challenges.issue('mailer', { anonymous: true });
+    await expect(f.identity.challenges.issue('mailer', { anonymous: true })).rejects.toMatchObject({
+      code: IdentityCodes.popRateLimited,
+    });
     f.clock.advance(60_001);
-    expect(f.identity.challenges.issue('mailer').nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(f.identity.challenges.issue('mailer', { anonymous: true }).nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await f.identity.challenges.issue('mailer')).nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await f.identity.challenges.issue('mailer', { anonymous: true })).nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it('a proof gets a token (the proof-of-possession grant)', async () => {
-    const nonce = f.identity.challenges.issue('mailer').nonce;
+    const nonce = (await f.identity.challenges.issue('mailer')).nonce;
     const proof = await createProof({
       privateKey: key,
       nonce,
@@ -248,7 +268,7 @@ describe('client assertions (RFC 7523 private_key_jwt)', () => {
       await createClientAssertion({ agent: 'p384', privateKey, audience: 'gatehouse', now: f.clock.now() }),
     );
     await expect(f.identity.tokens.verify(t.access_token)).resolves.toMatchObject({ agent: 'p384' });
-    const nonce = f.identity.challenges.issue('p384').nonce;
+    const nonce = (await f.identity.challenges.issue('p384')).nonce;
     const proof = await createProof({ privateKey, nonce, audience: 'gatehouse', method: 'token', now: f.clock.now() });
     await expect(
       f.identity.challenges.verify(proof, { agent: f.identity.registry.get('p384')!, method: 'token' }),

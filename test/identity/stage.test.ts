@@ -83,7 +83,7 @@ describe('the authenticate stage in the pipeline', () => {
     expect(wrong.reasons.map((x) => x.code)).toEqual(['identity.token_subject_mismatch']);
     const garbage = await gh.decide(act('mailer'), { credentials: { kind: 'bearer', token: 'garbage' } });
     expect(garbage.reasons.map((x) => x.code)).toEqual(['identity.token_malformed']);
-    const nonce = gh.identity.challenges.issue('mailer').nonce;
+    const nonce = (await gh.identity.challenges.issue('mailer')).nonce;
     const proof = await createProof({
       privateKey: createPrivateKey(r.privateKeyPem!),
       nonce,

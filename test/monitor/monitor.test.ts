@@ -8,7 +8,7 @@ import { Gatehouse } from '../../src/gatehouse.js';
 import { compileAlerts } from '../../src/monitor/alerts.js';
 import { Welford } from '../../src/monitor/baseline.js';
 import { gatehouse } from '../helpers/cli.js';
-import { TEST_STORE, testStoreOptions } from '../helpers/store.js';
+import { testStoreConfig, testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let dir: string;
@@ -149,40 +149,39 @@ describe('the response stage on its own', () => {
     expect(d.reasons.map((r) => r.code)).toContain('response.agent_quarantined');
     await gh.close();
   });
-  // The CLI opens the store its config names; until the config can name a database it opens the SQLite file.
-  it.skipIf(TEST_STORE === 'postgres')(
-    'a quarantine or restore made by another process reaches this one within a second',
-    async () => {
-      const clock = new ManualClock(Date.now());
-      const file = join(dir, 'gatehouse.yaml');
-      writeFileSync(
-        file,
-        `version: 1
-identity: { unregistered_agents: allow }
+  it('a quarantine or restore made by another process reaches this one within a second', async () => {
+    const clock = new ManualClock(Date.now());
+    const file = join(dir, 'gatehouse.yaml');
+    // Gateway and CLI open the same store from the file: the SQLite file, or a schema on the test's PostgreSQL.
+    const store = await testStoreConfig();
+    writeFileSync(
+      file,
+      `version: 1
+${store.yaml}identity: { unregistered_agents: allow }
 roles: { worker: { grants: [{ tools: ["fs.read"] }] } }
 policy: { grants: [{ agents: [ghost], tools: ["fs.read"] }] }
 tools: { fs.read: { risk: low } }
 `,
-      );
-      const data = join(dir, 'data');
-      const gh = await Gatehouse.open({ ...testStoreOptions(), config: file, data, clock });
-      const cli = async (...args: string[]) => {
-        // spawnSync blocks this event loop: let this process finish its audit batch (and hand back the lease) first.
-        await gh.audit.flush();
-        const r = await gatehouse(['--config', file, '--data', data, ...args], { cwd: dir });
-        expect(r.code, r.stderr).toBe(0);
-      };
-      expect((await gh.decide(read('ghost'))).effect).toBe('allow');
-      await cli('response', 'quarantine', 'ghost', '--reason', 'from the CLI');
-      clock.advance(1001);
-      const d = await gh.decide(read('ghost'));
-      expect(d.reasons.map((r) => r.code)).toContain('response.agent_quarantined');
-      await cli('response', 'restore', 'ghost');
-      clock.advance(1001);
-      expect((await gh.decide(read('ghost'))).effect).toBe('allow');
-      await gh.close();
-    },
-  );
+    );
+    const data = join(dir, 'data');
+    const env = { ...process.env, ...store.env };
+    const gh = await Gatehouse.open({ config: file, data, clock, env });
+    const cli = async (...args: string[]) => {
+      // spawnSync blocks this event loop: let this process finish its audit batch (and hand back the lease) first.
+      await gh.audit.flush();
+      const r = await gatehouse(['--config', file, '--data', data, ...args], { cwd: dir, env: store.env });
+      expect(r.code, r.stderr).toBe(0);
+    };
+    expect((await gh.decide(read('ghost'))).effect).toBe('allow');
+    await cli('response', 'quarantine', 'ghost', '--reason', 'from the CLI');
+    clock.advance(1001);
+    const d = await gh.decide(read('ghost'));
+    expect(d.reasons.map((r) => r.code)).toContain('response.agent_quarantined');
+    await cli('response', 'restore', 'ghost');
+    clock.advance(1001);
+    expect((await gh.decide(read('ghost'))).effect).toBe('allow');
+    await gh.close();
+  });
 
   it('quarantining a compromised agent leaves it compromised, so a restore cannot revive its stolen key', async () => {
     const gh = await Gatehouse.open({ ...testStoreOptions(), config: config(), data: dir });

@@ -159,31 +159,50 @@ describe('runtime grants and delegation', () => {
 });
 
 describe('limits', () => {
-  it('token buckets per agent and per tool deny with a reason naming the limit, and refill', async () => {
-    const limits = await Limits.open(
-      LimitsSchema.parse({ per_agent: { tool_calls_per_minute: 2 }, per_tool: { 'web.*': { calls_per_minute: 3 } } }),
-      undefined,
-    );
-    const now = Date.UTC(2026, 0, 5);
-    const call = async (agent: string, tool: string, t = now) => {
-      const c = await limits.check({ agent, tool, cost: 1, egressBytes: 0, now: t });
-      if (c.ok) for (const e of c.effects) await e.commit();
-      return c;
-    };
-    expect((await call('a', 'fs.read')).ok).toBe(true);
-    expect((await call('a', 'fs.read')).ok).toBe(true);
-    const third = await call('a', 'fs.read');
-    expect(third.ok).toBe(false);
-    expect(third.reasons[0]).toMatchObject({
-      code: 'limits.rate.agent',
-      ruleId: 'limits.per_agent.tool_calls_per_minute',
-    });
-    expect((await call('a', 'fs.read', now + 30_000)).ok).toBe(true);
-    expect((await call('b', 'web.fetch')).ok).toBe(true);
-    expect((await call('c', 'web.fetch')).ok).toBe(true);
-    expect((await call('d', 'web.fetch')).ok).toBe(true);
-    expect((await call('e', 'web.fetch')).reasons.map((r) => r.code)).toEqual(['limits.rate.tool']);
-  });
+  it.each(['memory', 'the store'])(
+    'token buckets per agent and per tool deny with a reason naming the limit, and refill (%s)',
+    async (where) => {
+      const store = where === 'memory' ? undefined : await openTestStore();
+      const cfg = LimitsSchema.parse({
+        per_agent: { tool_calls_per_minute: 2 },
+        per_tool: { 'web.*': { calls_per_minute: 3 } },
+      });
+      // Shared explicitly, so the bucket statements run on SQLite too (a gateway shares them on PostgreSQL).
+      const limits = await Limits.open(cfg, store, { sharedRateLimits: store !== undefined });
+      const now = Date.UTC(2026, 0, 5);
+      const call = async (agent: string, tool: string, t = now) => {
+        const c = await limits.check({ agent, tool, cost: 1, egressBytes: 0, now: t });
+        if (c.ok) for (const e of c.effects) await e.commit();
+        return c;
+      };
+      expect((await call('a', 'fs.read')).ok).toBe(true);
+      expect((await call('a', 'fs.read')).ok).toBe(true);
+      const third = await call('a', 'fs.read');
+      expect(third.ok).toBe(false);
+      expect(third.reasons[0]).toMatchObject({
+        code: 'limits.rate.agent',
+        ruleId: 'limits.per_agent.tool_calls_per_minute',
+      });
+      expect((await call('a', 'fs.read', now + 30_000)).ok).toBe(true);
+      expect((await call('b', 'web.fetch')).ok).toBe(true);
+      expect((await call('c', 'web.fetch')).ok).toBe(true);
+      expect((await call('d', 'web.fetch')).ok).toBe(true);
+      expect((await call('e', 'web.fetch')).reasons.map((r) => r.code)).toEqual(['limits.rate.tool']);
+      if (store) {
+        // Another gateway on the same store draws from the same buckets: the limit is per agent, not per process.
+        const other = await Limits.open(cfg, store, { sharedRateLimits: true });
+        const c = await other.check({ agent: 'e', tool: 'web.fetch', cost: 1, egressBytes: 0, now });
+        expect(c.reasons.map((r) => r.code)).toEqual(['limits.rate.tool']);
+        // A bucket emptied between judging and commit is re-checked at commit: the call is refused, not overdrawn.
+        const judged = await other.check({ agent: 'z', tool: 'fs.read', cost: 1, egressBytes: 0, now });
+        expect(judged.ok).toBe(true);
+        expect((await call('z', 'fs.read')).ok).toBe(true);
+        expect((await call('z', 'fs.read')).ok).toBe(true);
+        expect(await judged.effects[0]!.commit()).toMatchObject({ ok: false, reason: { code: 'limits.rate.agent' } });
+        await store.close();
+      }
+    },
+  );
 
   it('budgets count calls and cost units per window, persisted in the store; a denied call costs nothing', async () => {
     const store = await openTestStore();
@@ -237,7 +256,7 @@ describe('limits', () => {
     const now = Date.UTC(2026, 0, 5, 10);
     await old.run('INSERT INTO limits_grant_calls (rule, agent, at) VALUES (?, ?, ?)', ['r1', 'a', now - 1000]);
     const limits = await Limits.open(LimitsSchema.parse({}), old);
-    expect(await old.schemaVersion('limits')).toBe(3);
+    expect(await old.schemaVersion('limits')).toBe(4);
     const ids = await old.all<{ id: string | null }>('SELECT id FROM limits_grant_calls');
     expect(ids).toHaveLength(1);
     expect(ids[0]!.id).toMatch(/^[0-9a-f]{32}$/);

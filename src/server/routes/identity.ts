@@ -221,7 +221,7 @@ export default async function identityRoutes(
       if (credentials) agent = (await identity.authenticateCaller(credentials, { method: 'challenge' })).agent;
       if (!agent) throw new InputError('body.agent', 'is required without credentials');
       if (!identity.registry.get(agent)) throw new NotFoundError(`agent ${agent}`);
-      const c = identity.challenges.issue(agent, { anonymous: !credentials });
+      const c = await identity.challenges.issue(agent, { anonymous: !credentials });
       return noStore(reply).send({ nonce: c.nonce, audience: c.audience, expires_at: c.expiresAt, agent });
     },
   );
