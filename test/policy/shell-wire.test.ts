@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -10,10 +11,20 @@ import { tempDir } from '../helpers/tmp.js';
 
 // A shell tool's write targets are confined to its workspace, /tmp and its `roots` by default, through the
 // real pipeline (gh.decide): what an agent needs stays allowed, writes elsewhere are denied. The workspace is
-// not under /tmp (an allowed root), or every escape from it would land in /tmp.
+// not under /tmp (an allowed root), or every escape from it would land in /tmp; the checkout itself may be under
+// /tmp (CI clones there), so the workspace goes to /var/tmp, else the home directory.
 function workDir(): { dir: string; cleanup: () => void } {
-  mkdirSync(join(process.cwd(), 'test-output'), { recursive: true });
-  const dir = realpathSync(mkdtempSync(join(process.cwd(), 'test-output', 'gh-wire-')));
+  const base = [`/var/tmp`, homedir()].find((d) => {
+    try {
+      accessSync(d, constants.W_OK);
+      return !realpathSync(d).startsWith('/tmp/');
+    } catch {
+      return false;
+    }
+  });
+  if (!base) throw new Error('these tests need a writable directory outside /tmp: /var/tmp or the home directory');
+  const dir = realpathSync(mkdtempSync(join(base, 'gh-wire-')));
+  expect(dir.startsWith('/tmp/')).toBe(false);
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 const tools: Record<string, z.input<typeof ToolSchema>> = {
