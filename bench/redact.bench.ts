@@ -1,47 +1,13 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { lintSource } from '@secretlint/core';
 import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
 import { PII_KINDS, Redactor } from '../src/redact/redact.js';
+import { corpus as nodeModulesCorpus } from './corpus.js';
 import { type BenchRow, percentile, round } from './harness.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 4096;
-const root = new URL('../node_modules/', import.meta.url).pathname;
 
-/** Up to `bytes` of files under node_modules whose names end in one of `exts` (deterministic order). */
-function corpus(exts: string[], bytes: number): string {
-  const parts: string[] = [];
-  let total = 0;
-  const walk = (dir: string, depth: number): void => {
-    if (total >= bytes || depth > 6) return;
-    let entries: string[];
-    try {
-      entries = readdirSync(dir).sort();
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (total >= bytes) return;
-      const p = join(dir, e);
-      let st: ReturnType<typeof statSync>;
-      try {
-        st = statSync(p);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory()) walk(p, depth + 1);
-      else if (exts.some((x) => e.endsWith(x)) && st.size < 512 * 1024 && !e.endsWith('.min.js')) {
-        const text = readFileSync(p, 'utf8');
-        parts.push(text);
-        total += text.length;
-      }
-    }
-  };
-  walk(root, 0);
-  return parts.join('\n').slice(0, bytes);
-}
-
+/** 4 KiB pieces, the short tail included (every byte of the corpus is scanned). */
 function chunks(text: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < text.length; i += CHUNK) out.push(text.slice(i, i + CHUNK));
@@ -101,8 +67,12 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   // The redactor as a tool-argument filter: every PII kind, the generic tier, decoding and URL checks on.
   const redactor = new Redactor({ pii: [...PII_KINDS], allowDomains: ['github.com'] });
-  const code = chunks(corpus(['.js', '.ts', '.mjs', '.cjs'], 8 * MiB));
-  const prose = chunks(corpus(['.md', '.markdown', '.txt'], 4 * MiB));
+  const code = chunks(
+    nodeModulesCorpus(['.js', '.ts', '.mjs', '.cjs'], 8 * MiB, { maxDepth: 6, maxFileBytes: 512 * 1024 }),
+  );
+  const prose = chunks(
+    nodeModulesCorpus(['.md', '.markdown', '.txt'], 4 * MiB, { maxDepth: 6, maxFileBytes: 512 * 1024 }),
+  );
   for (const [name, parts] of [
     ['code', code],
     ['prose', prose],

@@ -1,51 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Screener } from '../src/screen/screener.js';
+import { chunks, corpus as nodeModulesCorpus } from './corpus.js';
 import { type BenchRow, measure, percentile, round } from './harness.js';
 
 const KB = 1024;
 const MB = 1024 * KB;
-const root = new URL('../node_modules/', import.meta.url).pathname;
-
-/** Up to `chars` of README/markdown prose and JS source from node_modules (deterministic order). */
-function corpus(exts: string[], chars: number): string {
-  const parts: string[] = [];
-  let total = 0;
-  const walk = (dir: string, depth: number): void => {
-    if (total >= chars || depth > 5) return;
-    let entries: string[];
-    try {
-      entries = readdirSync(dir).sort();
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (total >= chars) return;
-      const p = join(dir, e);
-      let st: ReturnType<typeof statSync>;
-      try {
-        st = statSync(p);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory()) walk(p, depth + 1);
-      else if (exts.some((x) => e.endsWith(x)) && st.size < 256 * KB && !e.endsWith('.min.js')) {
-        const text = readFileSync(p, 'utf8');
-        parts.push(text);
-        total += text.length;
-      }
-    }
-  };
-  walk(root, 0);
-  return parts.join('\n').slice(0, chars);
-}
-
-function chunks(text: string, size: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + size <= text.length; i += size) out.push(text.slice(i, i + size));
-  return out;
-}
 
 /** p50/p99 over calls that each take one of `inputs` in turn. */
 function timeEach(
@@ -82,8 +41,8 @@ function timeEach(
 export async function run(): Promise<BenchRow[]> {
   const screener = new Screener();
   const rows: BenchRow[] = [];
-  const prose = corpus(['.md'], 2 * MB);
-  const code = corpus(['.js', '.ts'], 2 * MB);
+  const prose = nodeModulesCorpus(['.md'], 2 * MB, { maxDepth: 5, maxFileBytes: 256 * KB });
+  const code = nodeModulesCorpus(['.js', '.ts'], 2 * MB, { maxDepth: 5, maxFileBytes: 256 * KB });
 
   rows.push(timeEach('screen', '4 KB prose (README corpus)', screener, chunks(prose, 4 * KB), 3000, 'p99 <= 2000 µs'));
   rows.push(timeEach('screen', '4 KB code (JS corpus)', screener, chunks(code, 4 * KB), 3000, 'p99 <= 2000 µs'));
