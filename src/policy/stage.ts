@@ -113,9 +113,12 @@ export class PolicyEngine {
     return this.authorizer.policy;
   }
 
-  /** The epoch decisions are made under; recompiles when the store's epoch moved. */
-  async refresh(): Promise<number> {
-    const epoch = await this.grants.epoch();
+  /**
+   * The epoch decisions are made under; recompiles when the store's epoch moved. `known` is the epoch this decision
+   * already read from the store (the pipeline reads it once per decision), so judging does not read it again.
+   */
+  async refresh(known?: number): Promise<number> {
+    const epoch = known ?? (await this.grants.epoch());
     if (epoch !== this.loadedEpoch) {
       const compiled = compilePolicy({
         roles: this.opts.config.roles,
@@ -242,8 +245,8 @@ export class PolicyEngine {
   }
 
   /** Whether `tool` is among the tools this principal could be permitted to call (`visibleTools`, for one tool). */
-  async mayList(principal: Pick<Principal, 'agent' | 'roles'>, tool: string): Promise<boolean> {
-    await this.refresh();
+  async mayList(principal: Pick<Principal, 'agent' | 'roles'>, tool: string, epoch?: number): Promise<boolean> {
+    await this.refresh(epoch);
     if (!this.opts.config.tools[tool]) return false;
     const visible = await this.withAnswers(() =>
       this.authorizer.visibleTools(principal.agent, this.rolesOf(principal), [tool], this.opts.clock.now()),
@@ -259,8 +262,9 @@ export class PolicyEngine {
     action: Action,
     principal: Pick<Principal, 'agent' | 'roles'> & Partial<Pick<Principal, 'method' | 'proofOfPossession'>>,
     labels: readonly string[],
+    knownEpoch?: number,
   ): Promise<Explanation> {
-    const epoch = await this.refresh();
+    const epoch = await this.refresh(knownEpoch);
     const now = this.opts.clock.now();
     const roles = this.rolesOf(principal);
     const base = { epoch, agent: principal.agent, ...(action.tool ? { tool: action.tool } : {}) };
@@ -388,8 +392,9 @@ export function createAuthorizeStage(engine: PolicyEngine): Stage {
           reasons: [{ code: 'policy.no_principal', message: 'no authenticated principal; nothing is permitted' }],
         };
       }
-      if (ctx.action.kind === 'tool_listing') return judgeVisibility(engine, principal, ctx.action.tool ?? '');
-      const e = await engine.evaluate(ctx.action, principal, [...ctx.session.labels]);
+      const epoch = ctx.facts.policyEpoch;
+      if (ctx.action.kind === 'tool_listing') return judgeVisibility(engine, principal, ctx.action.tool ?? '', epoch);
+      const e = await engine.evaluate(ctx.action, principal, [...ctx.session.labels], epoch);
       const facts = { policyEpoch: e.epoch };
       if (e.effect === 'deny') {
         const argDeny = !e.args.ok;
@@ -408,9 +413,15 @@ export function createAuthorizeStage(engine: PolicyEngine): Stage {
   };
 }
 
-async function judgeVisibility(engine: PolicyEngine, principal: Principal, tool: string): Promise<Verdict> {
-  const facts = { policyEpoch: await engine.refresh() };
-  if (await engine.mayList(principal, tool)) {
+async function judgeVisibility(
+  engine: PolicyEngine,
+  principal: Principal,
+  tool: string,
+  known: number | undefined,
+): Promise<Verdict> {
+  const epoch = await engine.refresh(known);
+  const facts = { policyEpoch: epoch };
+  if (await engine.mayList(principal, tool, epoch)) {
     return {
       stage: STAGE,
       effect: 'allow',
