@@ -183,10 +183,16 @@ export class ToolCatalog {
     return d;
   }
 
-  /** The pin follows the final decision: adopted once an approval was used, rejected once one was denied. */
+  /**
+   * The pin follows the final decision: a first sighting is pinned once allowed, a change adopted once an approval was
+   * used, rejected once one was denied.
+   */
   private async afterDecision(entry: ToolEntry, pin: PinCheck, d: Decision): Promise<void> {
-    if (pin.status !== 'changed') return;
     const server = entry.upstream.name;
+    if (pin.status === 'pinned' && d.effect === 'allow') {
+      await this.deps.pins.pinFirstSight(server, entry.tool, this.pinContext());
+    }
+    if (pin.status !== 'changed') return;
     if (d.effect === 'allow' && d.approval) {
       await this.deps.pins.accept(server, entry.tool.name, `approval:${d.approval.id}`, pin.hash, this.pinContext());
     } else if (d.effect === 'review' && d.approvalRequest && d.approvalRequest !== pin.approval) {

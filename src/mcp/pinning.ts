@@ -53,7 +53,7 @@ export function definitionHash(tool: Tool): string {
 }
 
 export type PinStatus =
-  /** First sight: pinned now. */
+  /** First sight: pinned once its listing is allowed (`pinFirstSight`). */
   | 'pinned'
   /** Same definition as pinned. */
   | 'match'
@@ -137,7 +137,7 @@ export class ToolPins {
     private readonly clock: Clock,
   ) {}
 
-  /** Compares a definition with its pin, pinning it on first sight. */
+  /** Compares a definition with its pin; a first sighting is pinned only after its listing is allowed. */
   async check(server: string, tool: Tool, ctx: PinContext): Promise<PinCheck> {
     const hash = definitionHash(tool);
     const now = this.clock.now();
@@ -147,11 +147,9 @@ export class ToolPins {
         server,
         tool.name,
       ]);
+      // Never seen: nothing is written until the listing's decision allows it (`pinFirstSight`), so a definition
+      // that is denied on first sight (poisoned, not visible) never becomes the trusted baseline.
       if (!pin) {
-        await this.store.run(
-          'INSERT INTO mcp_pins (server, tool, hash, definition, pinned_at, pinned_by, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          [server, tool.name, hash, definition, now, 'first-sight', now],
-        );
         return {
           status: 'pinned' as const,
           pinnedHash: hash,
@@ -199,17 +197,6 @@ export class ToolPins {
         fields: changedFields(JSON.parse(pin.definition) as Record<string, unknown>, pinnedDefinition(tool)),
       };
     });
-    if (outcome.status === 'pinned') {
-      await this.audit.append(
-        {
-          type: 'mcp.pin.created',
-          ...ctxFields(ctx),
-          actor: 'mcp-proxy',
-          data: { server, tool: tool.name, hash },
-        },
-        { durable: true },
-      );
-    }
     return { ...outcome, hash };
   }
 
@@ -227,6 +214,25 @@ export class ToolPins {
    * Accepts a changed definition as the new pin (the newest pending change when `hash` is omitted).
    * Throws NotFoundError when there is no such change.
    */
+  /**
+   * Pins a definition seen for the first time, after its listing was allowed. A concurrent first sighting that
+   * pinned first wins; this one is then judged against that pin at the next listing.
+   */
+  async pinFirstSight(server: string, tool: Tool, ctx: PinContext): Promise<void> {
+    const now = this.clock.now();
+    const hash = definitionHash(tool);
+    const { changes } = await this.store.run(
+      `INSERT INTO mcp_pins (server, tool, hash, definition, pinned_at, pinned_by, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (server, tool) DO NOTHING`,
+      [server, tool.name, hash, canonicalize(pinnedDefinition(tool)), now, 'first-sight', now],
+    );
+    if (changes === 0) return;
+    await this.audit.append(
+      { type: 'mcp.pin.created', ...ctxFields(ctx), actor: 'mcp-proxy', data: { server, tool: tool.name, hash } },
+      { durable: true },
+    );
+  }
+
   async accept(server: string, tool: string, actor: string, hash?: string, ctx: PinContext = {}): Promise<string> {
     const now = this.clock.now();
     const accepted = await this.store.transaction(async () => {

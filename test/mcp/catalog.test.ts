@@ -96,6 +96,10 @@ describe('the MCP catalogue decided by decide() (tool_listing actions)', () => {
     expect(d!.decision).toBe('deny');
     const events = auditEvents(w);
     for (const t of OWN_DECISION_TYPES) expect(events.filter((e) => e.type === t)).toHaveLength(0);
+    // Denied on first sight, so never pinned as the trusted baseline; the allowed tools were pinned.
+    const pinned = events.filter((e) => e.type === 'mcp.pin.created').map((e) => (e.data as { tool: string }).tool);
+    expect(pinned).not.toContain('calc');
+    expect(pinned.length).toBeGreaterThan(0);
 
     // The recorded action, explained again: same effect, same reason, nothing committed.
     const recorded = d!.action as Record<string, unknown>;
