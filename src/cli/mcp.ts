@@ -1,10 +1,13 @@
 import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { addToCatalogue, readConfigText, replaceFile } from '../config/edit.js';
 import type { McpUpstreamConfig } from '../config/sections/mcp.js';
 import { InputError } from '../core/errors.js';
 import { Gatehouse } from '../gatehouse.js';
 import { McpHttpProxy } from '../mcp/http.js';
 import { resolveProxyIdentity } from '../mcp/identity.js';
+import { type InitTool, inspectServers } from '../mcp/init.js';
 import { ToolPins } from '../mcp/pinning.js';
 import { McpProxy } from '../mcp/proxy.js';
 import { LineTransport } from '../mcp/transport.js';
@@ -12,6 +15,7 @@ import { action, EXIT, globalOptions, printJson, withGatehouse } from './common.
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const SESSION = /^[A-Za-z0-9_.:@/-]{1,256}$/;
+const ROLE = /^[A-Za-z0-9_.:@/-]{1,128}$/;
 
 /** A stable server name from the command when --name is not given (pins are kept per name). */
 export function defaultServerName(command: string, args: readonly string[]): string {
@@ -77,6 +81,71 @@ export function registerMcp(program: Command): void {
       ),
     );
 
+  mcp
+    .command('init')
+    .description(
+      "start MCP servers, list their tools and propose catalogue entries from the tools' own annotations (--write adds them and pins the definitions)",
+    )
+    .argument('[command...]', 'the MCP server to start (after --); without it, the servers of mcp.servers')
+    .option('--name <name>', 'name of the server given after -- (its tools are <name>.<tool>)')
+    .option('--server <names...>', 'only these servers of mcp.servers')
+    .option('--agent <agent>', 'the agent whose listing decisions are explained (default mcp.agent)')
+    .option('--write', 'add the proposed entries to the config file and pin the definitions listed now')
+    .option('--role <role>', 'with --write: grant exactly the proposed tools to this role (created if missing)')
+    .option('--json', 'print {agent, tools: [...], written, pinned} as JSON')
+    .action(
+      action(async (command: string[], own: InitOptions, cmd: Command) => {
+        // `mcp` itself takes --name, --server and --agent, so commander may hand them to the parent: merge both.
+        const opts = { ...cmd.optsWithGlobals<InitOptions>(), ...own };
+        if (opts.role !== undefined && !opts.write) throw new InputError('--role', 'grants only with --write');
+        if (opts.role !== undefined && !ROLE.test(opts.role)) {
+          throw new InputError('--role', 'role names use 1-128 letters, digits and _ . : @ / -');
+        }
+        const g = globalOptions(cmd);
+        const gh = await Gatehouse.open({ config: g.config, data: g.data });
+        try {
+          const servers = selectServers(gh.config.mcp.servers, command, opts);
+          const agent = opts.agent ?? gh.config.mcp.agent ?? 'mcp-init';
+          const report = await inspectServers(gh, servers, agent, stderr);
+          const proposed = report.tools.filter((t) => t.status === 'proposed');
+          let written: string[] = [];
+          let pinned = 0;
+          if (opts.write) {
+            const edit = addToCatalogue(
+              readConfigText(g.config),
+              {
+                tools: proposed.map((t) => ({
+                  name: t.name,
+                  entry: t.suggestion!.entry,
+                  comment: t.suggestion!.basis,
+                })),
+                ...(opts.role ? { grant: { role: opts.role, tools: proposed.map((t) => t.name) } } : {}),
+              },
+              g.config,
+            );
+            replaceFile(g.config, edit.text);
+            written = edit.added;
+            pinned = await pinListed(gh, report.tools);
+          }
+          if (opts.json) {
+            printJson({
+              agent: report.agent,
+              tools: report.tools.map(({ definition: _d, suggestion, ...t }) => ({
+                ...t,
+                ...(suggestion ? { entry: suggestion.entry, basis: suggestion.basis } : {}),
+              })),
+              written,
+              pinned,
+            });
+          } else
+            process.stdout.write(renderInit(report.tools, { write: !!opts.write, written, pinned, role: opts.role }));
+          return EXIT.ok;
+        } finally {
+          await gh.close();
+        }
+      }),
+    );
+
   const pins = mcp.command('pins').description('tool-definition pins: list, accept a changed definition, reset');
   pins
     .command('list')
@@ -126,6 +195,68 @@ export function registerMcp(program: Command): void {
         }),
       ),
     );
+}
+
+interface InitOptions {
+  name?: string;
+  server?: string[];
+  agent?: string;
+  write?: boolean;
+  role?: string;
+  json?: boolean;
+}
+
+/** Pins every definition that is in the catalogue now and has no pin yet: pinning starts when the operator accepts. */
+async function pinListed(gh: Gatehouse, tools: readonly InitTool[]): Promise<number> {
+  const pins = await ToolPins.open(gh.store, gh.audit, gh.clock);
+  let n = 0;
+  for (const t of tools) {
+    if (t.status === 'refused' || t.pin !== 'none') continue;
+    const by = { pinnedBy: 'mcp-init', actor: 'host' };
+    if (await pins.pinFirstSight(t.server, t.definition, { session: 'mcp-init' }, by)) n++;
+  }
+  return n;
+}
+
+function renderInit(
+  tools: readonly InitTool[],
+  o: { write: boolean; written: readonly string[]; pinned: number; role: string | undefined },
+): string {
+  const out: string[] = [];
+  const proposed = tools.filter((t) => t.status === 'proposed');
+  const count = (s: InitTool['status']) => tools.filter((t) => t.status === s).length;
+  out.push(
+    `${tools.length} tool(s): ${count('proposed')} proposed, ${count('catalogued')} already in the catalogue, ${count('refused')} refused`,
+  );
+  if (proposed.length > 0) {
+    out.push('', 'tools:');
+    for (const t of proposed) {
+      for (const b of t.suggestion!.basis) out.push(`  # ${b}`);
+      out.push(
+        ...stringify({ [t.name]: t.suggestion!.entry }, { lineWidth: 0 })
+          .trimEnd()
+          .split('\n')
+          .map((l) => `  ${l}`),
+      );
+    }
+  }
+  for (const t of tools) {
+    for (const f of t.findings)
+      out.push(`${t.status === 'refused' ? 'REFUSED' : 'NOTE'} ${t.name}: ${f.code}: ${f.message}`);
+    if (t.pin === 'changed')
+      out.push(`PIN ${t.name}: the definition differs from its pin; see gatehouse mcp pins list`);
+  }
+  out.push('');
+  if (o.write) {
+    out.push(
+      `added ${o.written.length} entr${o.written.length === 1 ? 'y' : 'ies'} to the catalogue; pinned ${o.pinned} definition(s)`,
+    );
+    if (o.role)
+      out.push(`granted them to role ${o.role}; give an agent the role under identity.agents to let it see them`);
+  } else if (proposed.length > 0) {
+    out.push("review the entries (annotations are the server's own claims), then run again with --write [--role ROLE]");
+  }
+  return `${out.join('\n')}\n`;
 }
 
 function selectServers(

@@ -118,7 +118,7 @@ export class ToolCatalog {
         const exposed = prefix ? `${u.name}${SEPARATOR}${tool.name}` : tool.name;
         const first = byExposed.get(exposed);
         // A shadowed tool is never offered, so it is not pinned either.
-        const pin = first ? undefined : await this.deps.pins.check(u.name, tool, this.pinContext());
+        const pin = first ? undefined : await this.deps.pins.check(u.name, tool);
         const args: ToolListingArgs = {
           server: u.name,
           name: tool.name,
@@ -250,7 +250,7 @@ function pinArgs(pin: PinCheck): NonNullable<ToolListingArgs['pin']> {
 }
 
 /** What the model reads of a definition: title, description and the texts inside its schemas. */
-function definitionText(tool: Tool): string {
+export function definitionText(tool: Tool): string {
   return [tool.title, tool.description, ...schemaTexts(tool.inputSchema), ...schemaTexts(tool.outputSchema)]
     .filter((t): t is string => !!t)
     .join('\n');

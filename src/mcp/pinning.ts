@@ -121,7 +121,7 @@ export interface PinContext {
  *
  * @example
  * const pins = await ToolPins.open(gh.store, gh.audit, gh.clock);
- * const c = await pins.check('fs', tool, { agent: 'demo', session: 'mcp-1' });
+ * const c = await pins.check('fs', tool);
  * if (c.status === 'changed') hide(tool);
  */
 export class ToolPins {
@@ -138,7 +138,7 @@ export class ToolPins {
   ) {}
 
   /** Compares a definition with its pin; a first sighting is pinned only after its listing is allowed. */
-  async check(server: string, tool: Tool, ctx: PinContext): Promise<PinCheck> {
+  async check(server: string, tool: Tool): Promise<PinCheck> {
     const hash = definitionHash(tool);
     const now = this.clock.now();
     const definition = canonicalize(pinnedDefinition(tool));
@@ -211,28 +211,34 @@ export class ToolPins {
   }
 
   /**
-   * Accepts a changed definition as the new pin (the newest pending change when `hash` is omitted).
-   * Throws NotFoundError when there is no such change.
-   */
-  /**
    * Pins a definition seen for the first time, after its listing was allowed. A concurrent first sighting that
    * pinned first wins; this one is then judged against that pin at the next listing.
    */
-  async pinFirstSight(server: string, tool: Tool, ctx: PinContext): Promise<void> {
+  async pinFirstSight(
+    server: string,
+    tool: Tool,
+    ctx: PinContext,
+    by: { pinnedBy: string; actor: string } = { pinnedBy: 'first-sight', actor: 'mcp-proxy' },
+  ): Promise<boolean> {
     const now = this.clock.now();
     const hash = definitionHash(tool);
     const { changes } = await this.store.run(
       `INSERT INTO mcp_pins (server, tool, hash, definition, pinned_at, pinned_by, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (server, tool) DO NOTHING`,
-      [server, tool.name, hash, canonicalize(pinnedDefinition(tool)), now, 'first-sight', now],
+      [server, tool.name, hash, canonicalize(pinnedDefinition(tool)), now, by.pinnedBy, now],
     );
-    if (changes === 0) return;
+    if (changes === 0) return false;
     await this.audit.append(
-      { type: 'mcp.pin.created', ...ctxFields(ctx), actor: 'mcp-proxy', data: { server, tool: tool.name, hash } },
+      { type: 'mcp.pin.created', ...ctxFields(ctx), actor: by.actor, data: { server, tool: tool.name, hash } },
       { durable: true },
     );
+    return true;
   }
 
+  /**
+   * Accepts a changed definition as the new pin (the newest pending change when `hash` is omitted).
+   * Throws NotFoundError when there is no such change.
+   */
   async accept(server: string, tool: string, actor: string, hash?: string, ctx: PinContext = {}): Promise<string> {
     const now = this.clock.now();
     const accepted = await this.store.transaction(async () => {

@@ -461,7 +461,7 @@ export class McpProxy {
  * Gatehouse's own credentials and the variables behind brokered credentials never reach an upstream server's
  * environment: a server gets a credential only as a resolved handle, for the call it is granted to.
  */
-function scrubEnv(env: NodeJS.ProcessEnv, gh: Gatehouse): NodeJS.ProcessEnv {
+export function scrubEnv(env: NodeJS.ProcessEnv, gh: Gatehouse): NodeJS.ProcessEnv {
   const cfg = gh.config.mcp;
   const held = new Set([
     cfg.identity.token_env,
