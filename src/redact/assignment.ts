@@ -74,9 +74,27 @@ export function genericValueAt(text: string, idEnd: number): { start: number; en
   } else if (op === 61) {
     if (text.charCodeAt(i + 1) === 61) return undefined; // a comparison, not an assignment
     i += text.charCodeAt(i + 1) === 62 ? 2 : 1;
+  } else if (op === 105 && text.charCodeAt(i + 1) === 115 && isSpace(text.charCodeAt(i + 2))) {
+    // Prose: `the password is 'Xk9…'`. Only a quoted value counts (`the password is required` is a sentence).
+    i += 2;
+    needQuotedValue = true;
   } else return undefined;
   for (let k = 0; k < 3 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
   const q = text.charCodeAt(i);
+  if (q === 92 && (text.charCodeAt(i + 1) === 34 || text.charCodeAt(i + 1) === 39)) {
+    // A value quoted inside another string (`"$password = \"…\";"`, JSON holding code): it ends at the escaped quote.
+    const eq = text.charCodeAt(i + 1);
+    const start = i + 2;
+    let j = start;
+    while (j < n && j - start <= 200) {
+      const c = text.charCodeAt(j);
+      if (c === 92) break;
+      if (c === 10 || c === 13 || c === eq) return undefined;
+      j++;
+    }
+    if (text.charCodeAt(j) !== 92 || text.charCodeAt(j + 1) !== eq || j - start < 6) return undefined;
+    return { start, end: j };
+  }
   if (q === 34 || q === 39 || q === 96) {
     const start = i + 1;
     let j = start;

@@ -477,6 +477,10 @@ export class SecretEngine {
       if (!v) continue;
       let idStart = kwStart;
       while (idStart > 0 && kwStart - idStart < 60 && isIdentChar(text.charCodeAt(idStart - 1))) idStart--;
+      // `"Password:"` is a label string: its closing quote after the colon opens no value.
+      const before = idStart > 0 ? text.charCodeAt(idStart - 1) : 0;
+      if ((before === 34 || before === 39) && text.charCodeAt(idEnd) === 58 && text.charCodeAt(idEnd + 1) === before)
+        continue;
       const name = text.slice(idStart, idEnd);
       let credential = names.get(name);
       if (credential === undefined) {
