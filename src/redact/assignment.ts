@@ -89,7 +89,8 @@ export function genericValueAt(text: string, idEnd: number): { start: number; en
     while (j < n && j - start <= 200) {
       const c = text.charCodeAt(j);
       if (c === 92) break;
-      if (c === 10 || c === 13 || c === eq) return undefined;
+      // No spaces: a value escaped inside code or JSON is one token, and a space ends a runaway scan early.
+      if (c === 10 || c === 13 || c === 32 || c === 9 || c === eq) return undefined;
       j++;
     }
     if (text.charCodeAt(j) !== 92 || text.charCodeAt(j + 1) !== eq || j - start < 6) return undefined;
