@@ -33,6 +33,10 @@ const ADVERSARIAL: Record<string, string> = {
   'percent escapes and entities': '%2D%41&#104;&colon;//'.repeat(MiB / 21),
   'AKC prefixes': 'AKC'.repeat(MiB / 3),
   'slash-separated SID-like parts': `/AC${'a1'.repeat(15)}`.repeat(MiB / 33),
+  // .netrc entries without a password, prose `password is` without a quote, escaped quotes never closed.
+  'netrc without password': 'machine a.b.test login u '.repeat(MiB / 25),
+  'password is, unquoted': 'the password is '.repeat(MiB / 16),
+  'escaped quotes never closed': 'db_password = \\"Ab1cD2eF3'.repeat(MiB / 26),
 };
 
 /**

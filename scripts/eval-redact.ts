@@ -2,7 +2,11 @@
  * Measures the redactor on a labelled JSONL corpus ({text, secret, kind, category, source}) and runs secretlint's
  * recommended preset on the same records for comparison. The corpus path is an argument; nothing of it is kept.
  *
- *   npm run eval:redact -- /path/to/dev.jsonl [--misses]
+ *   npm run eval:redact -- /path/to/dev.jsonl [more.jsonl …] [--misses] [--half inspect|blind]
+ *
+ * Several files are pooled; every source in them is held out in turn in the leave-one-source-out table. `--half`
+ * keeps one half of every source, split by an FNV-1a hash of the text (the split of `eval:screen`): a rule change may
+ * be debugged on `inspect` only; `blind` is the half that is only ever scored.
  */
 import { readFileSync } from 'node:fs';
 import { lintSource } from '@secretlint/core';
@@ -20,24 +24,39 @@ const RecordSchema = z.object({
 type Rec = z.infer<typeof RecordSchema>;
 
 const args = process.argv.slice(2);
-const path = args.find((a) => !a.startsWith('--'));
-if (!path) {
-  console.error('usage: npm run eval:redact -- <corpus.jsonl> [--misses]');
+const half = args.includes('--half') ? args[args.indexOf('--half') + 1] : undefined;
+if (half !== undefined && half !== 'inspect' && half !== 'blind') {
+  console.error('--half takes inspect or blind');
+  process.exit(2);
+}
+const paths = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--half');
+if (paths.length === 0) {
+  console.error('usage: npm run eval:redact -- <corpus.jsonl> [more.jsonl …] [--misses] [--half inspect|blind]');
   process.exit(2);
 }
 const showMisses = args.includes('--misses');
+
+/** FNV-1a of the text: which half of the split a record falls in (even: inspect, odd: blind), as in eval:screen. */
+function halfOf(text: string): 'inspect' | 'blind' {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h & 1 ? 'blind' : 'inspect';
+}
+
 const records: Rec[] = [];
-readFileSync(path, 'utf8')
-  .split('\n')
-  .forEach((line, i) => {
-    if (!line.trim()) return;
-    const parsed = RecordSchema.safeParse(JSON.parse(line));
-    if (!parsed.success) {
-      console.error(`${path}:${i + 1}: ${parsed.error.issues[0]?.message}`);
-      process.exit(2);
-    }
-    records.push(parsed.data);
-  });
+for (const path of paths) {
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      const parsed = RecordSchema.safeParse(JSON.parse(line));
+      if (!parsed.success) {
+        console.error(`${path}:${i + 1}: ${parsed.error.issues[0]?.message}`);
+        process.exit(2);
+      }
+      if (half === undefined || halfOf(parsed.data.text) === half) records.push(parsed.data);
+    });
+}
 
 // Evaluated as a tool argument (the strictest destination): every PII kind, generic tier redacting, and the
 // link allowlist a documentation-writing agent would be given.
@@ -158,6 +177,7 @@ function leaveOneSourceOut(): void {
   }
 }
 
+console.log(`files: ${paths.join(', ')}${half ? `; half: ${half} (split by FNV-1a of the text)` : ''}`);
 console.log(`allow_domains: ${ALLOW.join(', ')}`);
 console.log(
   `records: ${records.length}; rule table ${redactor.engine.version}, ${redactor.engine.stats().rules} rules`,

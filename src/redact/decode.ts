@@ -1,4 +1,4 @@
-import { isTokenPlaceholder } from './engine.js';
+import { isTokenPlaceholder } from './placeholders.js';
 
 /** An encoded run in the text and what it decodes to. */
 export interface DecodedRun {

@@ -25,6 +25,10 @@ const ADVERSARIAL: Record<string, string> = {
   // Prefixes of formats with an open length (AKC…) or found at base64 runs (Twilio AC/SK) and never completed.
   'AKC prefixes': 'AKC'.repeat(MB / 3),
   'slash-separated SID-like parts': `/AC${'a1'.repeat(15)}`.repeat(MB / 33),
+  // .netrc entries without a password, prose `password is` without a quote, escaped quotes never closed.
+  'netrc without password': 'machine a.b.test login u '.repeat(MB / 25),
+  'password is, unquoted': 'the password is '.repeat(MB / 16),
+  'escaped quotes never closed': 'db_password = \\"Ab1cD2eF3'.repeat(MB / 26),
 };
 
 describe('linear time on adversarial input', () => {

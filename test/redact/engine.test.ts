@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isWeakKeyword, KeywordAutomaton, WeakKeywordError } from '../../src/core/keywords.js';
-import { minMatchLength, SecretEngine } from '../../src/redact/engine.js';
+import { minMatchLength } from '../../src/redact/compiled-rule.js';
+import { SecretEngine } from '../../src/redact/engine.js';
 import { RULES_VERSION, SECRET_RULES } from '../../src/redact/rules/secrets.js';
 import { githubToken, rand, sampleSecrets } from './fixtures.js';
 

@@ -6,7 +6,7 @@ import type { SecretCategory, SecretRuleDef } from './types.js';
  * Each rule is written from the format's documented facts (prefix, alphabet, length, checksum), cross-checked
  * against the public rule sets of gitleaks and secretlint (both MIT).
  */
-export const RULES_VERSION = '2026.12.3';
+export const RULES_VERSION = '2026.12.4';
 
 type Extra = Partial<Omit<SecretRuleDef, 'id' | 'category' | 'keywords' | 'mode' | 'pattern' | 'maxLen'>>;
 
@@ -313,8 +313,10 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
   window('npmrc-auth-token', 'vcs', ['_authtoken='], String.raw`_authToken=([A-Za-z0-9_.+/=-]{20,200})`, 1, 220, {
     entropy: 3,
   }),
+  // The 19-character macaroon prefix is distinctive enough to need no boundary (`secrets.pypi-AgEI…` in CI files).
   prefix('pypi-upload-token', 'vcs', ['pypi-ageichlwas5vcmc'], String.raw`pypi-AgEIcHlwaS5vcmc[\w-]{85,1000}`, 1020, {
     entropy: 3,
+    boundary: false,
   }),
   prefix(
     'pypi-test-upload-token',
@@ -1186,9 +1188,10 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
   prefix(
     'crypt-hash',
     'auth',
-    ['$1$', '$5$', '$6$', '$y$', '$7$'],
-    // md5-crypt, sha256-crypt, sha512-crypt (optional rounds), yescrypt / scrypt (`$y$j9T$salt$hash`).
-    String.raw`\$(?:1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}|5\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43}|6\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}|[y7]\$[./A-Za-z0-9]{1,40}\$[./A-Za-z0-9]{1,64}\$[./A-Za-z0-9]{43})`,
+    ['$1$', '$5$', '$6$', '$y$', '$7$', '$8$', '$9$'],
+    // md5-crypt, sha256-crypt, sha512-crypt (optional rounds), yescrypt / scrypt (`$y$j9T$salt$hash`), Cisco IOS
+    // type 8 (PBKDF2-SHA256) and type 9 (scrypt): `$8$` / `$9$`, a 14-character salt, 43 characters of hash.
+    String.raw`\$(?:[89]\$[./A-Za-z0-9]{14}\$[./A-Za-z0-9]{43}|1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}|5\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43}|6\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}|[y7]\$[./A-Za-z0-9]{1,40}\$[./A-Za-z0-9]{1,64}\$[./A-Za-z0-9]{43})`,
     190,
     { entropy: 3, boundary: false },
   ),
@@ -1200,6 +1203,28 @@ export const SECRET_RULES: readonly SecretRuleDef[] = [
     String.raw`(?i)(?:ps|pa)exec(?:64)?(?:\.exe)?\s[^\n]{0,200}?\s-p\s{1,3}(?:"([^"\n]{1,100})"|'([^'\n]{1,100})'|([^\s"'-][^\s"']{0,99}))`,
     2,
     330,
+    { validator: 'db-password' },
+  ),
+  window(
+    'credential-constructor-password',
+    'auth',
+    ['networkcredential', 'passwordauthentication', 'usernamepasswordcredentials'],
+    // Credential objects built from literals: .NET `NetworkCredential("user", "pass")`, Java
+    // `PasswordAuthentication("user", "pass".toCharArray())`, Apache HttpClient `UsernamePasswordCredentials`.
+    String.raw`(?i)(?:NetworkCredential|PasswordAuthentication|UsernamePasswordCredentials)\s{0,3}\(\s{0,3}"[^"\n]{1,100}"\s{0,3},\s{0,3}"([^"\n]{4,100})"`,
+    1,
+    260,
+    { validator: 'db-password' },
+  ),
+  window(
+    'netrc-password',
+    'auth',
+    ['machine'],
+    // `.netrc` (curl, git, ftp, Heroku): `machine <host> login <user> password <password>`, on one line or several;
+    // the host must be a dotted name, so prose (`machine learning login …`) does not match.
+    String.raw`(?i)\bmachine\s{1,20}[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}\s{1,20}login\s{1,20}[^\s]{1,100}\s{1,20}password\s{1,20}([^\s]{1,100})`,
+    1,
+    360,
     { validator: 'db-password' },
   ),
   prefix('mailersend-api-token', 'saas', ['mlsn.'], String.raw`mlsn\.[a-f0-9]{64}`, 69, { entropy: 3 }),
