@@ -62,15 +62,19 @@ export class SessionCodecs {
   /** The stored text of a session's state (counters as they stand; the store adds deltas itself). */
   encode(data: SessionData): string {
     const state: Record<string, unknown> = {};
-    for (const [key, value] of data.state) state[key] = this.codec(key).encode(value);
+    for (const [key, value] of [...data.state].sort((x, y) => (x[0] < y[0] ? -1 : 1)))
+      state[key] = this.codec(key).encode(value);
     const labels: Partial<Record<TrustLabel, LabelEntry>> = {};
-    for (const [l, e] of data.labels) labels[l] = e.cause === undefined ? { at: e.at } : { cause: e.cause, at: e.at };
+    for (const l of LABELS) {
+      const e = data.labels.get(l);
+      if (e) labels[l] = e.cause === undefined ? { at: e.at } : { cause: e.cause, at: e.at };
+    }
     return JSON.stringify({
       v: 1,
       createdAt: data.createdAt,
       labels,
       injection: data.injection,
-      counters: Object.fromEntries(data.counters),
+      counters: Object.fromEntries([...data.counters].sort((x, y) => (x[0] < y[0] ? -1 : 1))),
       state,
     });
   }

@@ -145,6 +145,10 @@ export function mergeFlow(a: FlowState, b: FlowState, maxValues: number): FlowSt
   };
 }
 
+function byKey(x: readonly [string, unknown], y: readonly [string, unknown]): number {
+  return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0;
+}
+
 function better(x: Seen, y: Seen): boolean {
   if (RANK[x.provenance] !== RANK[y.provenance]) return RANK[x.provenance] > RANK[y.provenance];
   if (x.order !== y.order) return x.order < y.order;
@@ -172,10 +176,11 @@ const FlowJson = z
 export function flowCodec(maxValues: number): SessionCodec<FlowState> {
   return {
     key: FLOW,
+    // Sorted, so equal states have one stored text.
     encode: (s) => ({
-      values: [...s.values].map(([k, v]) => [k, v.provenance, v.cause, v.order]),
-      names: [...s.names],
-      ownerWords: [...s.ownerWords],
+      values: [...s.values].sort(byKey).map(([k, v]) => [k, v.provenance, v.cause, v.order]),
+      names: [...s.names].sort(byKey),
+      ownerWords: [...s.ownerWords].sort(),
       privateCauses: s.privateCauses,
       untrustedCauses: s.untrustedCauses,
       next: s.next,

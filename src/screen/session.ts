@@ -148,7 +148,13 @@ const ScreenJson = z
 export function screenCodec(halfLifeMs: number): SessionCodec<ScreenSessionState> {
   return {
     key: SCREEN_STATE_KEY,
-    encode: (s) => ({ acc: s.acc, at: s.at, tail: s.tail, tailScore: s.tailScore, marks: [...s.marks] }),
+    encode: (s) => ({
+      acc: s.acc,
+      at: s.at,
+      tail: s.tail,
+      tailScore: s.tailScore,
+      marks: [...s.marks].sort((x, y) => (x[0] < y[0] ? -1 : 1)),
+    }),
     decode: (json) => {
       const j = ScreenJson.parse(json);
       return { ...j, marks: new Map(j.marks) };
