@@ -135,3 +135,46 @@ describe('session records shared through the store', () => {
     expect((await a.begin('w', 's1')).labels.size).toBe(0);
   });
 });
+
+describe('sessions through gh.decide and gh.explain', () => {
+  it('explain neither creates nor writes a session; a plain allow writes nothing; content read is stored', async () => {
+    const { Gatehouse } = await import('../../src/gatehouse.js');
+    const { testStoreOptions } = await import('../helpers/store.js');
+    const t = tempDir();
+    const gh = await Gatehouse.open({
+      config: {
+        version: 1,
+        identity: { agents: { bot: { roles: ['r'] } } },
+        roles: { r: { grants: [{ tools: ['fs.read', 'web.fetch'] }] } },
+        tools: { 'fs.read': { risk: 'low' }, 'web.fetch': { risk: 'low', output: 'untrusted' } },
+      },
+      data: t.dir,
+      ...testStoreOptions(),
+    });
+    cleanups.push(async () => {
+      await gh.close();
+      t.cleanup();
+    });
+    const rows = async () =>
+      gh.store.all<{ session: string; version: number }>('SELECT session, version FROM sessions ORDER BY session');
+    const read = { kind: 'tool_call', agent: 'bot', session: 's1', tool: 'fs.read', args: { path: 'a' } } as const;
+    const fetched = {
+      kind: 'tool_result',
+      agent: 'bot',
+      session: 's1',
+      tool: 'web.fetch',
+      content: 'Weather: mild.',
+    } as const;
+    await gh.explain(fetched);
+    expect(await rows()).toEqual([]);
+    expect((await gh.decide(read)).effect).toBe('allow');
+    expect(await rows()).toEqual([]);
+    expect((await gh.decide(fetched)).effect).toBe('allow');
+    const after = await rows();
+    expect(after.map((r) => r.session)).toEqual(['s1']);
+    await gh.explain({ ...fetched, content: 'More weather.' });
+    await gh.explain({ ...fetched, session: 's2' });
+    expect(await rows()).toEqual(after);
+    expect([...((await gh.sessions.peek('bot', 's1'))?.labels ?? [])]).toContain('untrusted_input');
+  });
+});
