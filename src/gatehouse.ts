@@ -13,7 +13,7 @@ import { type Action, type ActionInput, ActionSchema, bindingHash, summarizeActi
 import { canonicalHash, canonicalize } from './core/canonical.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { type Decision, foldVerdicts, type Verdict } from './core/decision.js';
-import { describeError, InputError, KeyError, StoreError } from './core/errors.js';
+import { describeError, GatehouseError, InputError, KeyError, StoreError } from './core/errors.js';
 import { MasterKey } from './core/masterkey.js';
 import {
   type Credentials,
@@ -23,7 +23,8 @@ import {
   type Stage,
   type StageTiming,
 } from './core/pipeline.js';
-import { SessionState, SessionTable } from './core/session.js';
+import { SessionState } from './core/session.js';
+import { SessionCodecs } from './core/session-record.js';
 import { CredentialBroker } from './credentials/broker.js';
 import { EnvBackend } from './credentials/env.js';
 import { LocalVault } from './credentials/vault.js';
@@ -44,6 +45,7 @@ import { createSandboxStage } from './sandbox/stage.js';
 import { createScreenStage } from './screen/stage.js';
 import { Keyring, verifyMasterKey } from './store/keyring.js';
 import { openStore, sharedStoreUrl } from './store/open.js';
+import { SessionStore } from './store/sessions.js';
 import type { Dialect, Store, StoreHealth } from './store/store.js';
 
 export interface OpenOptions {
@@ -116,7 +118,8 @@ export class Gatehouse {
   readonly audit: AuditLog;
   /** Agent registry, keys, CA, tokens, revocation and proof of possession. */
   readonly identity: Identity;
-  readonly sessions: SessionTable;
+  /** Session state (trust labels, screening risk, flow provenance), in the store every gateway shares. */
+  readonly sessions: SessionStore;
   readonly pipeline: Pipeline;
   readonly metrics = new Metrics();
   /** Authorization: compiled policy, runtime grants, tool argument rules, limits, `visibleTools(agent)`. */
@@ -178,7 +181,6 @@ export class Gatehouse {
       { known: this.credentials.known, hmacKey: this.redactionKey },
       this.env,
     );
-    this.sessions = new SessionTable(this.clock);
     this.epoch = parts.epoch;
     this.policy = parts.policy;
     this.sandbox = parts.sandbox;
@@ -186,6 +188,11 @@ export class Gatehouse {
     this.responder = parts.responder;
     this.monitor = parts.monitor;
     this.pipeline = new Pipeline(this.buildStages());
+    const codecs = new SessionCodecs(
+      this.pipeline.stages.flatMap((s) => s.sessionCodecs ?? []),
+      this.config.screening.session.half_life,
+    );
+    this.sessions = new SessionStore(this.store, this.clock, codecs);
   }
 
   /** The components that keep state in the store, each migrated and loaded before the pipeline is built. */
@@ -251,6 +258,7 @@ export class Gatehouse {
       },
     });
     const monitor = await Monitor.open(config.monitor, store, audit, clock, responder);
+    await SessionStore.migrate(store);
     return { epoch, policy, approvals, responder, monitor, sandbox };
   }
 
@@ -419,12 +427,19 @@ export class Gatehouse {
     credentials: Credentials,
     commit: boolean,
   ): Promise<{ result: PipelineResult; actionHash: string }> {
-    // Explain must not create a session either: it judges against a copy-free view of the live one, or a new one.
-    const session = commit
-      ? this.sessions.get(action.agent, action.session)
-      : (this.sessions.peek(action.agent, action.session) ??
-        new SessionState(action.session, action.agent, this.clock.now()));
     const actionHash = bindingHash(action);
+    // Judged with what the session committed on any gateway. Explain reads it and neither creates nor writes one.
+    let session: SessionState;
+    try {
+      session = commit
+        ? await this.sessions.begin(action.agent, action.session)
+        : ((await this.sessions.peek(action.agent, action.session)) ??
+          new SessionState(action.session, action.agent, this.clock.now()));
+    } catch (err) {
+      if (!(err instanceof GatehouseError) || !(err instanceof StoreError || err.code.startsWith('session.')))
+        throw err;
+      return { result: storeDenial(action, err, 'the session could not be read'), actionHash };
+    }
     let policyEpoch: number;
     try {
       policyEpoch = await this.currentPolicyEpoch();
@@ -452,6 +467,7 @@ export class Gatehouse {
       credentials,
       facts: { policyEpoch },
       commit,
+      ...(commit ? { storeSession: (s: SessionState) => this.sessions.commit(s) } : {}),
     });
     return { result, actionHash };
   }
@@ -552,6 +568,19 @@ export class Gatehouse {
       data: { source: this.configSource, hash },
     });
   }
+}
+
+/** A decision that could not read the state it needs: a deny with the error's code, recorded like any other. */
+function storeDenial(action: Action, err: GatehouseError, what: string): PipelineResult {
+  const verdicts: Verdict[] = [
+    {
+      stage: 'store',
+      effect: 'deny',
+      risk: 0,
+      reasons: [{ code: err.code, message: `${what}: ${describeError(err)}` }],
+    },
+  ];
+  return { ...foldVerdicts(verdicts), verdicts, facts: {}, action, effects: [], timings: [], commitMs: 0 };
 }
 
 function actorOf(c: Credentials, method: string | undefined): string {

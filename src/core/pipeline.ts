@@ -3,8 +3,9 @@ import type { Action, ActionKind } from './action.js';
 import type { Clock } from './clock.js';
 import { type Facts, type Fold, foldVerdicts, type Reason, type Verdict } from './decision.js';
 import type { EffectKind, Outcome, PendingEffect } from './effects.js';
-import { describeError, StoreUnavailableError } from './errors.js';
+import { describeError, GatehouseError, StoreUnavailableError } from './errors.js';
 import type { SessionState } from './session.js';
+import type { SessionCodec } from './session-record.js';
 
 /** What the caller presented to prove who it is. The in-process library and local CLI act as the host. */
 export type Credentials =
@@ -36,6 +37,8 @@ export interface Stage {
   readonly name: string;
   /** Action kinds this stage judges; other kinds pass it by. Absent means all kinds. */
   readonly kinds?: readonly ActionKind[];
+  /** How the state this stage keeps in `session.stageState` is stored and merged across gateways. */
+  readonly sessionCodecs?: readonly SessionCodec[];
   run(ctx: StageContext): Verdict | Promise<Verdict>;
 }
 
@@ -69,24 +72,31 @@ export interface RunInput extends Omit<StageContext, 'action' | 'facts' | 'prior
   facts?: Facts;
   /** Commit the effects the final decision allows (decide, the default), or only report them (explain, replay). */
   commit?: boolean;
+  /**
+   * Stores what the commit step changed in the session (merged into what other gateways committed), before the
+   * approval is used or requested. A failure turns the decision into a deny with the error's code.
+   */
+  storeSession?: (session: SessionState) => Promise<void>;
 }
 
 /**
- * Conflict-prone effects commit first, cheapest to undo first; the approval, which cannot be given back to the
- * operator once used, is consumed last; labels and session bookkeeping cannot conflict and come after.
+ * Conflict-prone effects commit first, cheapest to undo first; then the session's changes, applied to this
+ * decision's copy and stored in one write (which can fail when the store is down); the approval, which cannot be
+ * given back to the operator once used, is consumed last, and a request opened only after all of that held.
  */
 const COMMIT_ORDER: Record<EffectKind, number> = {
   'nonce.use': 0,
   'limit.charge': 1,
   'grant.charge': 2,
   'transfer.spend': 3,
-  'approval.consume': 4,
-  'approval.request': 5,
-  'approval.expire': 5,
-  'session.screen': 6,
-  'session.provenance': 7,
-  'session.label': 8,
+  'session.screen': 4,
+  'session.provenance': 5,
+  'session.label': 6,
+  'approval.consume': 7,
+  'approval.request': 8,
+  'approval.expire': 8,
 };
+const SESSION_STORED_BEFORE = COMMIT_ORDER['approval.consume'];
 
 /**
  * Judge, fold, commit. Runs the stages in order (each sees the facts and patches of the ones before), folds their
@@ -140,13 +150,16 @@ export class Pipeline {
 
     const commitStart = performance.now();
     const outcome: Outcome = fold.effect;
-    const conflict = await commitAll(input.session, pending, records, outcome);
+    const before = input.session.checkpoint();
+    const conflict = await commitAll(input.session, pending, records, outcome, input.storeSession);
     if (conflict) {
-      // The judged outcome no longer holds; what a deny commits (flags, accumulated risk) still lands.
+      // The judged outcome no longer holds; what a deny commits (flags, accumulated risk) still lands, and
+      // nothing else this decision wrote to its copy of the session.
+      input.session.restore(before);
       const denial: Verdict = { stage: conflict.stage, effect: 'deny', risk: 0, reasons: [conflict.reason] };
       verdicts.push(denial);
       fold = foldVerdicts(verdicts);
-      await commitAll(input.session, pending, records, 'deny');
+      await commitAll(input.session, pending, records, 'deny', input.storeSession);
     } else {
       for (const [i, p] of pending.entries()) if (records[i]!.committed && p.facts) facts = { ...facts, ...p.facts };
     }
@@ -166,12 +179,23 @@ async function commitAll(
   pending: Pending[],
   records: EffectRecord[],
   outcome: Outcome,
+  storeSession: ((session: SessionState) => Promise<void>) | undefined,
 ): Promise<{ stage: string; reason: Reason } | undefined> {
   const done: number[] = [];
-  for (const [i, p] of pending.entries()) {
-    if (records[i]!.committed || !p.effect.on.includes(outcome)) continue;
+  let stored = storeSession === undefined;
+  // One step past the last effect, so the session is stored even when no approval effect follows.
+  for (let i = 0; i <= pending.length; i++) {
+    const p = pending[i];
+    let storing = false;
     let reason: Reason | undefined;
     try {
+      if (!stored && (p === undefined || COMMIT_ORDER[p.effect.kind] >= SESSION_STORED_BEFORE)) {
+        stored = storing = true;
+        await storeSession!(session);
+        storing = false;
+      }
+      if (p === undefined) break;
+      if (records[i]!.committed || !p.effect.on.includes(outcome)) continue;
       const r = await session.writing(() => p.effect.commit());
       if (r.ok) {
         records[i]!.committed = true;
@@ -181,7 +205,8 @@ async function commitAll(
       }
       reason = r.reason;
     } catch (err) {
-      reason = { code: failureCode(err), message: `committing ${p.effect.kind} failed: ${describeError(err)}` };
+      const what = storing || p === undefined ? 'the session' : p.effect.kind;
+      reason = { code: failureCode(err), message: `committing ${what} failed: ${describeError(err)}` };
     }
     for (const j of done.reverse()) {
       try {
@@ -191,7 +216,7 @@ async function commitAll(
       }
       records[j]!.committed = false;
     }
-    return { stage: p.stage, reason };
+    return { stage: storing || p === undefined ? 'session' : p.stage, reason };
   }
   return undefined;
 }
@@ -200,9 +225,14 @@ function internalError(stage: string, message: string, err: unknown): Verdict {
   return { stage, effect: 'deny', risk: 10, reasons: [{ code: failureCode(err), message }] };
 }
 
-/** A shared store that cannot be reached is an outage to alert on, not a bug: it keeps its own stable code. */
+/**
+ * A shared store that cannot be reached is an outage to alert on, not a bug: it keeps its own stable code, and so
+ * does a stored session that cannot be used (`session.*`).
+ */
 function failureCode(err: unknown): string {
-  return err instanceof StoreUnavailableError ? 'store.unavailable' : 'internal.error';
+  if (err instanceof StoreUnavailableError) return 'store.unavailable';
+  if (err instanceof GatehouseError && err.code.startsWith('session.')) return err.code;
+  return 'internal.error';
 }
 
 function isVerdict(v: unknown): v is Verdict {

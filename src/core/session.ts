@@ -1,5 +1,3 @@
-import type { Clock } from './clock.js';
-
 /** Trust labels a session picks up from what it has seen. */
 export type TrustLabel = 'untrusted_input' | 'untrusted_instructions' | 'private_data' | 'secret_seen' | 'flagged';
 
@@ -12,29 +10,52 @@ export class SessionWriteError extends Error {
   }
 }
 
+/** What a label's first cause was and when it was recorded (the earliest cause wins when states merge). */
+export interface LabelEntry {
+  readonly cause?: string;
+  readonly at: number;
+}
+
+/**
+ * A session's state as plain data: what is stored, forked for a decision and merged across gateways. Stage
+ * state values are immutable (replaced on commit, never changed in place), so copies share them.
+ */
+export interface SessionData {
+  readonly createdAt: number;
+  readonly labels: ReadonlyMap<TrustLabel, LabelEntry>;
+  readonly injection: Readonly<{ score: number; at: number }>;
+  readonly counters: ReadonlyMap<string, number>;
+  readonly state: ReadonlyMap<string, unknown>;
+}
+
 /**
  * State carried across the actions of one agent session: accumulated injection risk that decays,
  * trust labels of content seen, and counters for limits and baselines. Readable at any time; writable only
  * inside `writing()`, which the pipeline's commit step (and code outside the pipeline) uses, so a stage cannot
- * change the session while it judges.
+ * change the session while it judges. It records whether a write changed anything and by how much each counter
+ * moved, so the commit step stores only real changes and adds counters as deltas.
  */
 export class SessionState {
   readonly id: string;
   readonly agent: string;
   readonly createdAt: number;
   lastSeen: number;
-  private readonly labelSet = new Set<TrustLabel>();
-  private readonly causes = new Map<TrustLabel, string>();
+  private labelMap = new Map<TrustLabel, LabelEntry>();
+  private labelSet = new Set<TrustLabel>();
+  private causes = new Map<TrustLabel, string>();
   private injectionValue = { score: 0, at: 0 };
-  private readonly counterMap = new Map<string, number>();
-  private readonly stateMap = new Map<string, unknown>();
+  private counterMap = new Map<string, number>();
+  private counterDelta = new Map<string, number>();
+  private stateMap = new Map<string, unknown>();
+  private dirty = false;
   private writers = 0;
 
-  constructor(id: string, agent: string, now: number) {
+  constructor(id: string, agent: string, now: number, data?: SessionData) {
     this.id = id;
     this.agent = agent;
-    this.createdAt = now;
+    this.createdAt = data?.createdAt ?? now;
     this.lastSeen = now;
+    if (data) this.load(data, new Map(), false);
   }
 
   get labels(): ReadonlySet<TrustLabel> {
@@ -54,6 +75,16 @@ export class SessionState {
   /** Stage-owned state, keyed by stage name. Values are replaced on commit, never changed in place. */
   get stageState(): ReadonlyMap<string, unknown> {
     return this.stateMap;
+  }
+
+  /** Whether a write changed anything since this state was created, loaded or marked stored. */
+  get changed(): boolean {
+    return this.dirty;
+  }
+
+  /** How much each counter moved since then (what the store adds to its own count). */
+  get counterDeltas(): ReadonlyMap<string, number> {
+    return this.counterDelta;
   }
 
   /** Runs `fn` with writes allowed (an effect's commit or undo). */
@@ -79,25 +110,84 @@ export class SessionState {
 
   label(l: TrustLabel, cause?: string): void {
     this.guard('labels');
+    const had = this.labelMap.get(l);
+    if (had && (had.cause !== undefined || cause === undefined)) return;
+    const entry: LabelEntry =
+      cause === undefined ? { at: this.lastSeen } : { cause: cause.slice(0, 200), at: this.lastSeen };
+    this.labelMap.set(l, entry);
     this.labelSet.add(l);
-    if (cause !== undefined && !this.causes.has(l)) this.causes.set(l, cause.slice(0, 200));
+    if (entry.cause !== undefined) this.causes.set(l, entry.cause);
+    this.dirty = true;
   }
 
   setInjection(score: number, at: number): void {
     this.guard('injection');
+    if (this.injectionValue.score === score && this.injectionValue.at === at) return;
     this.injectionValue = { score, at };
+    this.dirty = true;
   }
 
   setState(key: string, value: unknown): void {
     this.guard(`state ${key}`);
+    if (this.stateMap.get(key) === value) return;
     this.stateMap.set(key, value);
+    this.dirty = true;
   }
 
   count(name: string, by = 1): number {
     this.guard('counters');
     const v = (this.counterMap.get(name) ?? 0) + by;
     this.counterMap.set(name, v);
+    if (by !== 0) {
+      this.counterDelta.set(name, (this.counterDelta.get(name) ?? 0) + by);
+      this.dirty = true;
+    }
     return v;
+  }
+
+  /** The state as plain data (copies of the maps; the stage values are shared, being immutable). */
+  toData(): SessionData {
+    return {
+      createdAt: this.createdAt,
+      labels: new Map(this.labelMap),
+      injection: { ...this.injectionValue },
+      counters: new Map(this.counterMap),
+      state: new Map(this.stateMap),
+    };
+  }
+
+  /** A working copy for one decision: its writes change neither this state nor any other decision's copy. */
+  fork(now: number): SessionState {
+    const s = new SessionState(this.id, this.agent, now, this.toData());
+    return s;
+  }
+
+  /** Everything the commit step may need to go back to: the data, the deltas and the changed flag. */
+  checkpoint(): SessionCheckpoint {
+    return { data: this.toData(), deltas: new Map(this.counterDelta), dirty: this.dirty };
+  }
+
+  /** Back to a checkpoint: the writes of a commit step that turned into a deny are dropped. */
+  restore(c: SessionCheckpoint): void {
+    this.load(c.data, new Map(c.deltas), c.dirty);
+  }
+
+  /** The changes are stored: what follows is measured from here. */
+  markStored(): void {
+    this.dirty = false;
+    this.counterDelta = new Map();
+  }
+
+  private load(data: SessionData, deltas: Map<string, number>, dirty: boolean): void {
+    this.labelMap = new Map(data.labels);
+    this.labelSet = new Set(data.labels.keys());
+    this.causes = new Map();
+    for (const [l, e] of data.labels) if (e.cause !== undefined) this.causes.set(l, e.cause);
+    this.injectionValue = { ...data.injection };
+    this.counterMap = new Map(data.counters);
+    this.stateMap = new Map(data.state);
+    this.counterDelta = deltas;
+    this.dirty = dirty;
   }
 
   private guard(what: string): void {
@@ -105,53 +195,9 @@ export class SessionState {
   }
 }
 
-/**
- * In-memory session table, bounded in size and idle time so an agent cannot exhaust memory
- * by opening sessions. Sessions are keyed by (agent, session id): one agent cannot reach another's.
- */
-export class SessionTable {
-  private readonly sessions = new Map<string, SessionState>();
-  constructor(
-    private readonly clock: Clock,
-    private readonly maxSessions = 10_000,
-    private readonly idleMs = 24 * 3600_000,
-  ) {}
-
-  get(agent: string, id: string): SessionState {
-    const key = `${agent}\u0000${id}`;
-    const now = this.clock.now();
-    let s = this.sessions.get(key);
-    if (s && now - s.lastSeen > this.idleMs) {
-      this.sessions.delete(key);
-      s = undefined;
-    }
-    if (!s) {
-      if (this.sessions.size >= this.maxSessions) this.evictOldest();
-      s = new SessionState(id, agent, now);
-    } else {
-      this.sessions.delete(key);
-    }
-    s.lastSeen = now;
-    this.sessions.set(key, s);
-    return s;
-  }
-
-  peek(agent: string, id: string): SessionState | undefined {
-    return this.sessions.get(`${agent}\u0000${id}`);
-  }
-
-  /** Sessions of one agent, e.g. to quarantine them together. */
-  ofAgent(agent: string): SessionState[] {
-    return [...this.sessions.values()].filter((s) => s.agent === agent);
-  }
-
-  get size(): number {
-    return this.sessions.size;
-  }
-
-  private evictOldest(): void {
-    // Map iteration order is insertion order and get() re-inserts, so the first key is least recently used.
-    const first = this.sessions.keys().next();
-    if (!first.done) this.sessions.delete(first.value);
-  }
+/** An opaque copy of a session's state taken before a commit step (`SessionState.checkpoint`). */
+export interface SessionCheckpoint {
+  readonly data: SessionData;
+  readonly deltas: ReadonlyMap<string, number>;
+  readonly dirty: boolean;
 }

@@ -7,7 +7,17 @@ import type { SessionState, TrustLabel } from '../core/session.js';
 import { findUrls } from '../core/urls.js';
 import { bindings, type FlowValue, normalize, valuesInText, valuesOfArgument, wordsOf } from './extract.js';
 import { imitates } from './lookalike.js';
-import { FLOW, type FlowState, flowState, key, type Observation, observe, type Provenance, RANK } from './state.js';
+import {
+  FLOW,
+  type FlowState,
+  flowCodec,
+  flowState,
+  key,
+  type Observation,
+  observe,
+  type Provenance,
+  RANK,
+} from './state.js';
 
 export interface FlowStageOptions {
   tools: Record<string, ToolConfig>;
@@ -30,6 +40,7 @@ export function createFlowStage(opts: FlowStageOptions): Stage {
   return {
     name: STAGE,
     kinds: ['input', 'tool_result', 'tool_call'],
+    sessionCodecs: [flowCodec(config.max_values)],
     run(ctx: StageContext): Verdict {
       if (!config.enabled) return allow([]);
       switch (ctx.action.kind) {

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { SessionState } from '../core/session.js';
+import type { SessionCodec } from '../core/session-record.js';
 
 /** What the screen stage remembers about one session (kept in `session.stageState`). */
 export interface ScreenSessionState {
@@ -8,14 +10,20 @@ export interface ScreenSessionState {
   /** Tail of earlier untrusted turns, to catch an attack split across messages. */
   tail: string;
   tailScore: number;
-  /** Fingerprints of instructions seen in untrusted content: URLs, e-mail addresses and word shingles. */
-  marks: ReadonlySet<string>;
+  /** Fingerprints of instructions seen in untrusted content (URLs, e-mail addresses, word shingles) and when. */
+  marks: ReadonlyMap<string, number>;
 }
 
 export const SCREEN_STATE_KEY = 'screen';
 const MAX_MARKS = 4096;
 const SHINGLE = 5;
-const EMPTY: ScreenSessionState = Object.freeze({ acc: 0, at: 0, tail: '', tailScore: 0, marks: new Set<string>() });
+const EMPTY: ScreenSessionState = Object.freeze({
+  acc: 0,
+  at: 0,
+  tail: '',
+  tailScore: 0,
+  marks: new Map<string, number>(),
+});
 
 /** The session's screening state as last committed (an empty state for a new session). Read-only. */
 export function screenState(session: SessionState): ScreenSessionState {
@@ -38,7 +46,7 @@ export function accumulated(state: ScreenSessionState, score: number, now: numbe
 export interface ScreenTurn {
   score?: { value: number; now: number; halfLifeMs: number };
   tail?: { text: string; score: number };
-  remember?: string;
+  remember?: { text: string; at: number };
 }
 
 /**
@@ -58,7 +66,7 @@ export function commitTurn(session: SessionState, turn: ScreenTurn): void {
     next.tail = turn.tail.text;
     next.tailScore = turn.tail.score;
   }
-  if (turn.remember !== undefined) next.marks = remembered(prev.marks, turn.remember);
+  if (turn.remember !== undefined) next.marks = remembered(prev.marks, turn.remember.text, turn.remember.at);
   session.setState(SCREEN_STATE_KEY, next);
 }
 
@@ -83,14 +91,76 @@ export function fingerprints(text: string): string[] {
 }
 
 /** The marks with the instructions of `text` added (bounded; oldest dropped first). */
-function remembered(marks: ReadonlySet<string>, text: string): Set<string> {
-  const out = new Set(marks);
+function remembered(marks: ReadonlyMap<string, number>, text: string, at: number): Map<string, number> {
+  const out = new Map(marks);
   for (const f of fingerprints(text)) {
     if (out.has(f)) continue;
-    out.add(f);
-    if (out.size > MAX_MARKS) out.delete(out.values().next().value as string);
+    out.set(f, at);
+    if (out.size > MAX_MARKS) out.delete(out.keys().next().value as string);
   }
   return out;
+}
+
+/**
+ * The join of two screening states of one session: the accumulated risk is the greater after decay (both
+ * decay by the same factor, so comparing at the later time decides for every time after), the tail is the
+ * later turn's, and the marks are unioned, the newest kept when over the bound.
+ */
+export function mergeScreen(a: ScreenSessionState, b: ScreenSessionState, halfLifeMs: number): ScreenSessionState {
+  const at = Math.max(a.at, b.at);
+  const acc = Math.max(
+    a.at === at ? a.acc : decayed(a.acc, a.at, at, halfLifeMs),
+    b.at === at ? b.acc : decayed(b.acc, b.at, at, halfLifeMs),
+  );
+  const later =
+    a.at !== b.at
+      ? a.at > b.at
+        ? a
+        : b
+      : a.tailScore !== b.tailScore
+        ? a.tailScore > b.tailScore
+          ? a
+          : b
+        : a.tail >= b.tail
+          ? a
+          : b;
+  const marks = new Map(a.marks);
+  for (const [f, t] of b.marks) marks.set(f, Math.max(t, marks.get(f) ?? t));
+  let kept: Map<string, number> = marks;
+  if (marks.size > MAX_MARKS) {
+    const newest = [...marks].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, MAX_MARKS);
+    kept = new Map(newest.reverse());
+  }
+  return { acc, at, tail: later.tail, tailScore: later.tailScore, marks: kept };
+}
+
+const ScreenJson = z
+  .object({
+    acc: z.number().min(0).finite(),
+    at: z.number().finite(),
+    tail: z.string().max(64 * 1024),
+    tailScore: z.number().min(0).finite(),
+    marks: z.array(z.tuple([z.string().max(4096), z.number().finite()])).max(MAX_MARKS),
+  })
+  .strict();
+
+/** How the screening state is stored and merged across gateways (registered by the screen stage). */
+export function screenCodec(halfLifeMs: number): SessionCodec<ScreenSessionState> {
+  return {
+    key: SCREEN_STATE_KEY,
+    encode: (s) => ({
+      acc: s.acc,
+      at: s.at,
+      tail: s.tail,
+      tailScore: s.tailScore,
+      marks: [...s.marks].sort((x, y) => (x[0] < y[0] ? -1 : 1)),
+    }),
+    decode: (json) => {
+      const j = ScreenJson.parse(json);
+      return { ...j, marks: new Map(j.marks) };
+    },
+    merge: (a, b) => mergeScreen(a, b, halfLifeMs),
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { COMMIT_OK, type Outcome, type PendingEffect } from '../core/effects.js'
 import type { Stage, StageContext } from '../core/pipeline.js';
 import type { SessionState, TrustLabel } from '../core/session.js';
 import { Screener, type ScreenOptions } from './screener.js';
-import { accumulated, commitTurn, reappearing, type ScreenTurn, screenState } from './session.js';
+import { accumulated, commitTurn, reappearing, type ScreenTurn, screenCodec, screenState } from './session.js';
 import { spotlight } from './spotlight.js';
 import type { Finding, ScreenResult } from './types.js';
 
@@ -176,7 +176,7 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
     // (a session that was targeted stays suspect); "untrusted input ingested" only when the agent gets the content.
     const effects: PendingEffect[] = [];
     const instructions = risk >= th.reviewAt && action.kind === 'tool_result';
-    if (instructions) turn.remember = text;
+    if (instructions) turn.remember = { text, at: now };
     if (turn.score || turn.tail || turn.remember !== undefined) {
       effects.push({
         kind: 'session.screen',
@@ -265,6 +265,7 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
   return {
     name: 'screen',
     kinds: ['input', 'tool_result', 'tool_call', 'tool_listing'],
+    sessionCodecs: [screenCodec(config.session.half_life)],
     run(ctx: StageContext): Verdict {
       if (!config.enabled) return allow();
       if (ctx.action.kind === 'tool_call') return judgeToolCall(ctx);

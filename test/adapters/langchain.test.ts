@@ -127,7 +127,7 @@ describe('LangChain.js adapter', () => {
   it('an injected tool result is screened and labels the session', async () => {
     const t = gatehouseTool(gh, fetchPage, { agent: 'bot', session: 'l3' });
     await loop([{ name: 'fetch_page', args: { url: 'https://example.com' } }], [t]);
-    expect([...(gh.sessions.peek('bot', 'l3')?.labels ?? [])]).toContain('untrusted_instructions');
+    expect([...((await gh.sessions.peek('bot', 'l3'))?.labels ?? [])]).toContain('untrusted_instructions');
   });
 
   it('the callback handler stops an injected prompt before the model and a leaked secret after it', async () => {

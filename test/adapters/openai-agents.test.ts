@@ -132,7 +132,7 @@ describe('OpenAI Agents SDK adapter', () => {
       session: 'o4',
     });
     await run(agent, 'summarise example.com');
-    expect([...(gh.sessions.peek('bot', 'o4')?.labels ?? [])]).toContain('untrusted_instructions');
+    expect([...((await gh.sessions.peek('bot', 'o4'))?.labels ?? [])]).toContain('untrusted_instructions');
   });
 
   it('the input guardrail trips on an injected prompt; the output guardrail on a leaked secret', async () => {

@@ -119,7 +119,7 @@ describe('judge, fold, commit', () => {
                 }
               }
               const before = await stored(o);
-              const labelsBefore = new Set(o.gh.sessions.peek('demo', 's1')?.labels ?? []);
+              const labelsBefore = new Set((await o.gh.sessions.peek('demo', 's1'))?.labels ?? []);
               const x = await o.gh.explain(step.action);
               expect(await stored(o)).toEqual(before);
               const d = await o.gh.decide(step.action);
@@ -131,7 +131,7 @@ describe('judge, fold, commit', () => {
               if (d.effect === 'allow') continue;
               expect(after.usage).toBe(before.usage);
               expect(after.grantCalls).toBe(before.grantCalls);
-              const newLabels = [...(o.gh.sessions.peek('demo', 's1')?.labels ?? [])].filter(
+              const newLabels = [...((await o.gh.sessions.peek('demo', 's1'))?.labels ?? [])].filter(
                 (l) => !labelsBefore.has(l),
               );
               // A denied or withheld result was not ingested: only "this session was targeted" marks can appear.

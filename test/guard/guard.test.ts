@@ -205,7 +205,7 @@ describe('guard: decide, approve, run, screen', () => {
       (e: unknown) => ({ ok: false as const, e }),
     );
     if (!out.ok) expect((out.e as GuardDeniedError).code).toBe('guard.result_denied');
-    const labels = [...(gh.sessions.peek('bot', 'inj')?.labels ?? [])];
+    const labels = [...((await gh.sessions.peek('bot', 'inj'))?.labels ?? [])];
     expect(labels).toContain('untrusted_instructions');
   });
 

@@ -233,8 +233,9 @@ describe('seed scenarios end to end through decide()', () => {
   });
 
   it('after untrusted instructions even a low-risk read waits for a human (session trust labels raise the tier)', async () => {
-    const tainted = gh.sessions.get('alice', 'tainted');
+    const tainted = await gh.sessions.begin('alice', 'tainted');
     tainted.writing(() => tainted.label('untrusted_instructions'));
+    await gh.sessions.commit(tainted);
     const d = await gh.decide({
       kind: 'tool_call',
       agent: 'alice',
@@ -245,8 +246,9 @@ describe('seed scenarios end to end through decide()', () => {
     expect(d.effect).toBe('review');
     expect(d.tier).toBe('high');
     expect(d.reasons.map((r) => r.code)).toContain('risk.label.untrusted_instructions');
-    const priv = gh.sessions.get('alice', 'private');
+    const priv = await gh.sessions.begin('alice', 'private');
     priv.writing(() => priv.label('private_data'));
+    await gh.sessions.commit(priv);
     const mail = await gh.decide({
       kind: 'tool_call',
       agent: 'alice',

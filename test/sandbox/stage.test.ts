@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ActionSchema } from '../../src/core/action.js';
 import { systemClock } from '../../src/core/clock.js';
 import { Pipeline } from '../../src/core/pipeline.js';
-import { SessionTable } from '../../src/core/session.js';
+import { SessionState } from '../../src/core/session.js';
 import { createSandboxStage } from '../../src/sandbox/index.js';
 import { cleanup, makeSandbox } from './helpers.js';
 
@@ -15,7 +15,7 @@ async function decide(sbConfig: Record<string, unknown>, sandboxProfile: string 
   return pipeline.run({
     original: action,
     actionHash: 'h',
-    session: new SessionTable(systemClock).get('a', 'default'),
+    session: new SessionState('default', 'a', systemClock.now()),
     clock: systemClock,
     credentials: { kind: 'host' },
     facts: sandboxProfile ? { sandboxProfile } : {},

@@ -81,7 +81,7 @@ export default async function consoleRoutes(
       ]
         .filter((p) => p.id !== a.id && p.tool === a.tool && p.createdAt < a.createdAt)
         .sort((x, y) => y.createdAt - x.createdAt)[0];
-      const session = gh.sessions.peek(a.agent, a.session);
+      const session = await gh.sessions.peek(a.agent, a.session);
       return {
         sessionLabels: session ? [...session.labels] : [],
         previous: previous
