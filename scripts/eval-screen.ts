@@ -57,6 +57,11 @@ const CALIBRATION = ['benign_documents', 'hard_negative_notinject', 'benign_inst
 const TARGET_ATTACKS = ['direct_hijack_extraction', 'jailbreak_in_the_wild', 'jailbreak_dan'];
 /** Indirect injections in tool results, with and without a known template wrapper (extra corpora). */
 const INDIRECT = ['indirect_tool_injection'];
+/**
+ * Groups whose rows are tool results (e-mails, tables, code, web pages an agent fetched): screened as the
+ * stage screens a tool_result action (ScreenOptions.toolResult), the benign ones as much as the attacks.
+ */
+const TOOL_RESULT_GROUP = /^(?:benign_documents|benign_tool_outputs|indirect_)/;
 /** Benign tool results (extra corpora): reported on their own, target <= 1 % FPR. */
 const TOOL_OUTPUTS = ['benign_tool_outputs'];
 
@@ -93,7 +98,9 @@ const opts = {
   ...(args.includes('--no-frames') ? { frames: false } : args.includes('--frames') ? { frames: true } : {}),
 };
 const t0 = performance.now();
-const seen: Observed[] = rows.map((r) => observe(screener, r.text, opts));
+const seen: Observed[] = rows.map((r) =>
+  observe(screener, r.text, TOOL_RESULT_GROUP.test(r.group) ? { ...opts, toolResult: true } : opts),
+);
 const ms = performance.now() - t0;
 
 interface Scored {
