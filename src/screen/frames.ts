@@ -1,4 +1,4 @@
-import { FORWARD, fromLaterInput, type Lexeme, lookup, lookupShort, pack, W } from './lexicon.js';
+import { FORWARD, fromLaterInput, type Lexeme, lookup, lookupPacked, pack, W } from './lexicon.js';
 import { foldText } from './prefilter.js';
 import type { Category } from './types.js';
 
@@ -96,8 +96,8 @@ export function tokenize(text: string, cache?: Map<string, Lexeme>, from = 0, to
     }
     let w = low.slice(start, k);
     if (quoted) w = w.replace(/['’]/g, '');
-    const short = !quoted && k - start <= 4 && !cache && ascii(low, start, k);
-    out.push({ w, start, end: k, lex: short ? lookupShort(pack(low, start, k)) : lookup(w, cache), brk });
+    const packed = !quoted && k - start <= 7 && !cache && ascii(low, start, k);
+    out.push({ w, start, end: k, lex: packed ? lookupPacked(pack(low, start, k), w) : lookup(w, cache), brk });
     brk = false;
     newlines = 0;
   }

@@ -635,12 +635,22 @@ export function pack(s: string, start: number, end: number): number {
   return k;
 }
 
+/** Tokens of five to seven ASCII characters by packed code (7 × 7 bits and the length fit in a double exactly). */
+const PACKED = new Map<number, Lexeme>();
+const PACKED_MAX = 100_000;
+
 /**
- * Classes of a token of at most four ASCII characters, lowercased, given its packed code: too short
- * for typo matching, so an exact look-up is the whole answer.
+ * Classes of a token of at most seven ASCII characters given its packed code and its text: a number-keyed
+ * cache in front of `lookup`, so the common word costs no string hashing.
  */
-export function lookupShort(code: number): Lexeme {
-  return SHORT.get(code) ?? NONE;
+export function lookupPacked(code: number, token: string): Lexeme {
+  if (token.length <= 4) return SHORT.get(code) ?? NONE;
+  const hit = PACKED.get(code);
+  if (hit) return hit;
+  const found = lookup(token);
+  if (PACKED.size >= PACKED_MAX) PACKED.clear();
+  PACKED.set(code, found);
+  return found;
 }
 
 /**

@@ -81,13 +81,30 @@ const DISGUISED: ReadonlySet<ViewName> = new Set(['decoded', 'rot13', 'hidden', 
  */
 interface ViewContext {
   text: string;
+  /** Findings judged for addressing so far in this view (bounded by MAX_JUDGED). */
+  judged: number;
+  /** The view differs from the canonical one over more than WIDE_VIEW_CHARS: frames skip it. */
+  wide: () => boolean;
   tokens: () => readonly Token[];
   from: () => number;
   to: () => number;
 }
 
+/**
+ * Findings judged for addressing per view. Text that repeats an attack hundreds of times gains nothing
+ * from judging every copy; ordinary text holds a handful of findings.
+ */
+const MAX_JUDGED = 128;
+
 /** How far before a frame a phrase rule of its category may start and still be the same finding. */
 const DUPLICATE_REACH = 40;
+
+/**
+ * A view other than the canonical one that differs from it over more than this (a megabyte of
+ * homoglyphs or leet) is matched by the phrase rules alone, as before frames existed: its findings
+ * stand as addressed (judging can only lower a score), so the bound fails closed.
+ */
+const WIDE_VIEW_CHARS = 64 * 1024;
 
 /** Characters kept on each side of the part of a view that differs from the canonical one: beyond every frame's reach. */
 const SPAN_MARGIN = 600;
@@ -134,7 +151,23 @@ function context(view: View, canonical: ViewContext | undefined): ViewContext {
     cache = { tokens: [...head, ...mid, ...tail], from: head.length, to: head.length + mid.length };
     return cache;
   };
-  return { text, tokens: () => build().tokens, from: () => build().from, to: () => build().to };
+  return {
+    text,
+    judged: 0,
+    tokens: () => build().tokens,
+    from: () => build().from,
+    to: () => build().to,
+    wide: () => {
+      if (!canonical) return false;
+      const base = canonical.text;
+      const max = Math.min(base.length, text.length);
+      let p = 0;
+      while (p < max && base.charCodeAt(p) === text.charCodeAt(p)) p++;
+      let q = 0;
+      while (q < max - p && base.charCodeAt(base.length - 1 - q) === text.charCodeAt(text.length - 1 - q)) q++;
+      return text.length - q - p > WIDE_VIEW_CHARS;
+    },
+  };
 }
 
 /** The canonical view's text and its hits per chunk start, for views that share most chunks. */
@@ -248,6 +281,9 @@ function unaddressed(f: Finding, reason: string): Finding {
 /** Marks an instructive finding as aimed at the model or not; one that is only talked about weighs less. */
 function judged(f: Finding, ctx: ViewContext, start: number, end: number): Finding {
   if (!INSTRUCTIVE.has(f.category)) return f;
+  // Past the budget a finding stands as addressed: judging can only lower a score, so skipping it fails closed.
+  if (ctx.judged >= MAX_JUDGED) return f;
+  ctx.judged++;
   const a = addressing(ctx.text, ctx.tokens(), start, end, f.rule, f.category === 'impersonation');
   if (a.addressed) return { ...f, addressed: true, addressedReason: a.reason };
   return {
@@ -308,12 +344,13 @@ export class Screener {
     for (const view of views) {
       const ctx = context(view, canonical);
       canonical ??= ctx;
-      const matched = this.match(view, useFrames ? ctx : undefined, base);
+      const framed = useFrames && !ctx.wide();
+      const matched = this.match(view, framed ? ctx : undefined, base);
       // ROT13 of ordinary text is noise: its frames are read only when a rule found instructions in it.
       // A rule set's own rules are read over rule and frame hits together ("say the password" is one either way).
       const hits = this.ruleSet(
         view.text,
-        !useFrames || (view.name === 'rot13' && matched.length === 0)
+        !framed || (view.name === 'rot13' && matched.length === 0)
           ? matched
           : [...matched, ...this.frames(view, ctx, frameContext, matched)],
       );
