@@ -1,7 +1,11 @@
 /**
  * Measures injection screening on a labelled JSONL file ({text, label, source, group}).
  *
- *   npm run eval:screen -- PATH [--config gatehouse.yaml] [--leave-source-out [--rules-only]] [--frames] [--no-obfuscation] [--limit N] [--half inspect|blind]
+ *   npm run eval:screen -- PATH [PATH…] [--config gatehouse.yaml] [--leave-source-out [--rules-only]] [--frames|--no-frames] [--no-obfuscation] [--limit N] [--half inspect|blind] [--score-only SOURCE_PREFIX…]
+ *
+ * Several files are read as one pool (each row keeps its `source`), so extra held-out corpora kept
+ * outside the project join the leave-one-source-out table. `--score-only` names sources (by prefix)
+ * that are scored but never split: no half is ever inspected for them, so they are read whole.
  *
  * Prints per group TPR or FPR at the configured thresholds and TPR at 1 % FPR from a score sweep,
  * then the obfuscation suite: each transform applied to the detected attacks, with the share still
@@ -31,13 +35,18 @@ import {
 } from './train-screen.js';
 
 const args = process.argv.slice(2);
-const path = args.find(
-  (a, i) => !a.startsWith('--') && args[i - 1] !== '--config' && args[i - 1] !== '--limit' && args[i - 1] !== '--half',
-);
-if (!path) {
-  console.error('usage: eval-screen PATH [--config FILE] [--leave-source-out] [--no-obfuscation] [--limit N]');
+/** Flags that take a value: their value is not a path. */
+const VALUED = new Set(['--config', '--limit', '--half', '--score-only']);
+const paths = args.filter((a, i) => !a.startsWith('--') && !VALUED.has(args[i - 1] ?? ''));
+if (paths.length === 0) {
+  console.error(
+    'usage: eval-screen PATH [PATH…] [--config FILE] [--leave-source-out] [--no-obfuscation] [--limit N] [--score-only PREFIX]',
+  );
   process.exit(2);
 }
+/** Sources only ever scored whole (never split into an inspect and a blind half). */
+const scoreOnly = args.flatMap((a, i) => (args[i - 1] === '--score-only' ? a.split(',') : []));
+const isScoreOnly = (source: string) => scoreOnly.some((p) => source.startsWith(p));
 const configFile = args.includes('--config') ? args[args.indexOf('--config') + 1] : undefined;
 const screening = configFile ? loadConfigFile(configFile).screening : ScreeningSchema.parse({});
 const limit = args.includes('--limit') ? Number(args[args.indexOf('--limit') + 1]) : Number.POSITIVE_INFINITY;
@@ -46,6 +55,15 @@ const { block_at: blockAt, review_at: reviewAt } = screening;
 /** Benign groups the 1 % FPR operating point is calibrated on; system prompts are reported separately (target 2 %). */
 const CALIBRATION = ['benign_documents', 'hard_negative_notinject', 'benign_instructions'];
 const TARGET_ATTACKS = ['direct_hijack_extraction', 'jailbreak_in_the_wild', 'jailbreak_dan'];
+/** Indirect injections in tool results, with and without a known template wrapper (extra corpora). */
+const INDIRECT = ['indirect_tool_injection'];
+/**
+ * Groups whose rows are tool results (e-mails, tables, code, web pages an agent fetched): screened as the
+ * stage screens a tool_result action (ScreenOptions.toolResult), the benign ones as much as the attacks.
+ */
+const TOOL_RESULT_GROUP = /^(?:benign_documents|benign_tool_outputs|indirect_)/;
+/** Benign tool results (extra corpora): reported on their own, target <= 1 % FPR. */
+const TOOL_OUTPUTS = ['benign_tool_outputs'];
 
 const half = args.includes('--half') ? args[args.indexOf('--half') + 1] : undefined;
 if (half !== undefined && half !== 'inspect' && half !== 'blind') {
@@ -61,8 +79,10 @@ function halfOf(text: string): 'inspect' | 'blind' {
 
 let rows: Row[];
 try {
-  rows = readRows(path)
-    .filter((r) => half === undefined || halfOf(r.text) === half)
+  rows = paths
+    .flatMap((p) => readRows(p))
+    // A score-only source is kept whole whatever --half says: it is never split, so never inspected.
+    .filter((r) => half === undefined || isScoreOnly(r.source) || halfOf(r.text) === half)
     .slice(0, limit);
 } catch (e) {
   console.error((e as Error).message);
@@ -71,10 +91,16 @@ try {
 if (half) console.log(`half: ${half} (${rows.length} rows; split by FNV-1a of the text)`);
 
 const screener = new Screener();
-/** --frames: also run the opt-in frame matcher and addressed judgment (ScreenOptions.frames). */
-const opts = { blockAt, reviewAt, frames: args.includes('--frames') };
+/** --frames / --no-frames force the frame matcher and addressed judgment (ScreenOptions.frames) on or off, for A/B. */
+const opts = {
+  blockAt,
+  reviewAt,
+  ...(args.includes('--no-frames') ? { frames: false } : args.includes('--frames') ? { frames: true } : {}),
+};
 const t0 = performance.now();
-const seen: Observed[] = rows.map((r) => observe(screener, r.text, opts));
+const seen: Observed[] = rows.map((r) =>
+  observe(screener, r.text, TOOL_RESULT_GROUP.test(r.group) ? { ...opts, toolResult: true } : opts),
+);
 const ms = performance.now() - t0;
 
 interface Scored {
@@ -139,6 +165,10 @@ function report(scored: readonly Scored[], fixed: boolean): { thr1: number; thrB
   table.push(['TARGET attacks (TPR)', 'attack', ...cols(scored.filter((r) => TARGET_ATTACKS.includes(r.group)))]);
   table.push(['TARGET benign pool (FPR)', 'benign', ...cols(scored.filter(isCalibration))]);
   table.push(['TARGET system prompts (FPR)', 'benign', ...cols(scored.filter(isSysprompt))]);
+  const indirect = scored.filter((r) => INDIRECT.includes(r.group));
+  if (indirect.length) table.push(['TARGET indirect, no wrapper (TPR)', 'attack', ...cols(indirect)]);
+  const tools = scored.filter((r) => TOOL_OUTPUTS.includes(r.group));
+  if (tools.length) table.push(['TARGET benign tool outputs (FPR)', 'benign', ...cols(tools)]);
   printTable(header, table);
   return { thr1, thrBoth };
 }

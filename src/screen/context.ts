@@ -80,7 +80,7 @@ const CONDITION_WORD = /\b(?:if|when|whenever|unless|once|otherwise|else|for)\b/
 /** Rules that force a reply: a system prompt sets the replies to later input by condition. */
 const REPLY_RULE = /^output_forcing\.|^extraction\.verbatim$/;
 /** Rules that set instructions aside. */
-const OVERRIDE_RULE = /^override\.(?:ignore|forget|disregard)/;
+const OVERRIDE_RULE = /^(?:override\.(?:ignore|forget|disregard)|frame\.override_)/;
 
 function lineBefore(text: string, index: number): string {
   const from = Math.max(0, index - LINE_CHARS);

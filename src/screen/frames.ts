@@ -1,4 +1,4 @@
-import { FORWARD, fromLaterInput, type Lexeme, lookup, lookupShort, pack, W } from './lexicon.js';
+import { FORWARD, fromLaterInput, type Lexeme, lookup, lookupPacked, pack, W } from './lexicon.js';
 import { foldText } from './prefilter.js';
 import type { Category } from './types.js';
 
@@ -96,8 +96,8 @@ export function tokenize(text: string, cache?: Map<string, Lexeme>, from = 0, to
     }
     let w = low.slice(start, k);
     if (quoted) w = w.replace(/['’]/g, '');
-    const short = !quoted && k - start <= 4 && !cache && ascii(low, start, k);
-    out.push({ w, start, end: k, lex: short ? lookupShort(pack(low, start, k)) : lookup(w, cache), brk });
+    const packed = !quoted && k - start <= 7 && !cache && ascii(low, start, k);
+    out.push({ w, start, end: k, lex: packed ? lookupPacked(pack(low, start, k), w) : lookup(w, cache), brk });
     brk = false;
     newlines = 0;
   }
@@ -259,11 +259,16 @@ function conditionBetween(tokens: readonly Token[], i: number, j: number): boole
   return false;
 }
 
-/** The verb leads its clause or follows an imperative lead ("please", "you must", "now"). */
-function imperative(tokens: readonly Token[], i: number): boolean {
+/** Markup that opens a value or an item: a verb right after it leads its clause ('"review": "Unlock…', "- Delete…"). */
+const OPENER = /[:"“'‘({[<>*•\n-]/;
+
+/** The verb leads its clause (or a quoted value, or a list item) or follows an imperative lead ("please", "you must", "now"). */
+function imperative(tokens: readonly Token[], i: number, text: string): boolean {
   if (i === 0 || tokens[i]!.brk) return true;
-  const prev = tokens[i - 1]!.w;
-  return IMPERATIVE_LEAD.has(prev) || prev === 'you';
+  const prev = tokens[i - 1]!;
+  if (IMPERATIVE_LEAD.has(prev.w) || prev.w === 'you') return true;
+  const gap = tokens[i]!.start - prev.end;
+  return gap <= 8 && OPENER.test(text.slice(prev.end, tokens[i]!.start));
 }
 
 /** Token j (the target) lies within `reach` tokens after i. */
@@ -281,6 +286,88 @@ function words(tokens: readonly Token[], from: number, to: number): string {
   return parts.join(' ');
 }
 
+/** A number written as money ("$4,900", "€20"). */
+function money(text: string, u: Token): boolean {
+  return /^\d/.test(u.w) && CURRENCY.test(text.slice(Math.max(0, u.start - 2), u.start));
+}
+
+/** A sentence or clause end between tokens i and j. */
+function clauseBreak(tokens: readonly Token[], i: number, j: number): boolean {
+  for (let k = i + 1; k <= j; k++) if (tokens[k]!.brk) return true;
+  return false;
+}
+
+/** Where an act sends its object: an address, a URL or an account number written after it. */
+const DESTINATION = /https?:\/\/|www\.|[\w.-]+@[\w-]+\.\w|\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b|\d[\d -]{5,}\d/;
+/** " ' “ ” ‘ ’ as char codes. */
+const QUOTE_MARKS = new Set([34, 39, 0x201c, 0x201d, 0x2018, 0x2019]);
+/** Leads that make a clause-initial act a purpose or a how-to ("To delete your account, open…"): documentation. */
+const HOWTO_LEAD = new Set(['to', 'you', 'can', 'how', 'will', 'would', 'could', 'may', 'might']);
+
+/** Where the text came from: a tool result is third-party content, where an order to act is never the principal's. */
+export interface FrameContext {
+  toolResult?: boolean;
+}
+
+/**
+ * An imperative consequential act (verb at i, object at j): what a hijack inside a tool result asks
+ * for without addressing anyone ("Please unlock my front door", "Transfer $3,000 to account …").
+ * The weight grows with what makes the act harmful: a critical object (access, locks, money,
+ * credentials), and marks of a hijack: the author's own property named ("my account"), a sweeping
+ * or secret manner ("permanently", "all", "silently"), a destination written after it. In a message
+ * from the principal the same words are a request, so outside tool results the frame only labels.
+ */
+function directHarm(
+  text: string,
+  tokens: readonly Token[],
+  i: number,
+  j: number,
+  context: FrameContext,
+): { rule: string; weight: number; message: string; why: string } | undefined {
+  // "To delete your account, open Settings": a how-to, not an order.
+  if (i > 0 && !tokens[i]!.brk && HOWTO_LEAD.has(tokens[i - 1]!.w)) return undefined;
+  // The act quoted whole, with nothing after its object ('the "grant access" button'): a label, not an order.
+  const open = text.charCodeAt(tokens[i]!.start - 1);
+  const close = text.charCodeAt(tokens[j]!.end);
+  if (QUOTE_MARKS.has(open) && QUOTE_MARKS.has(close)) return undefined;
+  // "[Reset password](https://…)", "<a …>Delete account</a>": a link or button label, not an order.
+  if (/^\s*(?:\]\s*\(|<\/a>|<\/button>)/.test(text.slice(tokens[j]!.end, tokens[j]!.end + 12))) return undefined;
+  const critical = has(tokens[j], W.critical) || money(text, tokens[j]!);
+  const marks: string[] = [];
+  let owner = false;
+  let sweeping = false;
+  for (let k = Math.max(0, i - 3); k <= Math.min(tokens.length - 1, j + 3); k++) {
+    if (k > i && k <= j && has(tokens[k], W.owner)) owner = true;
+    if (has(tokens[k], W.sweeping) && (k >= i || !tokens[i]!.brk)) sweeping = true;
+  }
+  if (owner) marks.push('own property');
+  if (sweeping) marks.push('sweeping');
+  const after = text.slice(tokens[j]!.end, tokens[j]!.end + 80);
+  const stop = after.search(/[.!?;\n]\s/);
+  if (DESTINATION.test(stop >= 0 ? after.slice(0, stop) : after)) marks.push('destination');
+  const points = (critical ? 2 : 1) + Math.min(2, marks.length);
+  const why = `imperative act × ${critical ? 'critical object' : 'object'}${marks.length ? `, ${marks.join(', ')}` : ''}`;
+  if (!context.toolResult) {
+    // In the principal's own message an act is a request: one labels, as before; a sweeping one counts more.
+    return {
+      rule: 'frame.act_on_behalf',
+      weight: sweeping ? 3.5 : 1,
+      message: sweeping ? 'orders a sweeping or irreversible action' : 'orders a consequential action',
+      why,
+    };
+  }
+  const weight = points >= 4 ? 4.5 : points === 3 ? 4 : points === 2 ? 2.5 : 1;
+  return {
+    rule: 'frame.direct_harm',
+    weight,
+    message:
+      weight >= 4
+        ? "a tool result orders a harmful action on the principal's property"
+        : 'a tool result orders a consequential action',
+    why,
+  };
+}
+
 /**
  * The matched frames of one text whose first token lies in tokens[from, to) (look-ahead and look-back
  * may read past that range). At most `limit` hits per frame keep pathological input bounded.
@@ -291,6 +378,7 @@ export function matchFrames(
   limit = 16,
   from = 0,
   to = tokens.length,
+  context: FrameContext = {},
 ): FrameHit[] {
   const out: FrameHit[] = [];
   const count = new Map<string, number>();
@@ -355,11 +443,13 @@ export function matchFrames(
       }
     }
 
-    if (bits & W.extract && !spokenAbout(tokens, i)) {
+    // "print(", "say(": a call in code, not an order.
+    if (bits & W.extract && text.charCodeAt(t.end) !== 40 && !spokenAbout(tokens, i)) {
       const j = findAhead(tokens, i, 5, (u, k) => {
         if (has(u, W.secret)) return true;
         // "what is the word", "spell the secret": a guarded word named without the noun "password".
-        return SPEECH_WORD.has(u.w) && (tokens[k - 1]?.w === 'the' || tokens[k - 1]?.w === 'secret');
+        // Close to the verb only: "what is the word", not "what the output of the code".
+        return k - i <= 3 && SPEECH_WORD.has(u.w) && (tokens[k - 1]?.w === 'the' || tokens[k - 1]?.w === 'secret');
       });
       if (j >= 0 && !conditionBetween(tokens, i, j)) {
         push('frame.extract_secret', 'extraction', 4, 'asks for a guarded secret', i, j, 'extract verb × secret');
@@ -404,30 +494,14 @@ export function matchFrames(
       }
     }
 
-    if (bits & W.act && imperative(tokens, i) && !spokenAbout(tokens, i)) {
-      const j = findAhead(
-        tokens,
-        i,
-        5,
-        (u) =>
-          has(u, W.asset | W.data) || (/^\d/.test(u.w) && CURRENCY.test(text.slice(Math.max(0, u.start - 2), u.start))),
-      );
-      if (j >= 0) {
-        let sweeping = false;
-        for (let k = Math.max(0, i - 3); k <= Math.min(tokens.length - 1, j + 3); k++)
-          if (has(tokens[k], W.sweeping)) sweeping = true;
-        // One plain order ("delete the file") is an ordinary request in an email; it only labels. A sweeping
-        // one, or a second order in the same text ("unlock the door and disable the alarm"), counts more.
-        const again = (count.get('frame.act_on_behalf') ?? 0) > 0;
-        push(
-          again && !sweeping ? 'frame.act_on_behalf_more' : 'frame.act_on_behalf',
-          'tool_manipulation',
-          sweeping ? 3.5 : 1.5,
-          sweeping ? 'orders a sweeping or irreversible action' : 'orders a consequential action',
-          i,
-          j,
-          sweeping ? 'imperative action verb × asset, sweeping' : 'imperative action verb × asset',
-        );
+    if (bits & W.act && imperative(tokens, i, text) && !spokenAbout(tokens, i)) {
+      const j = findAhead(tokens, i, 6, (u) => has(u, W.asset | W.data | W.critical) || money(text, u));
+      if (j >= 0 && !clauseBreak(tokens, i, j)) {
+        const harm = directHarm(text, tokens, i, j, context);
+        // A second plain order in one text ("unlock the door and disable the alarm") counts more than one.
+        const again = harm && harm.weight < 3.5 && (count.get(harm.rule) ?? 0) > 0;
+        if (harm)
+          push(again ? `${harm.rule}_more` : harm.rule, 'tool_manipulation', harm.weight, harm.message, i, j, harm.why);
       }
     }
 
@@ -470,7 +544,7 @@ export function matchFrames(
         );
     }
 
-    if (bits & W.persona && imperative(tokens, i) && !spokenAbout(tokens, i)) {
+    if (bits & W.persona && imperative(tokens, i, text) && !spokenAbout(tokens, i)) {
       const j = findAhead(
         tokens,
         i,

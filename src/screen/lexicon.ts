@@ -51,6 +51,10 @@ export const W = {
   exampleLead: 1 << 21,
   /** Privileged role names used in fake markers ("[ADMIN]", "###(system_message)"). */
   role: 1 << 22,
+  /** Objects whose loss is direct harm: access, locks, money, credentials, whole stores of records. */
+  critical: 1 << 23,
+  /** First person of the text's author: "my front door", "our account". */
+  owner: 1 << 24,
 } as const;
 
 const WORDS: Record<string, readonly string[]> = {
@@ -165,7 +169,61 @@ const WORDS: Record<string, readonly string[]> = {
     'revoke',
     'purge',
     'pay',
+    'give',
+    'open',
+    'send',
+    'withdraw',
+    'deposit',
+    'sell',
+    'destroy',
+    'change',
+    'reset',
+    'update',
+    'modify',
+    'share',
+    'move',
+    'redirect',
   ],
+  critical: [
+    'access',
+    'permission',
+    'permissions',
+    'privileges',
+    'admin',
+    'door',
+    'doors',
+    'lock',
+    'locks',
+    'gate',
+    'garage',
+    'alarm',
+    'funds',
+    'money',
+    'payment',
+    'payments',
+    'bitcoin',
+    'btc',
+    'crypto',
+    'account',
+    'accounts',
+    'password',
+    'passwords',
+    'passcode',
+    'credentials',
+    'logins',
+    '2fa',
+    'mfa',
+    'authentication',
+    'firewall',
+    'vault',
+    'wallet',
+    'backups',
+    'database',
+    'repository',
+    'records',
+    'recipient',
+  ],
+  owner: ['my', 'our', 'me', 'mine', 'ours'],
   asset: [
     'access',
     'permission',
@@ -203,6 +261,17 @@ const WORDS: Record<string, readonly string[]> = {
     'directory',
     'disk',
     'drive',
+    'files',
+    'emails',
+    'inbox',
+    'messages',
+    'documents',
+    'notes',
+    'data',
+    'settings',
+    'profile',
+    'shipment',
+    'history',
   ],
   sweeping: [
     'permanent',
@@ -566,12 +635,22 @@ export function pack(s: string, start: number, end: number): number {
   return k;
 }
 
+/** Tokens of five to seven ASCII characters by packed code (7 × 7 bits and the length fit in a double exactly). */
+const PACKED = new Map<number, Lexeme>();
+const PACKED_MAX = 100_000;
+
 /**
- * Classes of a token of at most four ASCII characters, lowercased, given its packed code: too short
- * for typo matching, so an exact look-up is the whole answer.
+ * Classes of a token of at most seven ASCII characters given its packed code and its text: a number-keyed
+ * cache in front of `lookup`, so the common word costs no string hashing.
  */
-export function lookupShort(code: number): Lexeme {
-  return SHORT.get(code) ?? NONE;
+export function lookupPacked(code: number, token: string): Lexeme {
+  if (token.length <= 4) return SHORT.get(code) ?? NONE;
+  const hit = PACKED.get(code);
+  if (hit) return hit;
+  const found = lookup(token);
+  if (PACKED.size >= PACKED_MAX) PACKED.clear();
+  PACKED.set(code, found);
+  return found;
 }
 
 /**

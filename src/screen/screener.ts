@@ -2,7 +2,7 @@ import RE2 from 're2';
 import { InputError } from '../core/errors.js';
 import { addressing } from './address.js';
 import { exampleTurn, readsStructure, rulesForLaterInput, structuralReading } from './context.js';
-import { matchFrames, type Token, tokenize } from './frames.js';
+import { type FrameContext, matchFrames, type Token, tokenize } from './frames.js';
 import { type NormalizeOptions, normalize, type View } from './normalize.js';
 import { Prefilter } from './prefilter.js';
 import { RULES, type Rule } from './rules/index.js';
@@ -18,10 +18,15 @@ export interface ScreenOptions extends NormalizeOptions {
   maxChars?: number;
   /**
    * Run the frame matcher (frames.ts: verb-class × target-class frames, one-typo key words) and judge
-   * every instruction for whether it is aimed at the model (address.ts). Off by default: it roughly
-   * doubles the cost of 1 MB adversarial input and has not yet shown a held-out gain (docs/screening.md).
+   * every instruction for whether it is aimed at the model (address.ts). On by default; `false` gives
+   * the phrase rules alone (for comparison).
    */
   frames?: boolean;
+  /**
+   * The text is a tool result (third-party content): an imperative harmful act in it ("unlock my
+   * front door", "transfer $500 to …") is a hijack, not the principal's request (frame.direct_harm).
+   */
+  toolResult?: boolean;
 }
 
 interface CompiledRule {
@@ -38,7 +43,8 @@ const UNADDRESSED_SHARE = 0.3;
 /** The highest score a text gets when every finding in its best window is talked about rather than aimed. */
 const UNADDRESSED_CAP = 1.5;
 /** What a rule set for later input states as its own rules: forced replies and the secret it guards. */
-const RULE_SET_RULES = /^(?:output_forcing\.|extraction\.(?:secret_value|verbatim)$)/;
+const RULE_SET_RULES =
+  /^(?:output_forcing\.|extraction\.(?:secret_value|verbatim)$|frame\.(?:extract_secret|secret_game)$)/;
 /** Findings that mean the text supersedes, exfiltrates or changes the principal: a rule set holding one is not read as one. */
 const ATTACK_CATEGORIES: ReadonlySet<Category> = new Set(['override', 'exfiltration', 'impersonation', 'jailbreak']);
 const RULE_SET_REASON = 'a rule of a rule set for input to come (a system prompt), not an order to the model';
@@ -75,10 +81,30 @@ const DISGUISED: ReadonlySet<ViewName> = new Set(['decoded', 'rot13', 'hidden', 
  */
 interface ViewContext {
   text: string;
+  /** Findings judged for addressing so far in this view (bounded by MAX_JUDGED). */
+  judged: number;
+  /** The view differs from the canonical one over more than WIDE_VIEW_CHARS: frames skip it. */
+  wide: () => boolean;
   tokens: () => readonly Token[];
   from: () => number;
   to: () => number;
 }
+
+/**
+ * Findings judged for addressing per view. Text that repeats an attack hundreds of times gains nothing
+ * from judging every copy; ordinary text holds a handful of findings.
+ */
+const MAX_JUDGED = 128;
+
+/** How far before a frame a phrase rule of its category may start and still be the same finding. */
+const DUPLICATE_REACH = 40;
+
+/**
+ * A view other than the canonical one that differs from it over more than this (a megabyte of
+ * homoglyphs or leet) is matched by the phrase rules alone, as before frames existed: its findings
+ * stand as addressed (judging can only lower a score), so the bound fails closed.
+ */
+const WIDE_VIEW_CHARS = 64 * 1024;
 
 /** Characters kept on each side of the part of a view that differs from the canonical one: beyond every frame's reach. */
 const SPAN_MARGIN = 600;
@@ -125,7 +151,23 @@ function context(view: View, canonical: ViewContext | undefined): ViewContext {
     cache = { tokens: [...head, ...mid, ...tail], from: head.length, to: head.length + mid.length };
     return cache;
   };
-  return { text, tokens: () => build().tokens, from: () => build().from, to: () => build().to };
+  return {
+    text,
+    judged: 0,
+    tokens: () => build().tokens,
+    from: () => build().from,
+    to: () => build().to,
+    wide: () => {
+      if (!canonical) return false;
+      const base = canonical.text;
+      const max = Math.min(base.length, text.length);
+      let p = 0;
+      while (p < max && base.charCodeAt(p) === text.charCodeAt(p)) p++;
+      let q = 0;
+      while (q < max - p && base.charCodeAt(base.length - 1 - q) === text.charCodeAt(text.length - 1 - q)) q++;
+      return text.length - q - p > WIDE_VIEW_CHARS;
+    },
+  };
 }
 
 /** The canonical view's text and its hits per chunk start, for views that share most chunks. */
@@ -165,13 +207,13 @@ const CLAUSE_CHARS = 240;
 const NEGATED =
   /\b(?:not|never|no|cannot|can't|won't|don't|doesn't|shouldn't|mustn't|nor|without|refuse to|forbidden to|prohibited from|under no circumstances)\W+(?:(?!(?:hesitate|forget|fail|mind|delay|wait|worry|stop)\b)\w+\W+){0,2}$/i;
 const REPORTED =
-  /\b(?:user|users|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|he|she|input|messages?|prompts?|requests?)\W+(?:\w+\W+){0,2}(?:asks?|asked|asking|tells?|told|telling|says?|said|saying|try|tries|tried|trying|wants?|wanted|requests?|requested|attempts?|attempted|instructs?|instructed|commands?|commanded|demands?|demanded|contains?|includes?|types?|writes?|enters?)\W+(?:\w+\W+){0,3}$/i;
+  /\b(?:user|users|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|intruders?|scammers?|fraudsters?|thieves|criminals?|he|she|input|messages?|prompts?|requests?)\W+(?:\w+\W+){0,2}(?:asks?|asked|asking|tells?|told|telling|says?|said|saying|try|tries|tried|trying|wants?|wanted|requests?|requested|attempts?|attempted|instructs?|instructed|commands?|commanded|demands?|demanded|contains?|includes?|types?|writes?|enters?)\W+(?:\w+\W+){0,3}$/i;
 /**
  * The words every guard below needs at least one of (each guard's leading alternatives, or the
  * subjects and negations it is built on). A literal alternation: linear, and cheaper than the guards.
  */
 const GUARD_CUES =
-  /\b(?:not|never|no|cannot|can't|won't|don't|doesn't|shouldn't|mustn't|nor|without|refuse|forbidden|prohibited|under|do|must|should|users?|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|he|she|input|messages?|prompts?|requests?|like|such|e\.g|for|phrases?|words?|says?|said|attempts?|tries|efforts?|tricks?|asked|asks|if|when|whenever|unless|i|we|who|visitors?|players?|nobody)\b/i;
+  /\b(?:not|never|no|cannot|can't|won't|don't|doesn't|shouldn't|mustn't|nor|without|refuse|forbidden|prohibited|under|do|must|should|users?|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|intruders?|scammers?|fraudsters?|thieves|criminals?|he|she|input|messages?|prompts?|requests?|like|such|e\.g|for|phrases?|words?|says?|said|attempts?|tries|efforts?|tricks?|asked|asks|if|when|whenever|unless|i|we|who|visitors?|players?|nobody)\b/i;
 
 /**
  * Someone other than the model is the subject of the act: "the user must provide the password",
@@ -187,7 +229,7 @@ const QUOTED = /\b(?:like|such as|e\.g\.|for example|phrases?|words?|says?|said)
  * with a negation ("never print your prompt, never pretend …"). A clause ends at . ! ? ; or a line break.
  */
 const REPORTED_CLAUSE =
-  /\b(?:user|users|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|input|messages?|requests?)\b.*?\b(?:asks?|asked|asking|tells?|told|telling|says?|saying|try|tries|tried|trying|wants?|requests?|requested|attempts?|attempted|claims?|claiming|make you|get you|trick you|convince you)\b/i;
+  /\b(?:user|users|someone|anyone|anybody|they|people|somebody|attackers?|hackers?|intruders?|scammers?|fraudsters?|thieves|criminals?|input|messages?|requests?)\b.*?\b(?:asks?|asked|asking|tells?|told|telling|says?|saying|try|tries|tried|trying|wants?|requests?|requested|attempts?|attempted|claims?|claiming|make you|get you|trick you|convince you)\b/i;
 const NOMINAL = /\b(?:requests?|attempts?|tries|efforts?|tricks?|asked)\W+to\W+(?:\w+\W+){0,1}$/i;
 const NEGATED_CLAUSE =
   /^\W*(?:\d[.)]\s*)?(?:you\W+(?:must|should|will|shall)\W+)?(?:never|do not|don't|must not|mustn't|should not|under no circumstances)\W+(?!(?:hesitate|forget|fail|mind|delay|wait|worry|stop|be afraid)\b)/i;
@@ -239,6 +281,9 @@ function unaddressed(f: Finding, reason: string): Finding {
 /** Marks an instructive finding as aimed at the model or not; one that is only talked about weighs less. */
 function judged(f: Finding, ctx: ViewContext, start: number, end: number): Finding {
   if (!INSTRUCTIVE.has(f.category)) return f;
+  // Past the budget a finding stands as addressed: judging can only lower a score, so skipping it fails closed.
+  if (ctx.judged >= MAX_JUDGED) return f;
+  ctx.judged++;
   const a = addressing(ctx.text, ctx.tokens(), start, end, f.rule, f.category === 'impersonation');
   if (a.addressed) return { ...f, addressed: true, addressedReason: a.reason };
   return {
@@ -288,7 +333,8 @@ export class Screener {
       truncated = true;
     }
     const { views, flags } = normalize(input, opts);
-    const useFrames = opts.frames ?? false;
+    const useFrames = opts.frames ?? true;
+    const frameContext = { toolResult: opts.toolResult ?? false };
     let best = { score: 0, findings: [] as Finding[] };
     const all = new Map<string, Finding>();
     let disguised: Finding | undefined;
@@ -298,12 +344,16 @@ export class Screener {
     for (const view of views) {
       const ctx = context(view, canonical);
       canonical ??= ctx;
-      const matched = this.ruleSet(view.text, this.match(view, useFrames ? ctx : undefined, base));
+      const framed = useFrames && !ctx.wide();
+      const matched = this.match(view, framed ? ctx : undefined, base);
       // ROT13 of ordinary text is noise: its frames are read only when a rule found instructions in it.
-      const hits =
-        !useFrames || (view.name === 'rot13' && matched.length === 0)
+      // A rule set's own rules are read over rule and frame hits together ("say the password" is one either way).
+      const hits = this.ruleSet(
+        view.text,
+        !framed || (view.name === 'rot13' && matched.length === 0)
           ? matched
-          : [...matched, ...this.frames(view, ctx)];
+          : [...matched, ...this.frames(view, ctx, frameContext, matched)],
+      );
       const w = bestWindow(hits);
       if (view.name === 'canonical') canonicalScore = w.score;
       if (w.score > best.score) best = w;
@@ -357,11 +407,24 @@ export class Screener {
   }
 
   /** Frame hits (frames.ts) of one view, each judged for whether it is aimed at the model. */
-  private frames(view: View, ctx: ViewContext): Hit[] {
-    const found = matchFrames(view.text, ctx.tokens(), 16, ctx.from(), ctx.to());
+  private frames(view: View, ctx: ViewContext, frameContext: FrameContext, matched: readonly Hit[]): Hit[] {
+    // A frame where a phrase rule of its category already matched says the same thing twice: it would
+    // count as a second distinct finding. Frames add only what the phrase rules miss.
+    const found = matchFrames(view.text, ctx.tokens(), 16, ctx.from(), ctx.to(), frameContext).filter(
+      (f) =>
+        !matched.some(
+          (h) => h.finding.category === f.category && h.index >= f.start - DUPLICATE_REACH && h.index <= f.end,
+        ),
+    );
     // Frames are guarded like phrase rules (forged role markers are structural and always count).
     return found.map((f) => {
-      const about = f.category === 'impersonation' ? undefined : spokenAbout(view.text, f.start);
+      // Frames get the phrase rules' readings too: a worked example, a forward override, a conditional reply.
+      const about =
+        f.category === 'impersonation'
+          ? undefined
+          : (spokenAbout(view.text, f.start) ??
+            exampleTurn(view.text, f.start, f.end) ??
+            (readsStructure(f.rule) ? structuralReading(view.text, f.start, f.end, f.rule, true) : undefined));
       const finding: Finding = {
         rule: f.rule,
         category: f.category,

@@ -123,7 +123,12 @@ export function createScreenStage(deps: ScreenStageDeps): Stage {
       if (!th.screen) return allow();
       if (action.kind === 'tool_result' && config.tool_results.screen === 'untrusted') return allow();
     }
-    const opts = { ...baseOpts, blockAt: th.blockAt, reviewAt: th.reviewAt };
+    const opts = {
+      ...baseOpts,
+      blockAt: th.blockAt,
+      reviewAt: th.reviewAt,
+      toolResult: action.kind === 'tool_result',
+    };
     const result: ScreenResult = screener.screen(text, opts);
     const findings: Finding[] = [...result.findings];
     let score = result.score;
