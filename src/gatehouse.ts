@@ -399,7 +399,23 @@ export class Gatehouse {
     this.metrics.recordDecision(decision, timings);
     opts.onTimings?.(timings);
     // A tool listing judges what a server offers, not what the agent does: it stays out of the agent's baseline.
-    if (decision.auditSeq > 0 && action.kind !== 'tool_listing') await this.monitor.observe(decision);
+    if (decision.auditSeq > 0 && action.kind !== 'tool_listing') {
+      try {
+        await this.monitor.observe(decision);
+      } catch (err) {
+        // The decision is committed and audited: losing it to a failed baseline read (a store outage) would leave
+        // the caller without an answer for an action already recorded. The miss is audited where it can be.
+        await this.audit
+          .append({
+            type: 'monitor.error',
+            agent: action.agent,
+            session: action.session,
+            actor: 'monitor',
+            data: { decision: decision.id, error: describeError(err) },
+          })
+          .catch(() => {});
+      }
+    }
     return decision;
   }
 
