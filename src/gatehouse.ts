@@ -1,11 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createGateStage } from './approvals/gate.js';
 import { Approvals } from './approvals/store.js';
 import type { AuditEvent } from './audit/event.js';
 import { AuditLog } from './audit/log.js';
+import { CheckpointPublisher, instanceId } from './audit/publish.js';
 import { type AuditQuery, queryLog } from './audit/query.js';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
@@ -114,6 +116,8 @@ export class Gatehouse {
   readonly master: MasterKey;
   readonly keyring: Keyring;
   readonly audit: AuditLog;
+  /** Publishes this gateway's signed audit checkpoints to the store, under its instance id. */
+  readonly auditPublisher: CheckpointPublisher;
   /** Agent registry, keys, CA, tokens, revocation and proof of possession. */
   readonly identity: Identity;
   readonly sessions: SessionTable;
@@ -148,6 +152,7 @@ export class Gatehouse {
     master: MasterKey;
     keyring: Keyring;
     audit: AuditLog;
+    auditPublisher: CheckpointPublisher;
     identity: Identity;
     env: NodeJS.ProcessEnv;
     vault: LocalVault;
@@ -168,6 +173,7 @@ export class Gatehouse {
     this.master = parts.master;
     this.keyring = parts.keyring;
     this.audit = parts.audit;
+    this.auditPublisher = parts.auditPublisher;
     this.identity = parts.identity;
     this.env = parts.env;
     this.vault = parts.vault;
@@ -285,14 +291,27 @@ export class Gatehouse {
       const credentials = await CredentialBroker.open([vault, new EnvBackend(config.credentials.env, env)], {
         append: (event, o) => auditLog!.append(event, o),
       });
+      const auditDir = join(dataDir, 'audit');
+      const auditPublisher = await CheckpointPublisher.open(store, {
+        instance: instanceId(join(dataDir, 'instance.id')),
+        host: hostname(),
+        dir: auditDir,
+        clock,
+      });
       audit = AuditLog.open({
-        dir: join(dataDir, 'audit'),
+        dir: auditDir,
         clock,
         signer: { kid: auditKey.kid, privateKey: await keyring.privateKey(auditKey.kid) },
         segmentMaxBytes: config.audit.segment_max_bytes,
         scrub: createSecretScrubber(credentials.known),
+        onSigned: (c) => auditPublisher.offer(c),
       });
       auditLog = audit;
+      // The store's copy of this instance's checkpoint must still be in the log (a rolled-back or replaced log
+      // refuses to open, as with the local anchor); then the current signed head is published.
+      await auditPublisher.checkHeld(auditDir, audit.head());
+      const signedHead = audit.signedHead();
+      if (signedHead) auditPublisher.offer(signedHead);
       const redactionKey = await loadRedactionKey(store, master);
       // Idempotent: creates the CA and token signing key on first open (init), renews the intermediate at half-life.
       identity = await initIdentity({ config, store, keyring, master, audit, clock });
@@ -301,6 +320,7 @@ export class Gatehouse {
         ...parts,
         master,
         keyring,
+        auditPublisher,
         vault,
         credentials,
         ...(await Gatehouse.components(parts)),
@@ -504,6 +524,7 @@ export class Gatehouse {
     this.sandbox.killAll();
     await this.identity.close();
     await this.audit.close();
+    await this.auditPublisher.flush();
     await this.store.close();
   }
 
