@@ -226,6 +226,22 @@ export class Gatehouse {
       registeredRoles: (agent) => identity.registry.get(agent)?.roles ?? [],
     });
     const sandbox = createSandbox(config.sandbox, { audit, dataDir: c.dataDir });
+    // A quarantine ordered on another gateway reaches this one through the identity feed: its sandboxes die here too.
+    identity.registry.onStatusLearned((agent, from) => {
+      if (agent.status !== 'quarantined') return;
+      const killed = sandbox.killAgent(agent.id);
+      if (killed === 0) return;
+      audit
+        .append({
+          type: 'response.sandboxes_killed',
+          agent: agent.id,
+          actor: 'response',
+          data: { killed, from, to: agent.status, learned: 'identity feed' },
+        })
+        .catch(() => {
+          // The kill has happened; a log that refuses appends is already failing every decision closed.
+        });
+    });
     const approvals = await Approvals.open(
       store,
       clock,
