@@ -1,11 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createGateStage } from './approvals/gate.js';
 import { Approvals } from './approvals/store.js';
 import type { AuditEvent } from './audit/event.js';
 import { AuditLog } from './audit/log.js';
+import { CheckpointPublisher, instanceId } from './audit/publish.js';
 import { type AuditQuery, queryLog } from './audit/query.js';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
@@ -116,6 +118,8 @@ export class Gatehouse {
   readonly master: MasterKey;
   readonly keyring: Keyring;
   readonly audit: AuditLog;
+  /** Publishes this gateway's signed audit checkpoints to the store, under its instance id. */
+  readonly auditPublisher: CheckpointPublisher;
   /** Agent registry, keys, CA, tokens, revocation and proof of possession. */
   readonly identity: Identity;
   /** Session state (trust labels, screening risk, flow provenance), in the store every gateway shares. */
@@ -151,6 +155,7 @@ export class Gatehouse {
     master: MasterKey;
     keyring: Keyring;
     audit: AuditLog;
+    auditPublisher: CheckpointPublisher;
     identity: Identity;
     env: NodeJS.ProcessEnv;
     vault: LocalVault;
@@ -171,6 +176,7 @@ export class Gatehouse {
     this.master = parts.master;
     this.keyring = parts.keyring;
     this.audit = parts.audit;
+    this.auditPublisher = parts.auditPublisher;
     this.identity = parts.identity;
     this.env = parts.env;
     this.vault = parts.vault;
@@ -227,6 +233,22 @@ export class Gatehouse {
       registeredRoles: (agent) => identity.registry.get(agent)?.roles ?? [],
     });
     const sandbox = createSandbox(config.sandbox, { audit, dataDir: c.dataDir });
+    // A quarantine ordered on another gateway reaches this one through the identity feed: its sandboxes die here too.
+    identity.registry.onStatusLearned((agent, from) => {
+      if (agent.status !== 'quarantined') return;
+      const killed = sandbox.killAgent(agent.id);
+      if (killed === 0) return;
+      audit
+        .append({
+          type: 'response.sandboxes_killed',
+          agent: agent.id,
+          actor: 'response',
+          data: { killed, from, to: agent.status, learned: 'identity feed' },
+        })
+        .catch(() => {
+          // The kill has happened; a log that refuses appends is already failing every decision closed.
+        });
+    });
     const approvals = await Approvals.open(
       store,
       clock,
@@ -293,14 +315,27 @@ export class Gatehouse {
       const credentials = await CredentialBroker.open([vault, new EnvBackend(config.credentials.env, env)], {
         append: (event, o) => auditLog!.append(event, o),
       });
+      const auditDir = join(dataDir, 'audit');
+      const auditPublisher = await CheckpointPublisher.open(store, {
+        instance: instanceId(join(dataDir, 'instance.id')),
+        host: hostname(),
+        dir: auditDir,
+        clock,
+      });
       audit = AuditLog.open({
-        dir: join(dataDir, 'audit'),
+        dir: auditDir,
         clock,
         signer: { kid: auditKey.kid, privateKey: await keyring.privateKey(auditKey.kid) },
         segmentMaxBytes: config.audit.segment_max_bytes,
         scrub: createSecretScrubber(credentials.known),
+        onSigned: (c) => auditPublisher.offer(c),
       });
       auditLog = audit;
+      // The store's copy of this instance's checkpoint must still be in the log (a rolled-back or replaced log
+      // refuses to open, as with the local anchor); then the current signed head is published.
+      await auditPublisher.checkHeld(auditDir, audit.head());
+      const signedHead = audit.signedHead();
+      if (signedHead) auditPublisher.offer(signedHead);
       const redactionKey = await loadRedactionKey(store, master);
       // Idempotent: creates the CA and token signing key on first open (init), renews the intermediate at half-life.
       identity = await initIdentity({ config, store, keyring, master, audit, clock });
@@ -309,6 +344,7 @@ export class Gatehouse {
         ...parts,
         master,
         keyring,
+        auditPublisher,
         vault,
         credentials,
         ...(await Gatehouse.components(parts)),
@@ -536,6 +572,7 @@ export class Gatehouse {
     this.sandbox.killAll();
     await this.identity.close();
     await this.audit.close();
+    await this.auditPublisher.flush();
     await this.store.close();
   }
 

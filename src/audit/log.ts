@@ -45,6 +45,11 @@ export interface AuditLogOptions {
   anchorFile?: string | false;
   /** Most non-durable events acknowledged before they are on disk (what a `kill -9` can lose). */
   maxUndurable?: number;
+  /**
+   * Called with each new signed checkpoint once it is committed (the gateway publishes it to the shared store).
+   * Must not throw or block: it runs inside the append path.
+   */
+  onSigned?: (c: SignedCheckpoint) => void;
 }
 
 export interface AuditReceipt {
@@ -119,6 +124,7 @@ export class AuditLog {
   private refused = 0;
   private readonly anchor: AnchorStore | undefined;
   private readonly maxUndurable: number;
+  private readonly onSigned: ((c: SignedCheckpoint) => void) | undefined;
   /** Non-durable events acknowledged and not yet on disk. */
   private undurable = 0;
 
@@ -130,6 +136,7 @@ export class AuditLog {
     this.maxBatch = opts.maxBatch ?? 4096;
     this.scrub = opts.scrub;
     this.maxUndurable = opts.maxUndurable ?? 1024;
+    this.onSigned = opts.onSigned;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.headStore = new HeadStore(join(this.dir, 'head.sqlite'));
     const anchorFile =
@@ -201,6 +208,11 @@ export class AuditLog {
 
   head(): Checkpoint | undefined {
     return this.mem ?? this.headStore.read();
+  }
+
+  /** The latest signed checkpoint of the log, if it has one. */
+  signedHead(): SignedCheckpoint | undefined {
+    return this.headStore.readSigned();
   }
 
   async close(): Promise<void> {
@@ -372,7 +384,10 @@ export class AuditLog {
     }
     this.headStore.commit();
     // After the commit, outside the lease: the anchor may lag the head, it never runs ahead of it.
-    if (signed) this.anchor?.write(signed);
+    if (signed) {
+      this.anchor?.write(signed);
+      this.onSigned?.(signed);
+    }
   }
 
   private async flushLoop(): Promise<void> {

@@ -5,9 +5,11 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { readAnchor, SignedCheckpointSchema } from '../audit/anchor.js';
 import { HeadStore } from '../audit/checkpoint.js';
+import { type InstancesReport, verifyInstances } from '../audit/instances.js';
 import { inclusionProof, leafHash, rootOf, verifyInclusion } from '../audit/merkle.js';
 import { checkpointBody, signNote } from '../audit/note.js';
 import { toOcsf } from '../audit/ocsf.js';
+import { INSTANCE_RE, readPublished } from '../audit/publish.js';
 import { type AuditQuery, queryLog, tailLog } from '../audit/query.js';
 import { buildReport, FRAMEWORKS, type Framework, reportMarkdown } from '../audit/report.js';
 import { type VerifyOptions, type VerifyResult, verifyLog, type Witness } from '../audit/verify.js';
@@ -105,6 +107,69 @@ function verifyExit(r: VerifyResult): number {
   return r.status === 'unsigned_tail' ? EXIT.review : EXIT.denied;
 }
 
+/** 0 when every instance verifies; 3 on any tamper, rollback, forged checkpoint or missing log; else 4 (unsigned tails). */
+function verifyAllExit(r: InstancesReport): number {
+  if (r.ok) return EXIT.ok;
+  return r.instances.length > 0 && r.instances.every((i) => i.ok || i.status === 'unsigned_tail')
+    ? EXIT.review
+    : EXIT.denied;
+}
+
+/** `--log ID=DIR` pairs: where an instance's audit directory is on this host (a copy fetched from its own). */
+function parseLogDirs(pairs: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    const id = p.slice(0, eq);
+    if (eq < 0 || !INSTANCE_RE.test(id) || eq === p.length - 1)
+      throw new InputError('--log', `expected INSTANCE=DIR with an instance id like gw-0123456789ab, got "${p}"`);
+    out.set(id, resolve(p.slice(eq + 1)));
+  }
+  return out;
+}
+
+/** Every gateway's log against its checkpoint published to the shared store. */
+async function verifyAll(
+  cmd: Command,
+  opts: { json?: boolean; pubkey?: string; log?: string[]; expect?: string[]; allowUnsignedTail?: boolean },
+): Promise<number> {
+  for (const id of opts.expect ?? [])
+    if (!INSTANCE_RE.test(id)) throw new InputError('--expect', `"${id}" is not an instance id`);
+  const dirs = parseLogDirs(opts.log ?? []);
+  const store = await configuredStore(cmd);
+  if (!store) throw new InputError('--data', 'no store to read published checkpoints from (run gatehouse init)');
+  let published: Awaited<ReturnType<typeof readPublished>>;
+  let keys: Map<string, KeyObject>;
+  try {
+    published = await readPublished(store);
+    keys = await publicKeysOf(store, 'audit');
+  } finally {
+    await store.close();
+  }
+  const pinned = opts.pubkey ? createPublicKey(readFileSync(opts.pubkey, 'utf8')) : undefined;
+  const r = verifyInstances(published, {
+    keyFor: (kid) => pinned ?? keys.get(kid),
+    dirs,
+    ...(opts.expect ? { expect: opts.expect } : {}),
+    ...(opts.allowUnsignedTail ? { allowUnsignedTail: true } : {}),
+  });
+  if (opts.json) printJson(r);
+  else {
+    for (const i of r.instances) {
+      const where = i.host ? ` (${i.host}:${i.dir})` : '';
+      process.stdout.write(`${i.ok ? 'ok' : i.status.replace('_', ' ')}: ${i.instance}${where}: ${i.message}\n`);
+    }
+    if (r.instances.length === 0) process.stderr.write('gatehouse: no instance has published an audit checkpoint\n');
+    else if (!r.ok) {
+      const bad = r.instances.filter((i) => !i.ok).map((i) => `${i.instance} ${i.status}`);
+      process.stderr.write(
+        `gatehouse: ${bad.length} of ${r.instances.length} audit logs do not verify: ${bad.join(', ')}\n`,
+      );
+    }
+  }
+  return verifyAllExit(r);
+}
+
 function parseTime(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
@@ -161,12 +226,31 @@ export function registerAudit(program: Command): void {
       "a checkpoint exported earlier with 'audit witness': the log must still hold it (catches rollback and deletion)",
     )
     .option('--allow-unsigned-tail', 'accept events after the last signed checkpoint (exit 0 instead of 4)')
+    .option('--all', "every gateway's log against the checkpoint it published to the shared store, one line each")
+    .option(
+      '--log <instance=dir...>',
+      "with --all: an instance's audit directory here, instead of the path it published",
+    )
+    .option('--expect <instance...>', 'with --all: instances that must be present (one that never published fails)')
     .action(
       action(
         async (
-          opts: { json?: boolean; pubkey?: string; witness?: string[]; allowUnsignedTail?: boolean },
+          opts: {
+            json?: boolean;
+            pubkey?: string;
+            witness?: string[];
+            allowUnsignedTail?: boolean;
+            all?: boolean;
+            log?: string[];
+            expect?: string[];
+          },
           cmd: Command,
         ) => {
+          if (opts.all) {
+            if (opts.witness) throw new InputError('--witness', 'checks one log; it does not go with --all');
+            return verifyAll(cmd, opts);
+          }
+          if (opts.log || opts.expect) throw new InputError(opts.log ? '--log' : '--expect', 'needs --all');
           const witnesses = witnessesFor(cmd, opts.witness ?? []);
           // With a checkpoint kept elsewhere, a missing audit directory is a deleted log, not a usage error.
           const dir = witnesses.length > 0 ? join(resolve(globalOptions(cmd).data), 'audit') : auditDir(cmd);

@@ -125,6 +125,7 @@ export class AgentRegistry {
   private readonly keyObjects = new Map<string, KeyObject>();
   /** The seq of the row version each in-memory agent was built from. */
   private readonly stamps = new Map<string, number>();
+  private readonly statusListeners: Array<(agent: AgentRecord, from: AgentStatus) => void> = [];
 
   constructor(
     private readonly store: Store,
@@ -135,6 +136,14 @@ export class AgentRegistry {
     private readonly rotationPeriodMs: number,
   ) {
     feed.subscribe((since) => this.loadSince(since));
+  }
+
+  /**
+   * Calls `fn` when a catch-up brings in a status change another process made (a quarantine ordered on another
+   * gateway), after memory holds it. Changes this process makes are not reported: their caller acts on them.
+   */
+  onStatusLearned(fn: (agent: AgentRecord, from: AgentStatus) => void): void {
+    this.statusListeners.push(fn);
   }
 
   /** The agent, or undefined, from memory (the change feed brings in other processes' changes). */
@@ -470,7 +479,11 @@ export class AgentRegistry {
 
   private async loadSince(since: number): Promise<void> {
     const rows = await this.store.all<StampedRow>(`SELECT ${COLUMNS}, seq FROM identity_agents WHERE seq > ?`, [since]);
-    for (const row of rows) this.apply(row);
+    for (const row of rows) {
+      const from = this.agents.get(row.id)?.status;
+      const rec = this.apply(row);
+      if (from !== undefined && rec.status !== from) for (const fn of this.statusListeners) fn(rec, from);
+    }
   }
 
   /**

@@ -21,6 +21,8 @@ export class GatewayProcess {
   private constructor(
     readonly name: string,
     private readonly child: ChildProcess,
+    /** The gateway's data directory (its audit log, instance id); removed by `stop` unless kept. */
+    readonly dataDir: string,
     private readonly cleanup: () => void,
   ) {
     child.on(
@@ -41,16 +43,24 @@ export class GatewayProcess {
 
   static async start(
     name: string,
-    opts: { url: string; masterKey: string; config: Record<string, unknown> },
+    opts: { url: string; masterKey: string; config: Record<string, unknown>; data?: string },
   ): Promise<GatewayProcess> {
-    const t = tempDir();
+    // A given data directory is the test's: reopening a gateway on it (a restart) must not remove it on stop.
+    const t = opts.data ? { dir: opts.data, cleanup: () => undefined } : tempDir();
     const child = fork(WORKER, [], {
       execArgv: ['--import', 'tsx'],
       env: { ...process.env, GATEHOUSE_DATABASE_URL: opts.url, GATEHOUSE_MASTER_KEY: opts.masterKey },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const g = new GatewayProcess(name, child, t.cleanup);
-    await g.send({ op: 'open', config: opts.config, data: t.dir });
+    const g = new GatewayProcess(name, child, t.dir, t.cleanup);
+    try {
+      await g.send({ op: 'open', config: opts.config, data: t.dir });
+    } catch (err) {
+      // A gateway that refuses to open must not outlive the test.
+      child.kill();
+      t.cleanup();
+      throw err;
+    }
     return g;
   }
 
@@ -66,11 +76,17 @@ export class GatewayProcess {
     return this.send({ op: 'call', path, args }) as Promise<T>;
   }
 
-  async stop(): Promise<void> {
+  /** Closes the gateway and ends the process; `keepData` leaves the data directory for the test to inspect. */
+  async stop(opts: { keepData?: boolean } = {}): Promise<void> {
     if (this.child.exitCode === null) {
       await this.send({ op: 'close' }).catch(() => undefined);
       this.child.kill();
     }
+    if (!opts.keepData) this.cleanup();
+  }
+
+  /** Removes the data directory of a gateway stopped with `keepData`. */
+  removeData(): void {
     this.cleanup();
   }
 }
