@@ -36,6 +36,7 @@ import { createAuthenticateStage } from './identity/stage.js';
 import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
 import { createCatalogStage } from './policy/catalog.js';
+import { POLICY_CHANNEL } from './policy/epoch.js';
 import { createAssessStage } from './policy/risk.js';
 import { createAuthorizeStage, PolicyEngine } from './policy/stage.js';
 import type { Redactor } from './redact/redact.js';
@@ -570,6 +571,7 @@ export class Gatehouse {
 
   async close(): Promise<void> {
     this.sandbox.killAll();
+    this.policy.close();
     await this.identity.close();
     await this.audit.close();
     await this.auditPublisher.flush();
@@ -612,6 +614,8 @@ export class Gatehouse {
       const next = Number((await this.store.getMeta('policy.epoch')) ?? '0') + 1;
       await this.store.setMeta('policy.epoch', String(next));
       await this.store.setMeta('policy.hash', hash);
+      // Gateways caching the epoch read it again when this commits.
+      await this.store.signal(POLICY_CHANNEL);
       return next;
     });
     await this.audit.append({

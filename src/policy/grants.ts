@@ -5,6 +5,7 @@ import { GatehouseError, InputError, NotFoundError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import type { RuntimeGrantRecord } from './compile.js';
 import { ConditionError, compileCondition } from './conditions.js';
+import { POLICY_CHANNEL } from './epoch.js';
 import { matchSegment, splitResource } from './resources.js';
 
 /**
@@ -208,6 +209,8 @@ export class GrantStore {
   private async bumpEpoch(): Promise<number> {
     const e = (await this.epoch()) + 1;
     await this.store.setMeta(EPOCH_KEY, String(e));
+    // Sent on commit: gateways caching the epoch (PolicyEpochCache) read it again.
+    await this.store.signal(POLICY_CHANNEL);
     return e;
   }
 

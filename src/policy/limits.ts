@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { LimitsConfig } from '../config/sections/policy.js';
 import type { Reason } from '../core/decision.js';
 import { COMMIT_OK, type CommitResult, type PendingEffect } from '../core/effects.js';
@@ -83,26 +84,44 @@ const MIGRATIONS = [
 ];
 
 /**
- * Takes one token from a bucket in one statement: refills it for the time since it was last touched (never
- * backwards, as gateways' clocks differ a little), and changes nothing unless a whole token is there. A single
+ * Takes tokens from a bucket in one statement: refills it for the time since it was last touched (never
+ * backwards, as gateways' clocks differ a little), and changes nothing unless the tokens asked for are there. A single
  * conditional statement is atomic on both engines (PostgreSQL re-checks the condition on the row a concurrent
  * writer left), so calls on several gateways cannot take more tokens than the bucket holds: the limit is exact.
- * Parameters: see `takeTokenParams`.
+ * Parameters: see `takeTokensParams`.
  */
 const D = 'CAST(? AS DOUBLE PRECISION)';
 // The tokens the row holds at `now` (parameters: now, now, rate, capacity, capacity, now, now, rate).
 const REFILLED = `(CASE WHEN limits_buckets.tokens + (CASE WHEN ? > limits_buckets.at THEN (? - limits_buckets.at) * ${D} ELSE 0 END) > ${D}
   THEN ${D} ELSE limits_buckets.tokens + (CASE WHEN ? > limits_buckets.at THEN (? - limits_buckets.at) * ${D} ELSE 0 END) END)`;
-const TAKE_TOKEN = `INSERT INTO limits_buckets (key, tokens, at) VALUES (?, ${D} - 1, ?)
-  ON CONFLICT(key) DO UPDATE SET tokens = ${REFILLED} - 1,
+// Takes `n` tokens (parameters: see `takeTokensParams`).
+const TAKE_TOKENS = `INSERT INTO limits_buckets (key, tokens, at) VALUES (?, ${D} - ${D}, ?)
+  ON CONFLICT(key) DO UPDATE SET tokens = ${REFILLED} - ${D},
     at = CASE WHEN ? > limits_buckets.at THEN ? ELSE limits_buckets.at END
-  WHERE ${REFILLED} >= 1`;
+  WHERE ${REFILLED} >= ${D}`;
 
-function takeTokenParams(key: string, capacity: number, ratePerMs: number, at: number): unknown[] {
+function takeTokensParams(key: string, capacity: number, ratePerMs: number, at: number, n: number): unknown[] {
   // Whole milliseconds: the column is an integer on PostgreSQL.
   const now = Math.round(at);
   const refilled = [now, now, ratePerMs, capacity, capacity, now, now, ratePerMs];
-  return [key, capacity, now, ...refilled, now, now, ...refilled];
+  return [key, capacity, n, now, ...refilled, n, now, now, ...refilled, n];
+}
+
+/** Gives `n` unspent tokens back to a bucket, never above its capacity (parameters: n, capacity, capacity, n, key). */
+const RETURN_TOKENS = `UPDATE limits_buckets SET tokens = CASE WHEN tokens + ${D} > ${D} THEN ${D} ELSE tokens + ${D} END WHERE key = ?`;
+
+/**
+ * A slice of a shared bucket this process took and spends locally (see `Limits.bucket`). At most this share of
+ * what the row holds is leased at once, and for at most `LEASE_MS`; the rest comes back when the lease expires.
+ */
+const LEASE_SHARE = 0.1;
+const LEASE_MAX = 50;
+const LEASE_MS = 1000;
+
+interface Lease {
+  tokens: number;
+  /** `performance.now()` after which the lease is given back and no longer spent. */
+  expires: number;
 }
 
 const HOUR = 3_600_000;
@@ -121,6 +140,10 @@ interface WindowBudget {
 
 export class Limits {
   private readonly buckets = new Map<string, Bucket>();
+  /** Leases of shared buckets, by bucket key. */
+  private readonly leases = new Map<string, Lease>();
+  /** The lease take in flight per bucket key. */
+  private readonly taking = new Map<string, Promise<Lease | undefined>>();
   private readonly memGrantCalls = new Map<string, number[]>();
   private readonly budgets: WindowBudget[] = [];
 
@@ -354,33 +377,7 @@ export class Limits {
   ): Promise<void> {
     const store = this.sharedBuckets ? this.store : undefined;
     if (store) {
-      // Judged on the shared row (another gateway may have emptied it); taken at commit, re-checked there.
-      const row = await store.get<{ tokens: number; at: number }>(
-        'SELECT tokens, at FROM limits_buckets WHERE key = ?',
-        [key],
-      );
-      const tokens = row ? Math.min(capacity, row.tokens + (Math.max(0, now - row.at) * perMinute) / 60_000) : capacity;
-      if (tokens < 1) {
-        reasons.push(reason);
-        return;
-      }
-      let taken = false;
-      commits.push({
-        reason,
-        commit: async () => {
-          const r = await store.run(TAKE_TOKEN, takeTokenParams(key, capacity, perMinute / 60_000, now));
-          taken = r.changes === 1;
-          return taken;
-        },
-        undo: async () => {
-          if (!taken) return;
-          taken = false;
-          await store.run(
-            `UPDATE limits_buckets SET tokens = CASE WHEN tokens + 1 > ${D} THEN ${D} ELSE tokens + 1 END WHERE key = ?`,
-            [capacity, capacity, key],
-          );
-        },
-      });
+      await this.sharedBucket(store, key, perMinute, capacity, now, reasons, commits, reason);
       return;
     }
     let b = this.buckets.get(key);
@@ -410,6 +407,119 @@ export class Limits {
         if (before) Object.assign(bucket, before);
       },
     });
+  }
+
+  /**
+   * A per-minute limit shared by every gateway on the store, spent through leases: a gateway takes a slice of
+   * tokens from the shared row in one atomic statement and spends them locally, so most calls make no round trip.
+   * Tokens are only ever spent after they were taken from the shared count, so the gateways together never exceed
+   * the limit (overshoot 0). The price is fairness: a gateway may hold up to `LEASE_SHARE` of what the row had
+   * (at most `LEASE_MAX`) unspent for up to `LEASE_MS`, during which another gateway can be refused; the unspent
+   * rest goes back to the row when the lease expires. Judging reads the row only when there is no live lease;
+   * the lease is taken at commit, so a call that ends denied takes nothing.
+   */
+  private async sharedBucket(
+    store: Store,
+    key: string,
+    perMinute: number,
+    capacity: number,
+    now: number,
+    reasons: Reason[],
+    commits: BucketCommit[],
+    reason: Reason,
+  ): Promise<void> {
+    let lease = this.liveLease(key);
+    let slice = 1;
+    if (!lease || lease.tokens < 1) {
+      // Judged on the shared row (another gateway may have emptied it); taken at commit, re-checked there.
+      const row = await store.get<{ tokens: number; at: number }>(
+        'SELECT tokens, at FROM limits_buckets WHERE key = ?',
+        [key],
+      );
+      const tokens = row ? Math.min(capacity, row.tokens + (Math.max(0, now - row.at) * perMinute) / 60_000) : capacity;
+      if (tokens < 1) {
+        reasons.push(reason);
+        return;
+      }
+      slice = Math.max(1, Math.min(LEASE_MAX, Math.floor(tokens * LEASE_SHARE)));
+    }
+    let spent: Lease | undefined;
+    const ratePerMs = perMinute / 60_000;
+    commits.push({
+      reason,
+      commit: async () => {
+        // Re-checked at commit: another decision in this process may have spent the lease meanwhile.
+        for (;;) {
+          lease = this.liveLease(key);
+          if (lease && lease.tokens >= 1) {
+            lease.tokens -= 1;
+            spent = lease;
+            return true;
+          }
+          // One take per key at a time: concurrent calls wait for it and share the slice instead of each
+          // leasing one (which would leave tokens idle in replaced leases while other gateways are refused).
+          const inFlight = this.taking.get(key);
+          const take = inFlight ?? this.takeLease(store, key, capacity, ratePerMs, now, slice);
+          if (!inFlight) {
+            this.taking.set(key, take);
+            void take.finally(() => this.taking.delete(key)).catch(() => undefined);
+          }
+          if (!(await take)) return false;
+        }
+      },
+      undo: async () => {
+        const from = spent;
+        spent = undefined;
+        if (!from) return;
+        if (this.leases.get(key) === from && performance.now() < from.expires) from.tokens += 1;
+        else await store.run(RETURN_TOKENS, [1, capacity, capacity, 1, key]);
+      },
+    });
+  }
+
+  private liveLease(key: string): Lease | undefined {
+    const l = this.leases.get(key);
+    return l && performance.now() < l.expires ? l : undefined;
+  }
+
+  /** Takes `slice` tokens from the shared row, or one if it has fewer; undefined when it has none. */
+  private async takeLease(
+    store: Store,
+    key: string,
+    capacity: number,
+    ratePerMs: number,
+    now: number,
+    slice: number,
+  ): Promise<Lease | undefined> {
+    let got = 0;
+    for (const n of slice > 1 ? [slice, 1] : [1]) {
+      if ((await store.run(TAKE_TOKENS, takeTokensParams(key, capacity, ratePerMs, now, n))).changes === 1) {
+        got = n;
+        break;
+      }
+    }
+    if (got === 0) return undefined;
+    const old = this.leases.get(key);
+    const lease: Lease = { tokens: got, expires: performance.now() + LEASE_MS };
+    // The old lease is expired or spent (its expiry timer returns what an expired one kept).
+    if (old && old.tokens > 0) void this.giveBack(store, key, capacity, old);
+    this.leases.set(key, lease);
+    if (got > 1) {
+      const timer = setTimeout(() => {
+        if (this.leases.get(key) === lease) this.leases.delete(key);
+        void this.giveBack(store, key, capacity, lease);
+      }, LEASE_MS);
+      timer.unref();
+    }
+    return lease;
+  }
+
+  /** Returns a lease's unspent tokens to the shared row; if that fails they come back only by refill. */
+  private async giveBack(store: Store, key: string, capacity: number, lease: Lease): Promise<void> {
+    const n = Math.floor(lease.tokens);
+    lease.tokens = 0;
+    if (n < 1) return;
+    await store.run(RETURN_TOKENS, [n, capacity, capacity, n, key]).catch(() => undefined);
   }
 
   private readonly memUsage = new Map<string, { calls: number; cost: number }>();

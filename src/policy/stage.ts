@@ -9,6 +9,7 @@ import { ConfigError, GatehouseError, InputError, NotFoundError } from '../core/
 import type { Stage, StageContext } from '../core/pipeline.js';
 import type { Store } from '../store/store.js';
 import { type CompiledPolicy, compilePolicy, type Rule } from './compile.js';
+import { PolicyEpochCache } from './epoch.js';
 import { Authorizer, type AuthzResult } from './evaluate.js';
 import { type Delegation, type Grant, GrantError, GrantStore } from './grants.js';
 import { Limits } from './limits.js';
@@ -57,6 +58,8 @@ export class PolicyEngine {
   private admissions: Array<{ role: string; agent: string; max: number }> = [];
   /** The store reads the authorizer's hooks answer from during the evaluation in progress (see `withAnswers`). */
   private answers: HookAnswers;
+  /** The store's epoch, cached while the store's change signal is delivered (see `PolicyEpochCache`). */
+  private readonly epochs: PolicyEpochCache;
 
   /** Migrates the policy and limits tables and compiles the policy. */
   static async open(opts: PolicyEngineOptions): Promise<PolicyEngine> {
@@ -79,6 +82,18 @@ export class PolicyEngine {
     private readonly toolRules: ReadonlyMap<string, CompiledToolRules>,
   ) {
     this.answers = new HookAnswers(grants, limits);
+    this.epochs = new PolicyEpochCache(opts.store, () => grants.epoch());
+    this.epochs.start();
+  }
+
+  /** Stops watching the store for epoch changes. */
+  close(): void {
+    this.epochs.stop();
+  }
+
+  /** The store's policy epoch, from memory while that is known to be current (`PolicyEpochCache`). */
+  epoch(): Promise<number> {
+    return this.epochs.current();
   }
 
   /**
@@ -118,7 +133,7 @@ export class PolicyEngine {
    * already read from the store (the pipeline reads it once per decision), so judging does not read it again.
    */
   async refresh(known?: number): Promise<number> {
-    const epoch = known ?? (await this.grants.epoch());
+    const epoch = known ?? (await this.epochs.current());
     if (epoch !== this.loadedEpoch) {
       const compiled = compilePolicy({
         roles: this.opts.config.roles,

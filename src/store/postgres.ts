@@ -27,6 +27,8 @@ interface Tx {
 const RETRYABLE = new Set(['40001', '40P01']);
 /** Node socket errors and SQLSTATE classes 08 (connection), 57P (operator intervention: shutdown), 53 (resources). */
 const UNREACHABLE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|08|57P0|53)/;
+/** `application_name` of the listener connection in `pg_stat_activity`. */
+export const LISTENER_NAME = 'gatehouse-listener';
 const MIGRATION_LOCK = 0x6761746568; // "gateh": one advisory lock key for every component's migrations
 
 /**
@@ -49,6 +51,10 @@ export class PostgresStore implements Store {
   private readonly tx = new AsyncLocalStorage<Tx>();
   private readonly watchers = new Map<string, Set<() => void>>();
   private listener: pg.Client | undefined;
+  /** Channels the connected listener is LISTENing on (empty while it is down or reconnecting). */
+  private readonly listened = new Set<string>();
+  /** The listener connection being set up or in use; events of an older one are ignored. */
+  private listenerClient: pg.Client | undefined;
   private listening: Promise<void> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private state: StoreHealth = { ok: true };
@@ -215,6 +221,7 @@ export class PostgresStore implements Store {
         for (const channel of ctx.signals) await client.query('SELECT pg_notify($1, $2)', [this.channel(channel), '']);
         await client.query('COMMIT');
         this.up();
+        for (const channel of ctx.signals) this.wakeLocal(channel);
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {
@@ -252,7 +259,22 @@ export class PostgresStore implements Store {
   async signal(channel: string): Promise<void> {
     const tx = this.tx.getStore();
     if (tx) tx.signals.add(channel);
-    else await this.run('SELECT pg_notify(?, ?)', [this.channel(channel), '']);
+    else {
+      await this.run('SELECT pg_notify(?, ?)', [this.channel(channel), '']);
+      this.wakeLocal(channel);
+    }
+  }
+
+  /**
+   * Wakes this process's watchers at once: a cache in this process must not serve the old value for the round
+   * trip its own notification takes to come back (they are woken again when it does).
+   */
+  private wakeLocal(channel: string): void {
+    for (const fn of this.watchers.get(channel) ?? []) fn();
+  }
+
+  watching(channel: string): boolean {
+    return this.listener !== undefined && this.listened.has(channel);
   }
 
   watch(channel: string, fn: () => void): () => void {
@@ -260,7 +282,14 @@ export class PostgresStore implements Store {
     if (!set) {
       set = new Set();
       this.watchers.set(channel, set);
-      if (this.listener) void this.listen(this.listener, channel).catch((err) => this.lost(err));
+      const listener = this.listener;
+      if (listener) {
+        void this.listen(listener, channel)
+          .then(() => {
+            if (this.listener === listener) this.listened.add(channel);
+          })
+          .catch((err) => this.lost(err, listener));
+      }
     }
     set.add(fn);
     this.listening ??= this.startListener();
@@ -278,8 +307,12 @@ export class PostgresStore implements Store {
 
   private async startListener(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ ...this.config });
-    client.on('error', (err) => this.lost(err));
+    // Named, so an operator (or a test) can tell the session connection that LISTENs from the pooled ones.
+    const client = new pg.Client({ ...this.config, application_name: LISTENER_NAME });
+    this.listenerClient = client;
+    client.on('error', (err) => this.lost(err, client));
+    // A connection the server closed (pg_terminate_backend, a restart) is lost even when no error is reported.
+    client.on('end', () => this.lost(new Error('the listener connection ended'), client));
     client.on('notification', (n) => {
       for (const [channel, set] of this.watchers) {
         if (this.channel(channel) === n.channel) for (const fn of set) fn();
@@ -287,22 +320,39 @@ export class PostgresStore implements Store {
     });
     try {
       await client.connect();
-      for (const channel of this.watchers.keys()) await this.listen(client, channel);
+      // Channels watched while these LISTENs run are listened to as well before the listener counts as up.
+      const done = new Set<string>();
+      for (let next = this.unlistened(done); next; next = this.unlistened(done)) {
+        await this.listen(client, next);
+        done.add(next);
+      }
+      if (this.closed) throw new Error('store closed');
       this.listener = client;
+      for (const channel of done) this.listened.add(channel);
       // Whatever was signalled while no listener was connected is lost: wake everyone once.
       for (const set of this.watchers.values()) for (const fn of set) fn();
     } catch (err) {
+      this.lost(err, client);
       await client.end().catch(() => undefined);
-      this.lost(err);
     }
   }
 
-  private lost(err: unknown): void {
+  private unlistened(done: ReadonlySet<string>): string | undefined {
+    for (const channel of this.watchers.keys()) if (!done.has(channel)) return channel;
+    return undefined;
+  }
+
+  /** The listener `client` failed; a stale client's late error does not tear down its successor. */
+  private lost(err: unknown, client: pg.Client): void {
+    if (client !== this.listenerClient) return;
+    this.listenerClient = undefined;
     const old = this.listener;
     this.listener = undefined;
+    this.listened.clear();
     if (old) void old.end().catch(() => undefined);
+    if (this.closed) return;
     this.down(err);
-    if (this.closed || this.reconnectTimer) return;
+    if (this.reconnectTimer) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.listening = this.startListener();
@@ -344,6 +394,7 @@ export class PostgresStore implements Store {
     await this.listening?.catch(() => undefined);
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
+    this.listened.clear();
     this.watchers.clear();
     await this.pool.end().catch(() => undefined);
   }

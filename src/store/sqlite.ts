@@ -179,6 +179,11 @@ export class SqliteStore implements Store {
     return () => set.delete(fn);
   }
 
+  /** Other processes on the same file (the CLI) cannot signal this one: callers must rely on their poll. */
+  watching(_channel: string): boolean {
+    return false;
+  }
+
   private fire(channel: string): void {
     for (const fn of this.watchers.get(channel) ?? []) queueMicrotask(fn);
   }

@@ -55,8 +55,17 @@ export interface Store extends Queryable {
    * commit. PostgreSQL uses NOTIFY; SQLite has no cross-process signal, so watchers there rely on their poll.
    */
   signal(channel: string): Promise<void>;
-  /** Calls `fn` soon after `signal(channel)` in any process (the caller pairs this with a version poll). */
+  /**
+   * Calls `fn` soon after `signal(channel)` in any process (the caller pairs this with a version poll). A signal
+   * sent in this process wakes its watchers before the signalling call (or its transaction) returns.
+   */
   watch(channel: string, fn: () => void): () => void;
+  /**
+   * Whether a signal on `channel` sent by another process now will wake this process's watchers: true only while
+   * the listener is connected and listening on it. A cache kept fresh by `watch` may be trusted only while this
+   * holds; SQLite, which has no cross-process signal, always answers false.
+   */
+  watching(channel: string): boolean;
   health(): StoreHealth;
   close(): Promise<void>;
 }
