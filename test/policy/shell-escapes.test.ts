@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compilePathRule } from '../../src/policy/paths.js';
+import { sedWrites } from '../../src/policy/shell/sed.js';
 import { checkCommand } from '../../src/policy/shell.js';
-import { sedWrites } from '../../src/policy/shell-sed.js';
 
 // Escapes from the write confinement and the built-in mode rule, each with the allowed neighbour that must stay
 // allowed: a rule that denied both would pass the escape test and fail the neighbour.

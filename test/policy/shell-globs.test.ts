@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compilePathRule } from '../../src/policy/paths.js';
+import { expandGlob, MAX_GLOB_ENTRIES, segmentPattern } from '../../src/policy/shell/glob.js';
 import { checkCommand } from '../../src/policy/shell.js';
-import { expandGlob, MAX_GLOB_ENTRIES, segmentPattern } from '../../src/policy/shell-glob.js';
 
 // A glob target is checked by what it matches, not only by the directory before the first wildcard: `*/passwd`
 // starts in the workspace but matches through a link to a directory outside it.
