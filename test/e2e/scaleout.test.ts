@@ -73,7 +73,7 @@ describe('three gateways on one PostgreSQL', () => {
     }
   }, 120_000);
 
-  it('a per-minute limit holds exactly across gateways (one shared bucket, no overshoot)', async () => {
+  it('a per-minute limit holds across gateways: never over, and under only by the documented lease remainder', async () => {
     const gws = await three(
       config(freshSchema('rate'), { limits: { per_agent: { tool_calls_per_minute: 30, burst: 30 } } }),
     );
@@ -86,10 +86,12 @@ describe('three gateways on one PostgreSQL', () => {
           ),
         ),
       );
-      // The bucket refills at 30 a minute while the calls run: that, and nothing per gateway, is the allowance.
+      // The bucket refills at 30 a minute while the calls run: that, and nothing per gateway, is the most allowed.
+      // The fewest: a gateway whose calls are done may still hold the rest of its last slice (10% of the row, here
+      // at most 3 tokens, so at most 2 unspent) for up to 1 s while another is refused (docs/deployment.md).
       const refill = Math.floor((30 * (Date.now() - started)) / 60_000);
       const allowed = results.filter((d) => d.effect === 'allow').length;
-      expect(allowed).toBeGreaterThanOrEqual(30);
+      expect(allowed).toBeGreaterThanOrEqual(30 - gws.length * 2);
       expect(allowed).toBeLessThanOrEqual(30 + refill);
       for (const d of results.filter((r) => r.effect === 'deny'))
         expect(d.reasons.map((r) => r.code)).toContain('limits.rate.agent');
