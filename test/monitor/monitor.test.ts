@@ -7,8 +7,9 @@ import { ManualClock } from '../../src/core/clock.js';
 import { Gatehouse } from '../../src/gatehouse.js';
 import { compileAlerts } from '../../src/monitor/alerts.js';
 import { Welford } from '../../src/monitor/baseline.js';
+import type { Store } from '../../src/store/store.js';
 import { gatehouse } from '../helpers/cli.js';
-import { testStoreConfig, testStoreOptions } from '../helpers/store.js';
+import { openTestStore, testStoreConfig, testStoreOptions } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let dir: string;
@@ -200,5 +201,28 @@ tools: { fs.read: { risk: low } }
       );
     }
     await gh.close();
+  });
+
+  it('a failed baseline read after the decision committed keeps the decision and audits monitor.error', async () => {
+    let store: Store | undefined;
+    const gh = await Gatehouse.open({
+      openStore: async (d) => {
+        store = await openTestStore(join(d, 'gatehouse.db'));
+        return store;
+      },
+      config: config({ alerts: [{ name: 'z', when: 'zscore(tool_calls_per_window) >= 4', action: 'flag' }] }),
+      data: dir,
+    });
+    // The baselines table disappears under the gateway (an outage of that part of the store): the z-score rule
+    // must load a2's baseline after the decision is already committed and audited.
+    await store!.run('DROP TABLE monitor_baselines');
+    const d = await gh.decide(read('a2'));
+    expect(d.effect).toBe('allow');
+    expect(d.auditSeq).toBeGreaterThan(0);
+    await gh.close();
+    const events = queryLog(`${dir}/audit`, { agent: 'a2' });
+    const err = events.find((e) => e.type === 'monitor.error');
+    expect(err?.data).toMatchObject({ decision: d.id });
+    expect(events.find((e) => e.type === 'decision')?.data).toMatchObject({ id: d.id });
   });
 });
