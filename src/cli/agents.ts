@@ -7,6 +7,7 @@ import type { AgentRecord, AgentStatus } from '../identity/agents.js';
 import { IdentityCodes, IdentityError } from '../identity/errors.js';
 import { KEY_ALGS, type KeyAlg } from '../identity/keys.js';
 import { action, EXIT, printJson, withGatehouse } from './common.js';
+import { printList, when } from './output.js';
 
 /** The operator behind a CLI command, for the audit log. */
 export function operator(): string {
@@ -69,12 +70,6 @@ export function agentJson(gh: Gatehouse, a: AgentRecord): Record<string, unknown
     nextRotationAt: iso(a.nextRotationAt),
     expiresAt: iso(a.expiresAt),
   };
-}
-
-function line(gh: Gatehouse, a: AgentRecord): string {
-  const now = gh.clock.now();
-  const due = a.nextRotationAt !== undefined && a.nextRotationAt <= now ? '  (key rotation due)' : '';
-  return `${a.id}\t${gh.identity.registry.effectiveStatus(a)}\t${a.roles.join(',') || '-'}\t${a.key ? `${a.key.alg} ${a.key.jkt}` : 'no key'}\tgen ${a.generation}${due}\n`;
 }
 
 /** Prints a generated private key once: to a 0600 file if asked, else on stdout. */
@@ -174,8 +169,25 @@ export function registerAgents(program: Command): void {
       action(async (opts: { json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
           const all = await gh.identity.registry.list();
-          if (opts.json) printJson({ agents: all.map((a) => agentJson(gh, a)) });
-          else for (const a of all) process.stdout.write(line(gh, a));
+          const now = gh.clock.now();
+          printList(
+            opts,
+            { agents: all.map((a) => agentJson(gh, a)) },
+            {
+              header: ['AGENT', 'STATUS', 'ROLES', 'KEY', 'GEN', 'KEY ROTATION'],
+              rows: all.map((a) => [
+                a.id,
+                gh.identity.registry.effectiveStatus(a),
+                a.roles.join(',') || '-',
+                a.key ? `${a.key.alg} ${a.key.jkt.slice(0, 12)}` : 'no key',
+                String(a.generation),
+                a.nextRotationAt === undefined
+                  ? '-'
+                  : `${a.nextRotationAt <= now ? 'DUE ' : ''}${when(a.nextRotationAt)}`,
+              ]),
+              empty: 'no agents',
+            },
+          );
           return EXIT.ok;
         }),
       ),

@@ -5,6 +5,7 @@ import { approvalView } from '../approvals/view.js';
 import { DurationSchema } from '../config/units.js';
 import { InputError } from '../core/errors.js';
 import { action, printJson, withGatehouse } from './common.js';
+import { printList, when } from './output.js';
 
 const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'used', 'expired'];
 
@@ -16,9 +17,9 @@ export function operatorName(as: string | undefined): string {
   return `operator:${name}`;
 }
 
-function line(r: ApprovalRecord): string {
+function shortArgs(r: ApprovalRecord): string {
   const args = JSON.stringify(r.action.args ?? {});
-  return `${r.id}  ${r.status.padEnd(8)}  ${r.agent}  ${r.tool ?? r.action.kind}  ${args.length > 80 ? `${args.slice(0, 77)}...` : args}  expires ${new Date(r.expiresAt).toISOString()}`;
+  return args.length > 80 ? `${args.slice(0, 77)}...` : args;
 }
 
 function show(r: ApprovalRecord): string {
@@ -67,8 +68,22 @@ export function registerApprovals(program: Command): void {
             ...(opts.agent ? { agent: opts.agent } : {}),
             limit,
           });
-          if (opts.json) printJson({ approvals: list.map(approvalView) });
-          else process.stdout.write(list.length === 0 ? 'no approval requests\n' : `${list.map(line).join('\n')}\n`);
+          printList(
+            opts,
+            { approvals: list.map(approvalView) },
+            {
+              header: ['ID', 'STATUS', 'AGENT', 'TOOL', 'ARGUMENTS', 'EXPIRES'],
+              rows: list.map((r) => [
+                r.id,
+                r.status,
+                r.agent,
+                r.tool ?? r.action.kind,
+                shortArgs(r),
+                when(r.expiresAt),
+              ]),
+              empty: 'no approval requests',
+            },
+          );
           return 0;
         });
       }),

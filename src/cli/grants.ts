@@ -4,6 +4,7 @@ import { InputError } from '../core/errors.js';
 import { type Grant, grantView } from '../policy/grants.js';
 import { operatorName } from './approvals.js';
 import { action, printJson, withGatehouse } from './common.js';
+import { printList, when } from './output.js';
 
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
@@ -194,8 +195,23 @@ export function registerGrants(program: Command): void {
             ...(opts.agent ? { agent: opts.agent } : {}),
             ...(opts.all ? { all: true } : {}),
           });
-          if (opts.json) printJson({ grants: list.map(grantView), policyEpoch: await gh.currentPolicyEpoch() });
-          else process.stdout.write(list.length === 0 ? 'no runtime grants\n' : `${list.map(line).join('\n')}\n`);
+          printList(
+            opts,
+            { grants: list.map(grantView), policyEpoch: await gh.currentPolicyEpoch() },
+            {
+              header: ['ID', 'STATE', 'AGENT', 'TOOLS', 'RESOURCES', 'EXPIRES', 'FROM'],
+              rows: list.map((g) => [
+                g.id,
+                g.revokedAt !== null ? 'revoked' : 'active',
+                g.agent,
+                g.tools.join(','),
+                g.resources?.join(',') ?? '-',
+                g.expiresAt === null ? 'never' : when(g.expiresAt),
+                g.parentId ?? '-',
+              ]),
+              empty: 'no runtime grants',
+            },
+          );
           return 0;
         }),
       ),

@@ -12,6 +12,7 @@ import { ToolPins } from '../mcp/pinning.js';
 import { McpProxy } from '../mcp/proxy.js';
 import { LineTransport } from '../mcp/transport.js';
 import { action, EXIT, globalOptions, printJson, withGatehouse } from './common.js';
+import { printList, when } from './output.js';
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const SESSION = /^[A-Za-z0-9_.:@/-]{1,256}$/;
@@ -156,15 +157,24 @@ export function registerMcp(program: Command): void {
       action(async (opts: { server?: string; json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
           const list = await (await ToolPins.open(gh.store, gh.audit, gh.clock)).list(opts.server);
-          if (opts.json) printJson({ pins: list });
-          else {
-            for (const p of list) {
-              const pending = p.changes.filter((c) => c.status === 'pending');
-              process.stdout.write(
-                `${p.server}.${p.tool}  ${p.hash.slice(0, 16)}  pinned ${new Date(p.pinnedAt).toISOString()} by ${p.pinnedBy}${pending.length > 0 ? `  CHANGED: ${pending.map((c) => c.hash.slice(0, 16)).join(', ')}` : ''}\n`,
-              );
-            }
-          }
+          printList(
+            opts,
+            { pins: list },
+            {
+              header: ['TOOL', 'PINNED HASH', 'PINNED', 'BY', 'PENDING CHANGES'],
+              rows: list.map((p) => [
+                `${p.server}.${p.tool}`,
+                p.hash.slice(0, 16),
+                when(p.pinnedAt),
+                p.pinnedBy,
+                p.changes
+                  .filter((c) => c.status === 'pending')
+                  .map((c) => c.hash.slice(0, 16))
+                  .join(', ') || '-',
+              ]),
+              empty: 'no pinned tools',
+            },
+          );
           return EXIT.ok;
         }),
       ),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Gatehouse } from '../gatehouse.js';
 import { OperatorDirectory } from '../server/operators.js';
 import { action, globalOptions, printJson } from './common.js';
+import { printList, when } from './output.js';
 
 async function withDirectory<T>(cmd: Command, fn: (d: OperatorDirectory, gh: Gatehouse) => Promise<T> | T): Promise<T> {
   const g = globalOptions(cmd);
@@ -38,12 +39,15 @@ export function registerOperators(program: Command): void {
       action(async (opts: { json?: boolean }, cmd: Command) =>
         withDirectory(cmd, async (d) => {
           const operators = await d.list();
-          if (opts.json) printJson({ operators });
-          else
-            for (const o of operators)
-              process.stdout.write(
-                `${o.name}\t${new Date(o.createdAt).toISOString()}\t${o.revoked ? 'revoked' : 'active'}\n`,
-              );
+          printList(
+            opts,
+            { operators },
+            {
+              header: ['OPERATOR', 'CREATED', 'STATE'],
+              rows: operators.map((o) => [o.name, when(o.createdAt), o.revoked ? 'revoked' : 'active']),
+              empty: 'no operators',
+            },
+          );
           return 0;
         }),
       ),

@@ -1,4 +1,4 @@
-import { cli, useColor } from './common.js';
+import { cli, printJson, useColor } from './common.js';
 
 /** The slice of a Decision the human summary shows. */
 export interface DecisionLine {
@@ -22,9 +22,9 @@ const INFORMATIONAL = /^catalogue\.tier\./;
 
 /** One line per decision: effect, what was asked, the reasons that decided it, and where it is recorded. */
 export function decisionSummary(d: DecisionLine, color = useColor()): string {
-  const what = d.action.tool ?? d.action.kind ?? 'action';
+  const what = printable(d.action.tool ?? d.action.kind ?? 'action');
   const reasons = d.reasons.filter((r) => !INFORMATIONAL.test(r.code));
-  const why = reasons.length === 0 ? '' : ` ${reasons.map((r) => `${r.code}: ${r.message}`).join('; ')}`;
+  const why = reasons.length === 0 ? '' : ` ${printable(reasons.map((r) => `${r.code}: ${r.message}`).join('; '))}`;
   const extra = [
     `tier ${d.tier}`,
     ...(d.flagged ? ['flagged'] : []),
@@ -34,8 +34,18 @@ export function decisionSummary(d: DecisionLine, color = useColor()): string {
   return `${paint(d.effect.toUpperCase().padEnd(6), SGR[d.effect], color)} ${what}${why} ${paint(`(${extra})`, SGR.dim, color)}\n`;
 }
 
-/** A plain text table: columns padded to their widest cell, a header, no borders. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], color = useColor()): string {
+// C0/C1 controls, DEL and bidirectional overrides: an agent-chosen name or argument must not move the operator's
+// cursor, recolour the terminal or reorder what a line shows.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text as a terminal may show it: every control or bidi character written as its `\u` escape. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A plain text table: columns padded to their widest cell, a header, no borders; cells made printable. */
+export function table(header: readonly string[], cells: readonly (readonly string[])[], color = useColor()): string {
+  const rows = cells.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
@@ -48,4 +58,22 @@ export function table(header: readonly string[], rows: readonly (readonly string
 /** Human output on a terminal unless --json asked for JSON; JSON whenever stdout is piped. */
 export function wantsHuman(opts: { json?: boolean }): boolean {
   return opts.json !== true && cli().isTTY;
+}
+
+/**
+ * What a list command prints: a table on a terminal; the JSON object when piped or with --json, so a script never
+ * parses columns meant for a person.
+ */
+export function printList(
+  opts: { json?: boolean },
+  json: unknown,
+  view: { header: readonly string[]; rows: readonly (readonly string[])[]; empty: string },
+): void {
+  if (!wantsHuman(opts)) printJson(json);
+  else cli().stdout(view.rows.length === 0 ? `${view.empty}\n` : table(view.header, view.rows));
+}
+
+/** An instant as a terminal shows it: ISO 8601 to the second, UTC. */
+export function when(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { action, printJson, withGatehouse } from './common.js';
+import { printList, when } from './output.js';
 
 export function registerResponse(program: Command): void {
   const response = program.command('response').description('incident response: quarantine and restore agents');
@@ -38,10 +39,15 @@ export function registerResponse(program: Command): void {
       action(async (opts: { json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
           const list = await gh.responder.list();
-          if (opts.json) printJson({ quarantined: list });
-          else
-            for (const q of list)
-              process.stdout.write(`${q.agent}\t${new Date(q.since).toISOString()}\t${q.by}\t${q.reason}\n`);
+          printList(
+            opts,
+            { quarantined: list },
+            {
+              header: ['AGENT', 'SINCE', 'BY', 'REASON'],
+              rows: list.map((q) => [q.agent, when(q.since), q.by, q.reason]),
+              empty: 'no agent is quarantined',
+            },
+          );
           return 0;
         }),
       ),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { CREDENTIAL_NAME } from '../credentials/backend.js';
 import { action, EXIT, printJson, readStdin, stdinIsTTY, withGatehouse } from './common.js';
+import { printList } from './output.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -55,12 +56,15 @@ export function registerSecrets(program: Command): void {
       action(async (opts: { json?: boolean }, cmd: Command) =>
         withGatehouse(cmd, async (gh) => {
           const list = await gh.credentials.list();
-          if (opts.json) printJson({ credentials: list });
-          else
-            for (const c of list)
-              process.stdout.write(
-                `${c.name}\t${c.backend}\tagents=${c.agents.join(',')}\ttools=${c.tools.join(',')}\n`,
-              );
+          printList(
+            opts,
+            { credentials: list },
+            {
+              header: ['NAME', 'BACKEND', 'AGENTS', 'TOOLS'],
+              rows: list.map((c) => [c.name, c.backend, c.agents.join(',') || '-', c.tools.join(',') || '-']),
+              empty: 'no credentials',
+            },
+          );
           return EXIT.ok;
         }),
       ),

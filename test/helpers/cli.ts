@@ -14,6 +14,8 @@ export interface CliOptions {
   cwd: string;
   input?: string;
   env?: Record<string, string | undefined>;
+  /** Run as if stdout were a terminal (human output), in process only. */
+  isTTY?: boolean;
 }
 
 /** Runs the CLI in this process (src, through runCli) in `cwd` with `input` on stdin. */
@@ -24,6 +26,7 @@ export async function gatehouse(args: string[], opts: CliOptions): Promise<CliRe
     cwd: opts.cwd,
     stdin: opts.input ?? '',
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.isTTY !== undefined ? { isTTY: opts.isTTY } : {}),
     stdout: (t) => {
       stdout += t;
     },
