@@ -47,6 +47,7 @@ import { createSandbox, type Sandbox } from './sandbox/runner.js';
 import { createSandboxStage } from './sandbox/stage.js';
 import { createScreenStage } from './screen/stage.js';
 import { Keyring, verifyMasterKey } from './store/keyring.js';
+import { MeteredStore } from './store/metered.js';
 import { openStore, sharedStoreUrl } from './store/open.js';
 import { SessionStore } from './store/sessions.js';
 import type { Dialect, Store, StoreHealth } from './store/store.js';
@@ -126,7 +127,7 @@ export class Gatehouse {
   /** Session state (trust labels, screening risk, flow provenance), in the store every gateway shares. */
   readonly sessions: SessionStore;
   readonly pipeline: Pipeline;
-  readonly metrics = new Metrics();
+  readonly metrics: Metrics;
   /** Authorization: compiled policy, runtime grants, tool argument rules, limits, `visibleTools(agent)`. */
   readonly policy: PolicyEngine;
   /** Human approvals: list, approve, deny, `await approvals.wait(id)`. */
@@ -168,12 +169,14 @@ export class Gatehouse {
     responder: Responder;
     monitor: Monitor;
     sandbox: Sandbox;
+    metrics: Metrics;
   }) {
     this.config = parts.config;
     this.configSource = parts.configSource;
     this.dataDir = parts.dataDir;
     this.clock = parts.clock;
     this.store = parts.store;
+    this.metrics = parts.metrics;
     this.master = parts.master;
     this.keyring = parts.keyring;
     this.audit = parts.audit;
@@ -298,15 +301,24 @@ export class Gatehouse {
     // Gateways sharing a store must share its master key: a fresh random one per gateway would seal secrets the
     // others cannot open, so a shared store needs the key given (environment or key file), never generated.
     const master = shared ? sharedMasterKey(keyFile, env) : MasterKey.ensureFile(keyFile, env);
-    const store = opts.openStore ? await opts.openStore(dataDir) : await openStore(config.store, dataDir, env);
+    const opened = opts.openStore ? await opts.openStore(dataDir) : await openStore(config.store, dataDir, env);
     try {
-      await verifyMasterKey(store, master);
+      await verifyMasterKey(opened, master);
     } catch (err) {
-      await store.close();
+      await opened.close();
       throw err;
     }
     let audit: AuditLog | undefined;
     let identity: Identity | undefined;
+    const metrics = new Metrics({
+      chain: () => {
+        const signed = audit?.signedHead();
+        return { seq: audit?.head()?.seq ?? 0, ...(signed ? { signed: { seq: signed.seq, ts: signed.ts } } : {}) };
+      },
+      storeUp: () => opened.health().ok,
+      now: () => clock.now(),
+    });
+    const store = new MeteredStore(opened, (op, s, ok) => metrics.recordStore(op, s, ok));
     try {
       const keyring = new Keyring(store, master, clock);
       const auditKey = await keyring.ensure('audit');
@@ -348,6 +360,7 @@ export class Gatehouse {
         auditPublisher,
         vault,
         credentials,
+        metrics,
         ...(await Gatehouse.components(parts)),
       });
       if (opts.recordPolicyLoad !== false) await gh.recordPolicyLoad();

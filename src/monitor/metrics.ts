@@ -17,6 +17,19 @@ export interface MetricSources {
   deadLetters?: () => Promise<number>;
 }
 
+/** The audit chain as the scrape sees it: its head and the latest checkpoint the audit key signed. */
+export interface ChainState {
+  seq: number;
+  signed?: { seq: number; ts: string };
+}
+
+/** What every instance reports without a console: its audit chain, its store's health, and the time. */
+export interface InstanceSources {
+  chain: () => ChainState;
+  storeUp: () => boolean;
+  now: () => number;
+}
+
 /**
  * Prometheus metrics of one Gatehouse instance, in its own registry so several instances in one process
  * (tests, multi-tenant hosts) do not collide. Process metrics (CPU, memory, event loop lag, GC) are included.
@@ -91,11 +104,53 @@ export class Metrics {
     labelNames: ['channel', 'outcome'] as const,
     registers: [this.registry],
   });
+  private readonly storeLatency = new Histogram({
+    name: 'gatehouse_store_seconds',
+    help: 'Time the store took per statement or transaction, by operation and outcome',
+    labelNames: ['op', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
   private sources: MetricSources | undefined;
 
-  constructor() {
+  constructor(instance: InstanceSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
     const self = this;
+    new Gauge({
+      name: 'gatehouse_audit_head_seq',
+      help: "Sequence number of the last event in this instance's audit log",
+      registers: [this.registry],
+      collect() {
+        this.set(instance.chain().seq);
+      },
+    });
+    // Chain lag: what an attacker with the data directory could still rewrite without the audit key noticing.
+    new Gauge({
+      name: 'gatehouse_audit_unsigned_events',
+      help: "Audit events after the latest signed checkpoint (not yet covered by the audit key's signature)",
+      registers: [this.registry],
+      collect() {
+        const c = instance.chain();
+        this.set(c.seq - (c.signed?.seq ?? 0));
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_audit_checkpoint_age_seconds',
+      help: 'Seconds since the latest signed audit checkpoint (-1 when the log has none)',
+      registers: [this.registry],
+      collect() {
+        const signed = instance.chain().signed;
+        this.set(signed ? Math.max(0, (instance.now() - Date.parse(signed.ts)) / 1000) : -1);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_store_up',
+      help: '1 while the store answers, 0 while decisions fail closed with store.unavailable',
+      registers: [this.registry],
+      collect() {
+        this.set(instance.storeUp() ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'gatehouse_approvals_pending',
       help: 'Approval requests waiting for a human',
@@ -126,6 +181,10 @@ export class Metrics {
     this.commitLatency.observe(t.commitMs / 1000);
     this.auditLatency.observe(t.auditMs / 1000);
     if (d.effect !== 'allow') for (const r of d.reasons) this.reasons.inc({ code: r.code });
+  }
+
+  recordStore(op: string, seconds: number, ok: boolean): void {
+    this.storeLatency.observe({ op, outcome: ok ? 'ok' : 'error' }, seconds);
   }
 
   recordHttpDecision(status: number, seconds: number): void {

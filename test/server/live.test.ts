@@ -261,4 +261,31 @@ describe('OpenAPI, metrics, tracing', () => {
     expect(text).toMatch(/gatehouse_commit_seconds_count [1-9]/);
     expect(text).toMatch(/gatehouse_audit_append_seconds_count [1-9]/);
   });
+
+  it('exports store latency by operation, store health, and the audit chain lag behind its signed checkpoint', async () => {
+    const scrape = async () => (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${op}` } })).text();
+    const value = (text: string, name: string) => {
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      expect(m, name).not.toBeNull();
+      return Number(m![1]);
+    };
+    await gh.decide({ kind: 'tool_call', agent: 'alpha', session: 'm2', tool: 'fs.read', args: {} });
+    let text = await scrape();
+    expect(text).toMatch(/gatehouse_store_seconds_count\{op="get",outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_store_seconds_count\{op="transaction",outcome="ok"\} [1-9]/);
+    expect(value(text, 'gatehouse_store_up')).toBe(1);
+    const head = value(text, 'gatehouse_audit_head_seq');
+    expect(head).toBe(gh.audit.head()!.seq);
+    expect(value(text, 'gatehouse_audit_unsigned_events')).toBe(head - (gh.audit.signedHead()?.seq ?? 0));
+    // Once everything is signed the lag is zero and the checkpoint is fresh.
+    await gh.audit.flush();
+    expect(gh.audit.signedHead()!.seq).toBeGreaterThanOrEqual(head);
+    text = await scrape();
+    expect(value(text, 'gatehouse_audit_unsigned_events')).toBe(
+      value(text, 'gatehouse_audit_head_seq') - gh.audit.signedHead()!.seq,
+    );
+    const age = value(text, 'gatehouse_audit_checkpoint_age_seconds');
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(60);
+  });
 });
